@@ -1,0 +1,87 @@
+//! Topic provisioning and metadata.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::{BusConfig, BusError};
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Create the topics that do not exist yet, with the configured partitions and
+/// replication; topics that exist are left as they are.
+pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusError> {
+    let brokers = cfg.bootstrap();
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.client_config().create().map_err(BusError::kafka("admin client", brokers))?;
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, cfg.partitions, TopicReplication::Fixed(cfg.replication)))
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+    let results = admin.create_topics(&new, &opts).await.map_err(BusError::kafka("create topics", brokers))?;
+    for result in results {
+        match result {
+            Ok(topic) => tracing::info!(%topic, partitions = cfg.partitions, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(BusError::Kafka {
+                    op: "create topic",
+                    brokers: format!("{brokers} (topic {topic})"),
+                    source: rdkafka::error::KafkaError::AdminOp(code),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Number of partitions of `topic`; an error if the topic does not exist.
+pub async fn partition_count(cfg: &BusConfig, topic: &str) -> Result<i32, BusError> {
+    let cfg = cfg.clone();
+    let topic = topic.to_string();
+    blocking(move || {
+        let brokers = cfg.bootstrap();
+        let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
+        let md = client
+            .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
+            .map_err(BusError::kafka("fetch metadata", brokers))?;
+        let count = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none())
+            .map(|t| t.partitions().len() as i32)
+            .unwrap_or(0);
+        if count == 0 {
+            return Err(BusError::MissingTopic { topic, brokers: brokers.to_string() });
+        }
+        Ok(count)
+    })
+    .await
+}
+
+/// Low and high watermarks of one partition.
+pub async fn watermarks(cfg: &BusConfig, topic: &str, partition: i32) -> Result<(i64, i64), BusError> {
+    let cfg = cfg.clone();
+    let topic = topic.to_string();
+    blocking(move || {
+        let brokers = cfg.bootstrap();
+        let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
+        client
+            .fetch_watermarks(&topic, partition, METADATA_TIMEOUT)
+            .map_err(BusError::kafka("fetch watermarks", brokers))
+    })
+    .await
+}
+
+/// librdkafka's metadata calls block; keep them off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BusError> + Send + 'static,
+) -> Result<T, BusError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|join| {
+        Err(BusError::EmbeddedBroker { what: "blocking kafka call", reason: join.to_string() })
+    })
+}

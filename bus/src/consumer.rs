@@ -1,0 +1,174 @@
+//! Reading partitions from positions the caller owns.
+//!
+//! Consumers here never let Kafka decide where to start: the caller stores its
+//! position with the state it derived and assigns from there. Kafka offset
+//! commits are advisory, for lag tooling.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{BusConfig, BusError, admin};
+
+/// The next offset to read in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// Partition.
+    pub partition: i32,
+    /// Offset of the next record to read.
+    pub next_offset: i64,
+}
+
+/// An owned record read from a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Topic it was read from.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Key bytes, if any.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes, if any (a tombstone has none).
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Record {
+    fn from_message(m: &BorrowedMessage<'_>) -> Self {
+        Record {
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(<[u8]>::to_vec),
+        }
+    }
+}
+
+/// A consumer assigned to explicit partitions and offsets.
+pub struct PartitionReader {
+    consumer: StreamConsumer,
+    brokers: String,
+}
+
+impl PartitionReader {
+    /// Assign `topic`'s partitions: those in `from` at their stored position,
+    /// every other partition from the beginning.
+    pub async fn assign(cfg: &BusConfig, group: &str, topic: &str, from: &[Position]) -> Result<Self, BusError> {
+        let brokers = cfg.bootstrap().to_string();
+        let partitions = admin::partition_count(cfg, topic).await?;
+        let consumer: StreamConsumer = cfg
+            .client_config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .create()
+            .map_err(BusError::kafka("consumer", &brokers))?;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            let offset = from
+                .iter()
+                .find(|pos| pos.partition == p)
+                .map_or(Offset::Beginning, |pos| Offset::Offset(pos.next_offset));
+            tpl.add_partition_offset(topic, p, offset).map_err(BusError::kafka("assign", &brokers))?;
+        }
+        consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
+        Ok(Self { consumer, brokers })
+    }
+
+    /// The next record, waiting as long as it takes.
+    pub async fn next(&self) -> Result<Record, BusError> {
+        let m = self.consumer.recv().await.map_err(BusError::kafka("consume", &self.brokers))?;
+        Ok(Record::from_message(&m))
+    }
+
+    /// The next record, or `None` if none arrives within `wait`.
+    pub async fn next_within(&self, wait: Duration) -> Result<Option<Record>, BusError> {
+        match tokio::time::timeout(wait, self.next()).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Tell Kafka how far this group got (advisory: positions live in our store).
+    pub fn commit_advisory(&self, topic: &str, partition: i32, next_offset: i64) {
+        let mut tpl = TopicPartitionList::new();
+        if tpl.add_partition_offset(topic, partition, Offset::Offset(next_offset)).is_ok()
+            && let Err(err) = self.consumer.commit(&tpl, CommitMode::Async)
+        {
+            tracing::debug!(%topic, partition, next_offset, %err, "advisory offset commit failed");
+        }
+    }
+}
+
+/// The last record of `partition` whose key equals `key`, scanning back from
+/// the end. This is how a producer finds where it left off: what is durably on
+/// the topic is the truth, whatever the producer believed before a crash.
+pub async fn last_with_key(
+    cfg: &BusConfig,
+    topic: &str,
+    partition: i32,
+    key: &[u8],
+) -> Result<Option<Record>, BusError> {
+    const WINDOW: i64 = 256;
+    const READ_TIMEOUT: Duration = Duration::from_secs(15);
+    let (low, high) = admin::watermarks(cfg, topic, partition).await?;
+    let mut end = high;
+    while end > low {
+        let start = (end - WINDOW).max(low);
+        let reader = PartitionReader::assign_one(cfg, topic, partition, start).await?;
+        let mut found = None;
+        loop {
+            let Some(rec) = reader.next_within(READ_TIMEOUT).await? else {
+                return Err(BusError::Kafka {
+                    op: "read topic tail",
+                    brokers: cfg.bootstrap().to_string(),
+                    source: rdkafka::error::KafkaError::MessageConsumption(
+                        rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+                    ),
+                });
+            };
+            if rec.offset >= end {
+                break;
+            }
+            let last = rec.offset == end - 1;
+            if rec.key.as_deref() == Some(key) {
+                found = Some(rec);
+            }
+            if last {
+                break;
+            }
+        }
+        if found.is_some() {
+            return Ok(found);
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+impl PartitionReader {
+    /// A group-less reader of one partition from `offset`.
+    pub async fn assign_one(cfg: &BusConfig, topic: &str, partition: i32, offset: i64) -> Result<Self, BusError> {
+        let brokers = cfg.bootstrap().to_string();
+        let consumer: StreamConsumer = cfg
+            .client_config()
+            // librdkafka wants a group id even for assign-only reads; it never commits.
+            .set("group.id", "stakeflow-tail-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .create()
+            .map_err(BusError::kafka("consumer", &brokers))?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+            .map_err(BusError::kafka("assign", &brokers))?;
+        consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
+        Ok(Self { consumer, brokers })
+    }
+}

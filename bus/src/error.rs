@@ -1,0 +1,52 @@
+use rdkafka::error::KafkaError;
+
+/// A failure at the Kafka edge.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// librdkafka refused or failed an operation.
+    #[error("kafka {op} failed against {brokers}: {source}")]
+    Kafka {
+        /// What we were doing.
+        op: &'static str,
+        /// The bootstrap servers.
+        brokers: String,
+        /// librdkafka's error.
+        #[source]
+        source: KafkaError,
+    },
+    /// A topic we need does not exist and could not be created.
+    #[error("topic {topic} is missing on {brokers}; create it or let stakeflow create topics")]
+    MissingTopic {
+        /// The topic name.
+        topic: String,
+        /// The bootstrap servers.
+        brokers: String,
+    },
+    /// The embedded broker could not start.
+    #[error("embedded kafka broker failed to start ({what}): {reason}")]
+    EmbeddedBroker {
+        /// Which step failed.
+        what: &'static str,
+        /// The underlying error.
+        reason: String,
+    },
+}
+
+impl BusError {
+    pub(crate) fn kafka<'a>(op: &'static str, brokers: &'a str) -> impl FnOnce(KafkaError) -> Self + 'a {
+        move |source| BusError::Kafka { op, brokers: brokers.to_string(), source }
+    }
+
+    /// True when retrying later may succeed (broker down, timeouts).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BusError::Kafka { source, .. } => !matches!(
+                source.rdkafka_error_code(),
+                Some(rdkafka::types::RDKafkaErrorCode::Fatal)
+                    | Some(rdkafka::types::RDKafkaErrorCode::InvalidConfig)
+            ),
+            BusError::MissingTopic { .. } | BusError::EmbeddedBroker { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The Kafka edge: the only crate that talks to rdkafka. Producers publish
+//! keyed records idempotently to a deterministic partition; consumers assign
+//! partitions and seek to positions that the caller stored with its state;
+//! the embedded broker gives the single-machine mode a real Kafka API.
+
+pub mod admin;
+pub mod config;
+pub mod consumer;
+pub mod dead_letter;
+#[cfg(feature = "embedded-broker")]
+pub mod embedded;
+mod error;
+pub mod partition;
+pub mod producer;
+
+pub use config::BusConfig;
+pub use consumer::{Position, Record};
+pub use error::BusError;
+pub use producer::Publisher;

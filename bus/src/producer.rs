@@ -1,0 +1,84 @@
+//! Idempotent, keyed publishing with awaited delivery.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::{BusConfig, BusError, admin, partition};
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// Partition written.
+    pub partition: i32,
+    /// Offset of the record.
+    pub offset: i64,
+}
+
+/// A producer with idempotence on, so librdkafka's retries never duplicate or
+/// reorder a record within a session. The partition is chosen from the key
+/// with Kafka's default hash, so every record of a key stays in order.
+pub struct Publisher {
+    producer: FutureProducer,
+    cfg: BusConfig,
+    partitions: Mutex<HashMap<String, i32>>,
+}
+
+impl Publisher {
+    /// Connect a producer (no network round trip yet).
+    pub fn new(cfg: &BusConfig) -> Result<Self, BusError> {
+        let producer = cfg
+            .client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", cfg.produce_timeout.as_millis().to_string())
+            .create()
+            .map_err(BusError::kafka("producer", cfg.bootstrap()))?;
+        Ok(Self { producer, cfg: cfg.clone(), partitions: Mutex::new(HashMap::new()) })
+    }
+
+    /// The partition `key` goes to on `topic`.
+    pub async fn partition_for(&self, topic: &str, key: &[u8]) -> Result<i32, BusError> {
+        let cached = self.partitions.lock().map(|m| m.get(topic).copied()).unwrap_or(None);
+        let count = match cached {
+            Some(n) => n,
+            None => {
+                let n = admin::partition_count(&self.cfg, topic).await?;
+                if let Ok(mut m) = self.partitions.lock() {
+                    m.insert(topic.to_string(), n);
+                }
+                n
+            }
+        };
+        Ok(partition::for_key(key, count))
+    }
+
+    /// Publish one record and wait until the broker has it.
+    pub async fn publish(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<Delivered, BusError> {
+        self.publish_with_headers(topic, key, payload, None).await
+    }
+
+    /// Publish one record with headers and wait until the broker has it.
+    pub async fn publish_with_headers(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Delivered, BusError> {
+        let partition = self.partition_for(topic, key).await?;
+        let mut record = FutureRecord::to(topic).key(key).payload(payload).partition(partition);
+        if let Some(h) = headers {
+            record = record.headers(h);
+        }
+        match self.producer.send(record, self.cfg.produce_timeout).await {
+            Ok(d) => Ok(Delivered { partition: d.partition, offset: d.offset }),
+            Err((source, _)) => {
+                Err(BusError::Kafka { op: "produce", brokers: self.cfg.bootstrap().to_string(), source })
+            }
+        }
+    }
+}

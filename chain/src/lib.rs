@@ -1,0 +1,14 @@
+//! The chain edge shared by ingest and the nominator: which networks exist,
+//! how to reach them, and typed reads of the facts stakeflow publishes.
+
+mod client;
+mod error;
+mod network;
+
+pub use client::{BlockFacts, ChainClient};
+pub use error::ChainError;
+pub use network::{Backend, Latest, NetworkConfig, StartBlock};
+
+/// Re-exported so callers name one subxt.
+pub use subxt;
+pub use subxt_rpcs;

@@ -1,0 +1,15 @@
+//! The stakeflow contract: the Avro schemas of every topic, the topic names and
+//! keys, and the Confluent wire framing that stock Kafka/Avro tools understand.
+//!
+//! Nothing here talks to Kafka or a chain, so analytics code can depend on this
+//! crate alone to decode our topics.
+#![deny(missing_docs)]
+
+pub mod codec;
+mod error;
+pub mod records;
+pub mod registry;
+pub mod topics;
+
+pub use error::SchemaError;
+pub use records::FinalizedBlock;

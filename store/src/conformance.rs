@@ -1,0 +1,116 @@
+//! The behaviour every [`Store`] implementation must have, as async functions
+//! that take a way to open the store under test. `store/tests/conformance.rs`
+//! runs them on the embedded store always and on ScyllaDB when `SCYLLA_URI` is set.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::{ChainHead, CheckpointDelta, ObservedHead, Store};
+
+/// Opens the store under test; calling it again opens the *same* data anew
+/// (a restart), so persistence can be checked.
+pub type Opener = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
+
+/// Names of the checks, with the function that runs each.
+pub fn checks() -> Vec<(&'static str, fn(Opener) -> Pin<Box<dyn Future<Output = ()> + Send>>)> {
+    vec![
+        ("empty_store_has_nothing", |o| Box::pin(empty_store_has_nothing(o))),
+        ("first_commit_creates_position_and_heads", |o| Box::pin(first_commit_creates_position_and_heads(o))),
+        ("stale_commit_is_refused_and_changes_nothing", |o| Box::pin(stale_commit_is_refused_and_changes_nothing(o))),
+        ("positions_are_per_consumer_topic_and_partition", |o| Box::pin(positions_are_per_consumer_topic_and_partition(o))),
+        ("state_survives_reopen", |o| Box::pin(state_survives_reopen(o))),
+        ("observed_heads_never_move_backwards", |o| Box::pin(observed_heads_never_move_backwards(o))),
+    ]
+}
+
+fn head(chain: &str, number: u64, applied: u64) -> ChainHead {
+    ChainHead {
+        chain: chain.to_string(),
+        number,
+        hash: format!("0x{number:064x}"),
+        parent_hash: format!("0x{:064x}", number.saturating_sub(1)),
+        timestamp_ms: (number > 0).then_some(1_700_000_000_000 + number as i64 * 6000),
+        spec_version: 1_001_002,
+        applied_blocks: applied,
+    }
+}
+
+fn delta(topic: &str, partition: i32, from: Option<i64>, to: i64) -> CheckpointDelta {
+    CheckpointDelta { topic: topic.to_string(), partition, from, to }
+}
+
+async fn empty_store_has_nothing(open: Opener) {
+    let store = open().await;
+    assert!(store.positions("scoring", "t").await.unwrap().is_empty());
+    assert!(store.chain_heads("scoring").await.unwrap().is_empty());
+    assert!(store.observed_heads().await.unwrap().is_empty());
+}
+
+async fn first_commit_creates_position_and_heads(open: Opener) {
+    let store = open().await;
+    store.commit_heads("scoring", &[head("paseo", 5, 6)], &delta("t", 0, None, 6)).await.unwrap();
+    let pos = store.positions("scoring", "t").await.unwrap();
+    assert_eq!(pos.len(), 1);
+    assert_eq!((pos[0].partition, pos[0].next_offset), (0, 6));
+    assert_eq!(store.chain_heads("scoring").await.unwrap(), vec![head("paseo", 5, 6)]);
+    // A second "first" commit means two writers started from nothing: refused.
+    let err = store.commit_heads("scoring", &[head("paseo", 9, 10)], &delta("t", 0, None, 10)).await.unwrap_err();
+    assert!(err.is_stale(), "{err}");
+    // Moving on from the stored position works and replaces the head.
+    store.commit_heads("scoring", &[head("paseo", 6, 7)], &delta("t", 0, Some(6), 7)).await.unwrap();
+    assert_eq!(store.chain_heads("scoring").await.unwrap(), vec![head("paseo", 6, 7)]);
+}
+
+async fn stale_commit_is_refused_and_changes_nothing(open: Opener) {
+    let store = open().await;
+    store.commit_heads("scoring", &[head("paseo", 3, 4)], &delta("t", 1, None, 4)).await.unwrap();
+    store.commit_heads("scoring", &[head("paseo", 4, 5)], &delta("t", 1, Some(4), 5)).await.unwrap();
+    // A replay of the second commit (or a zombie writer) must not apply again.
+    let err = store.commit_heads("scoring", &[head("paseo", 4, 6)], &delta("t", 1, Some(4), 5)).await.unwrap_err();
+    assert!(err.is_stale(), "{err}");
+    assert_eq!(store.chain_heads("scoring").await.unwrap(), vec![head("paseo", 4, 5)]);
+    assert_eq!(store.positions("scoring", "t").await.unwrap()[0].next_offset, 5);
+}
+
+async fn positions_are_per_consumer_topic_and_partition(open: Opener) {
+    let store = open().await;
+    store.commit_heads("a", &[], &delta("t1", 0, None, 10)).await.unwrap();
+    store.commit_heads("a", &[], &delta("t1", 2, None, 20)).await.unwrap();
+    store.commit_heads("a", &[], &delta("t2", 0, None, 30)).await.unwrap();
+    store.commit_heads("b", &[head("kusama", 1, 1)], &delta("t1", 0, None, 40)).await.unwrap();
+    let mut a: Vec<(i32, i64)> =
+        store.positions("a", "t1").await.unwrap().into_iter().map(|c| (c.partition, c.next_offset)).collect();
+    a.sort_unstable();
+    assert_eq!(a, vec![(0, 10), (2, 20)]);
+    assert_eq!(store.positions("a", "t2").await.unwrap()[0].next_offset, 30);
+    assert_eq!(store.positions("b", "t1").await.unwrap()[0].next_offset, 40);
+    assert!(store.chain_heads("a").await.unwrap().is_empty());
+    assert_eq!(store.chain_heads("b").await.unwrap().len(), 1);
+}
+
+async fn state_survives_reopen(open: Opener) {
+    {
+        let store = open().await;
+        store
+            .commit_heads("scoring", &[head("paseo", 7, 8), head("kusama", 2, 3)], &delta("t", 0, None, 11))
+            .await
+            .unwrap();
+        store.record_observed(&ObservedHead { chain: "paseo".into(), number: 9, observed_at_ms: 1 }).await.unwrap();
+    }
+    let store = open().await;
+    let mut heads = store.chain_heads("scoring").await.unwrap();
+    heads.sort_by(|a, b| a.chain.cmp(&b.chain));
+    assert_eq!(heads, vec![head("kusama", 2, 3), head("paseo", 7, 8)]);
+    assert_eq!(store.positions("scoring", "t").await.unwrap()[0].next_offset, 11);
+    assert_eq!(store.observed_heads().await.unwrap()[0].number, 9);
+}
+
+async fn observed_heads_never_move_backwards(open: Opener) {
+    let store = open().await;
+    let seen = |number, at| ObservedHead { chain: "paseo".into(), number, observed_at_ms: at };
+    store.record_observed(&seen(10, 100)).await.unwrap();
+    store.record_observed(&seen(12, 200)).await.unwrap();
+    store.record_observed(&seen(11, 300)).await.unwrap();
+    assert_eq!(store.observed_heads().await.unwrap(), vec![seen(12, 200)]);
+}

@@ -1,0 +1,193 @@
+//! The default store: one redb file. redb is pure Rust (no C build, nothing to
+//! link against the broker's SQLite), ACID with serializable write
+//! transactions, and crash-safe without a WAL to replay, which is what "state
+//! and position in one write" needs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
+
+/// (consumer, topic, partition) -> next offset.
+const CHECKPOINTS: TableDefinition<(&str, &str, i32), i64> = TableDefinition::new("checkpoints");
+/// (consumer, chain) -> ChainHead as JSON.
+const HEADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("chain_heads");
+/// chain -> ObservedHead as JSON.
+const OBSERVED: TableDefinition<&str, &[u8]> = TableDefinition::new("observed_heads");
+
+/// A redb-backed [`Store`].
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl EmbeddedStore {
+    /// Open (or create) the database file and its tables.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(path))
+            .await
+            .map_err(|e| StoreError::Corrupt { what: "open task", reason: e.to_string() })?
+    }
+
+    fn open_blocking(path: PathBuf) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Embedded {
+                path: path.display().to_string(),
+                op: "create directory",
+                source: Box::new(redb::Error::Io(e)),
+            })?;
+        }
+        let err = |op| {
+            let path = path.display().to_string();
+            move |e: redb::Error| StoreError::Embedded { path, op, source: Box::new(e) }
+        };
+        let db = Database::create(&path).map_err(|e| err("open database")(e.into()))?;
+        let txn = db.begin_write().map_err(|e| err("begin")(e.into()))?;
+        txn.open_table(CHECKPOINTS).map_err(|e| err("create tables")(e.into()))?;
+        txn.open_table(HEADS).map_err(|e| err("create tables")(e.into()))?;
+        txn.open_table(OBSERVED).map_err(|e| err("create tables")(e.into()))?;
+        txn.commit().map_err(|e| err("commit")(e.into()))?;
+        Ok(Self { db: Arc::new(db), path })
+    }
+
+    fn err(&self, op: &'static str) -> impl FnOnce(redb::Error) -> StoreError + '_ {
+        move |e| StoreError::Embedded { path: self.path.display().to_string(), op, source: Box::new(e) }
+    }
+
+    /// Run blocking redb work off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&EmbeddedStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(&this))
+            .await
+            .map_err(|e| StoreError::Corrupt { what: "store task", reason: e.to_string() })?
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    // Serializing our own plain structs to JSON cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { what, reason: e.to_string() })
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn positions(&self, consumer: &str, topic: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let (consumer, topic) = (consumer.to_string(), topic.to_string());
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(CHECKPOINTS).map_err(|e| s.err("open checkpoints")(e.into()))?;
+            let mut out = Vec::new();
+            for row in table.iter().map_err(|e| s.err("scan checkpoints")(e.into()))? {
+                let (k, v) = row.map_err(|e| s.err("scan checkpoints")(e.into()))?;
+                let (c, t, p) = k.value();
+                if c == consumer && t == topic {
+                    out.push(Checkpoint { topic: t.to_string(), partition: p, next_offset: v.value() });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn commit_heads(
+        &self,
+        consumer: &str,
+        heads: &[ChainHead],
+        delta: &CheckpointDelta,
+    ) -> Result<(), StoreError> {
+        let (consumer, heads, delta) = (consumer.to_string(), heads.to_vec(), delta.clone());
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            {
+                let mut cps = txn.open_table(CHECKPOINTS).map_err(|e| s.err("open checkpoints")(e.into()))?;
+                let key = (consumer.as_str(), delta.topic.as_str(), delta.partition);
+                let stored = cps.get(key).map_err(|e| s.err("read checkpoint")(e.into()))?.map(|v| v.value());
+                if stored != delta.from {
+                    // Dropping the transaction without commit aborts it.
+                    return Err(StoreError::StaleCheckpoint {
+                        consumer,
+                        topic: delta.topic,
+                        partition: delta.partition,
+                        stored,
+                        expected: delta.from,
+                    });
+                }
+                cps.insert(key, delta.to).map_err(|e| s.err("write checkpoint")(e.into()))?;
+                let mut table = txn.open_table(HEADS).map_err(|e| s.err("open chain heads")(e.into()))?;
+                for head in &heads {
+                    table
+                        .insert((consumer.as_str(), head.chain.as_str()), to_json(head).as_slice())
+                        .map_err(|e| s.err("write chain head")(e.into()))?;
+                }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {
+        let consumer = consumer.to_string();
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(HEADS).map_err(|e| s.err("open chain heads")(e.into()))?;
+            let mut out = Vec::new();
+            for row in table.iter().map_err(|e| s.err("scan chain heads")(e.into()))? {
+                let (k, v) = row.map_err(|e| s.err("scan chain heads")(e.into()))?;
+                if k.value().0 == consumer {
+                    out.push(from_json("chain head", v.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_observed(&self, head: &ObservedHead) -> Result<(), StoreError> {
+        let head = head.clone();
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            {
+                let mut table = txn.open_table(OBSERVED).map_err(|e| s.err("open observed heads")(e.into()))?;
+                let current: Option<ObservedHead> = match table
+                    .get(head.chain.as_str())
+                    .map_err(|e| s.err("read observed head")(e.into()))?
+                {
+                    Some(v) => Some(from_json("observed head", v.value())?),
+                    None => None,
+                };
+                if current.is_none_or(|c| c.number <= head.number) {
+                    table
+                        .insert(head.chain.as_str(), to_json(&head).as_slice())
+                        .map_err(|e| s.err("write observed head")(e.into()))?;
+                }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn observed_heads(&self) -> Result<Vec<ObservedHead>, StoreError> {
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(OBSERVED).map_err(|e| s.err("open observed heads")(e.into()))?;
+            let mut out = Vec::new();
+            for row in table.iter().map_err(|e| s.err("scan observed heads")(e.into()))? {
+                let (_, v) = row.map_err(|e| s.err("scan observed heads")(e.into()))?;
+                out.push(from_json("observed head", v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

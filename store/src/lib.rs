@@ -1,0 +1,65 @@
+//! The state store: what consumers derive from topics, written together with
+//! the topic positions it was derived from.
+//!
+//! One trait, [`Store`], with two implementations side by side:
+//! [`EmbeddedStore`] (redb, the single-machine default) and [`ScyllaStore`]
+//! (production). [`conformance`] holds the one test suite both must pass.
+//!
+//! # Lifecycle of a consumer against the store
+//! ```text
+//! positions = store.positions(consumer, topic)      // where to resume
+//! assign topic partitions at positions
+//! loop { read records; derive state;
+//!        store.commit_heads(consumer, state, delta)  // state + position, atomically;
+//! }                                                   // a stale `delta.from` is refused
+//! ```
+#![deny(missing_docs)]
+
+pub mod conformance;
+mod config;
+mod embedded;
+mod error;
+mod model;
+mod scylla;
+
+use async_trait::async_trait;
+
+pub use config::StoreConfig;
+pub use embedded::EmbeddedStore;
+pub use error::StoreError;
+pub use model::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead};
+pub use scylla::ScyllaStore;
+
+/// Where derived state and consumer positions live.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The stored positions of `consumer` on `topic`, one per partition it has read.
+    async fn positions(&self, consumer: &str, topic: &str) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// Apply chain-head updates and move the consumer's position, all or nothing.
+    ///
+    /// Refused with [`StoreError::StaleCheckpoint`] when the stored position is
+    /// not `delta.from`: a second instance or a replay would otherwise apply
+    /// the same records twice.
+    async fn commit_heads(&self, consumer: &str, heads: &[ChainHead], delta: &CheckpointDelta)
+    -> Result<(), StoreError>;
+
+    /// The chain heads `consumer` has applied, one per chain.
+    async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError>;
+
+    /// Record the latest finalized block seen on a chain; never moves backwards.
+    async fn record_observed(&self, head: &ObservedHead) -> Result<(), StoreError>;
+
+    /// The latest finalized block seen on each chain.
+    async fn observed_heads(&self) -> Result<Vec<ObservedHead>, StoreError>;
+}
+
+/// Open the store the config names, creating tables on first use.
+pub async fn open(cfg: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(match cfg {
+        StoreConfig::Embedded { path } => std::sync::Arc::new(EmbeddedStore::open(path).await?),
+        StoreConfig::Scylla { uri, keyspace, replication_factor } => {
+            std::sync::Arc::new(ScyllaStore::connect(uri, keyspace, *replication_factor).await?)
+        }
+    })
+}

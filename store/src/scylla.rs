@@ -1,0 +1,233 @@
+//! The production store on ScyllaDB.
+//!
+//! A consumer's checkpoint rows and the state rows it derives share one
+//! partition (`consumer`) of one table, so a conditional batch (`IF
+//! next_offset = ?`, an LWT) applies the state and the new position together
+//! or not at all: CQL only allows a conditional batch within one partition of
+//! one table.
+
+mod rows;
+mod schema;
+
+use async_trait::async_trait;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlValue;
+
+use crate::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
+use rows::{checkpoint_key, parse_checkpoint_key};
+
+/// A ScyllaDB-backed [`Store`].
+pub struct ScyllaStore {
+    session: Session,
+    st: Statements,
+}
+
+/// Every statement, prepared once at connect.
+struct Statements {
+    positions: PreparedStatement,
+    checkpoint_insert: PreparedStatement,
+    checkpoint_update: PreparedStatement,
+    head_upsert: PreparedStatement,
+    heads: PreparedStatement,
+    observed_upsert: PreparedStatement,
+    observed_insert: PreparedStatement,
+    observed_all: PreparedStatement,
+}
+
+fn driver(op: &'static str) -> impl FnOnce(String) -> StoreError {
+    move |reason| StoreError::Scylla { op, reason }
+}
+
+impl ScyllaStore {
+    /// Connect, create the keyspace and tables if missing, prepare statements.
+    pub async fn connect(uri: &str, keyspace: &str, replication_factor: u32) -> Result<Self, StoreError> {
+        let session = SessionBuilder::new()
+            .known_node(uri)
+            .build()
+            .await
+            .map_err(|e| driver("connect")(format!("{uri}: {e}")))?;
+        schema::migrate(&session, keyspace, replication_factor).await?;
+        let ks = keyspace;
+        let prepare = |cql: String| {
+            let session = &session;
+            async move { session.prepare(cql).await.map_err(|e| driver("prepare")(e.to_string())) }
+        };
+        let st = Statements {
+            positions: prepare(format!(
+                "SELECT key, next_offset FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'checkpoint'"
+            ))
+            .await?,
+            checkpoint_insert: prepare(format!(
+                "INSERT INTO {ks}.consumer_state (consumer, kind, key, next_offset) VALUES (?, 'checkpoint', ?, ?) IF NOT EXISTS"
+            ))
+            .await?,
+            checkpoint_update: prepare(format!(
+                "UPDATE {ks}.consumer_state SET next_offset = ? WHERE consumer = ? AND kind = 'checkpoint' AND key = ? IF next_offset = ?"
+            ))
+            .await?,
+            head_upsert: prepare(format!(
+                "UPDATE {ks}.consumer_state SET number = ?, hash = ?, parent_hash = ?, timestamp_ms = ?, spec_version = ?, applied_blocks = ? \
+                 WHERE consumer = ? AND kind = 'head' AND key = ?"
+            ))
+            .await?,
+            heads: prepare(format!(
+                "SELECT key, number, hash, parent_hash, timestamp_ms, spec_version, applied_blocks \
+                 FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'head'"
+            ))
+            .await?,
+            observed_upsert: prepare(format!(
+                "UPDATE {ks}.observed_heads SET number = ?, observed_at_ms = ? WHERE chain = ? IF number < ?"
+            ))
+            .await?,
+            observed_insert: prepare(format!(
+                "INSERT INTO {ks}.observed_heads (chain, number, observed_at_ms) VALUES (?, ?, ?) IF NOT EXISTS"
+            ))
+            .await?,
+            observed_all: prepare(format!("SELECT chain, number, observed_at_ms FROM {ks}.observed_heads")).await?,
+        };
+        Ok(Self { session, st })
+    }
+}
+
+/// The `[applied]` column of an LWT result.
+fn applied(result: scylla::response::query_result::QueryResult) -> Result<bool, StoreError> {
+    let rows = result.into_rows_result().map_err(|e| driver("read lwt result")(e.to_string()))?;
+    let row = rows
+        .maybe_first_row::<scylla::value::Row>()
+        .map_err(|e| driver("read lwt result")(e.to_string()))?;
+    Ok(row
+        .and_then(|r| r.columns.into_iter().next().flatten())
+        .and_then(|v| v.as_boolean())
+        .unwrap_or(false))
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn positions(&self, consumer: &str, topic: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.st.positions, (consumer,))
+            .await
+            .map_err(|e| driver("read positions")(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| driver("read positions")(e.to_string()))?;
+        let mut out = Vec::new();
+        for row in rows.rows::<(String, Option<i64>)>().map_err(|e| driver("read positions")(e.to_string()))? {
+            let (key, next_offset) = row.map_err(|e| driver("read positions")(e.to_string()))?;
+            if let (Some((t, partition)), Some(next_offset)) = (parse_checkpoint_key(&key), next_offset)
+                && t == topic
+            {
+                out.push(Checkpoint { topic: t.to_string(), partition, next_offset });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn commit_heads(
+        &self,
+        consumer: &str,
+        heads: &[ChainHead],
+        delta: &CheckpointDelta,
+    ) -> Result<(), StoreError> {
+        let key = checkpoint_key(&delta.topic, delta.partition);
+        let mut batch = Batch::new(BatchType::Logged);
+        let mut values: Vec<Vec<Option<CqlValue>>> = Vec::with_capacity(heads.len() + 1);
+        match delta.from {
+            None => {
+                batch.append_statement(self.st.checkpoint_insert.clone());
+                values.push(vec![
+                    Some(CqlValue::Text(consumer.to_string())),
+                    Some(CqlValue::Text(key.clone())),
+                    Some(CqlValue::BigInt(delta.to)),
+                ]);
+            }
+            Some(from) => {
+                batch.append_statement(self.st.checkpoint_update.clone());
+                values.push(vec![
+                    Some(CqlValue::BigInt(delta.to)),
+                    Some(CqlValue::Text(consumer.to_string())),
+                    Some(CqlValue::Text(key.clone())),
+                    Some(CqlValue::BigInt(from)),
+                ]);
+            }
+        }
+        for head in heads {
+            batch.append_statement(self.st.head_upsert.clone());
+            values.push(rows::head_values(consumer, head));
+        }
+        let result = self
+            .session
+            .batch(&batch, values)
+            .await
+            .map_err(|e| driver("commit heads")(e.to_string()))?;
+        if applied(result)? {
+            return Ok(());
+        }
+        let stored = self
+            .positions(consumer, &delta.topic)
+            .await?
+            .into_iter()
+            .find(|c| c.partition == delta.partition)
+            .map(|c| c.next_offset);
+        Err(StoreError::StaleCheckpoint {
+            consumer: consumer.to_string(),
+            topic: delta.topic.clone(),
+            partition: delta.partition,
+            stored,
+            expected: delta.from,
+        })
+    }
+
+    async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.st.heads, (consumer,))
+            .await
+            .map_err(|e| driver("read chain heads")(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| driver("read chain heads")(e.to_string()))?;
+        let mut out = Vec::new();
+        for row in rows.rows::<rows::HeadRow>().map_err(|e| driver("read chain heads")(e.to_string()))? {
+            let row = row.map_err(|e| driver("read chain heads")(e.to_string()))?;
+            out.push(row.into_head()?);
+        }
+        Ok(out)
+    }
+
+    async fn record_observed(&self, head: &ObservedHead) -> Result<(), StoreError> {
+        let number = i64::try_from(head.number).map_err(|e| driver("record observed head")(e.to_string()))?;
+        // `IF number < ?` is false on a missing row, so try an insert first.
+        let result = self
+            .session
+            .execute_unpaged(&self.st.observed_upsert, (number, head.observed_at_ms, head.chain.as_str(), number))
+            .await
+            .map_err(|e| driver("record observed head")(e.to_string()))?;
+        if applied(result)? {
+            return Ok(());
+        }
+        let existing = self.observed_heads().await?.into_iter().find(|h| h.chain == head.chain);
+        if existing.is_none() {
+            self.session
+                .execute_unpaged(&self.st.observed_insert, (head.chain.as_str(), number, head.observed_at_ms))
+                .await
+                .map_err(|e| driver("record observed head")(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn observed_heads(&self) -> Result<Vec<ObservedHead>, StoreError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.st.observed_all, ())
+            .await
+            .map_err(|e| driver("read observed heads")(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| driver("read observed heads")(e.to_string()))?;
+        let mut out = Vec::new();
+        for row in rows.rows::<(String, i64, i64)>().map_err(|e| driver("read observed heads")(e.to_string()))? {
+            let (chain, number, observed_at_ms) = row.map_err(|e| driver("read observed heads")(e.to_string()))?;
+            out.push(ObservedHead { chain, number: number.max(0) as u64, observed_at_ms });
+        }
+        Ok(out)
+    }
+}
