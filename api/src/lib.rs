@@ -1,1 +1,55 @@
-//! placeholder
+//! The public REST API: `router(AppState)` builds the whole surface, `serve`
+//! binds it. Handlers read the store only.
+
+mod config;
+mod error;
+mod ready;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use store::Store;
+use tokio_util::sync::CancellationToken;
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use ready::{ChainReadiness, Readiness, readiness};
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The state store.
+    pub store: Arc<dyn Store>,
+    /// Networks configured, so one with no data yet shows as not ready.
+    pub networks: Arc<Vec<String>>,
+    /// The consumer whose applied state `/ready` reports.
+    pub consumer: &'static str,
+    /// Largest lag (blocks) at which `/ready` still answers 200.
+    pub ready_max_lag: u64,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Bind `cfg.listen` and serve until `shutdown`; returns the bound address and
+/// the server task.
+pub async fn serve(
+    cfg: &ApiConfig,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>), std::io::Error> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {} ({e}); set api.listen to a free address", cfg.listen))
+    })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "api listening");
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    });
+    Ok((addr, task))
+}

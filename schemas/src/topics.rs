@@ -4,8 +4,13 @@
 /// Finalized blocks of every configured chain, keyed by [`chain_key`].
 pub const BLOCKS: &str = "stakeflow.chain.blocks";
 
-/// Every topic stakeflow writes, for provisioning and for the topic reference.
+/// Every data topic stakeflow writes.
 pub const ALL: &[&str] = &[BLOCKS];
+
+/// Every topic to provision: the data topics and their dead-letter topics.
+pub fn provisioned() -> Vec<String> {
+    ALL.iter().flat_map(|t| [t.to_string(), dead_letter(t)]).collect()
+}
 
 /// Key of per-chain records: the network name, as UTF-8.
 pub fn chain_key(chain: &str) -> Vec<u8> {

@@ -1,1 +1,46 @@
-fn main() {}
+//! `stakeflow`: one binary, every mode. `run` starts everything in one process
+//! on embedded defaults; `ingest | score | nominate | api` run one service
+//! against external Kafka and ScyllaDB.
+
+mod cli;
+mod config;
+mod observability;
+mod services;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    observability::init(cli.log_format, &cli.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let cfg = config::load(&cli)?;
+    match cli.command {
+        Command::Validate => {
+            println!("configuration is valid: {} network(s): {}", cfg.networks.len(), cfg.network_names().join(", "));
+            Ok(())
+        }
+        Command::Run(_) => services::run_all(cfg).await,
+        Command::Ingest => services::run_one(cfg, services::Service::Ingest).await,
+        Command::Score => services::run_one(cfg, services::Service::Score).await,
+        Command::Api => services::run_one(cfg, services::Service::Api).await,
+        Command::Nominate => Ok(nominator::run(&cfg.nominator).await?),
+    }
+}

@@ -1,0 +1,64 @@
+//! The router against a real embedded store, without a socket.
+
+use std::sync::Arc;
+
+use api::{AppState, router};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use store::{ChainHead, CheckpointDelta, EmbeddedStore, ObservedHead, Store};
+use tower::ServiceExt;
+
+async fn get(state: AppState, path: &str) -> (StatusCode, serde_json::Value) {
+    let resp = router(state).oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn health_and_ready_follow_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    let state = AppState {
+        store: store.clone(),
+        networks: Arc::new(vec!["paseo".into()]),
+        consumer: "c",
+        ready_max_lag: 3,
+    };
+    let (status, body) = get(state.clone(), "/health").await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+
+    // Nothing yet: not ready.
+    let (status, body) = get(state.clone(), "/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["chains"][0]["applied"], serde_json::Value::Null);
+
+    let head = |n: u64| ChainHead {
+        chain: "paseo".into(),
+        number: n,
+        hash: "0x01".into(),
+        parent_hash: "0x00".into(),
+        timestamp_ms: None,
+        spec_version: 1,
+        applied_blocks: n,
+    };
+    store.record_observed(&ObservedHead { chain: "paseo".into(), number: 10, observed_at_ms: 0 }).await.unwrap();
+    store
+        .commit_heads("c", &[head(6)], &CheckpointDelta { topic: "t".into(), partition: 0, from: None, to: 1 })
+        .await
+        .unwrap();
+    let (status, body) = get(state.clone(), "/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["chains"][0]["lag"], 4);
+
+    store
+        .commit_heads("c", &[head(8)], &CheckpointDelta { topic: "t".into(), partition: 0, from: Some(1), to: 2 })
+        .await
+        .unwrap();
+    let (status, body) = get(state, "/ready").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["chains"][0]["seen_on_chain"].as_u64(), body["chains"][0]["applied"].as_u64(), body["chains"][0]["lag"].as_u64()),
+        (Some(10), Some(8), Some(2))
+    );
+}

@@ -1,0 +1,58 @@
+//! Progress of a backfill: blocks per second and time left, logged at most
+//! every few seconds so a long catch-up is visible without flooding logs.
+
+use std::time::{Duration, Instant};
+
+/// Tracks published blocks against a target.
+pub(crate) struct Progress {
+    started: Instant,
+    last_report: Instant,
+    done: u64,
+    every: Duration,
+}
+
+impl Progress {
+    pub(crate) fn new(every: Duration) -> Self {
+        let now = Instant::now();
+        Self { started: now, last_report: now, done: 0, every }
+    }
+
+    /// Count one published block; returns (rate, eta) when a report is due.
+    pub(crate) fn tick(&mut self, remaining: u64) -> Option<(f64, Duration)> {
+        self.done += 1;
+        if self.last_report.elapsed() < self.every || remaining == 0 {
+            return None;
+        }
+        self.last_report = Instant::now();
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        Some((rate, eta(remaining, rate)))
+    }
+}
+
+/// Time left for `remaining` blocks at `rate` per second.
+pub(crate) fn eta(remaining: u64, rate: f64) -> Duration {
+    if rate <= 0.0 {
+        return Duration::MAX;
+    }
+    Duration::from_secs_f64(remaining as f64 / rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_remaining_over_rate() {
+        assert_eq!(eta(100, 10.0), Duration::from_secs(10));
+        assert_eq!(eta(1, 0.0), Duration::MAX);
+    }
+
+    #[test]
+    fn no_report_before_the_interval() {
+        let mut p = Progress::new(Duration::from_secs(3600));
+        assert!(p.tick(10).is_none());
+        let mut p = Progress::new(Duration::ZERO);
+        let (rate, _) = p.tick(10).expect("due");
+        assert!(rate > 0.0);
+    }
+}

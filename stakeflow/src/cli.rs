@@ -1,0 +1,93 @@
+//! Command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Streaming backend for validator nomination programmes on Polkadot-family chains.
+///
+/// Configuration is layered: built-in defaults, then `--config FILE`, then one
+/// TOML per network (`--network FILE`, repeatable), then environment variables
+/// `STAKEFLOW__SECTION__KEY` (e.g. `STAKEFLOW__KAFKA__BROKERS=k1:9092`), then
+/// the flags below.
+#[derive(Debug, Parser)]
+#[command(name = "stakeflow", version, about, long_about)]
+pub struct Cli {
+    /// Process-wide settings (kafka, store, api, ingest), TOML.
+    #[arg(long, short = 'c', global = true, env = "STAKEFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// A network to follow, one TOML per network (see config/networks/). Repeat for several.
+    #[arg(long = "network", short = 'n', global = true)]
+    pub networks: Vec<PathBuf>,
+
+    /// Kafka bootstrap servers of an external cluster; without it `run` starts an embedded broker.
+    #[arg(long, global = true, env = "STAKEFLOW_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// Where the embedded broker and store keep their files.
+    #[arg(long, global = true, env = "STAKEFLOW_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Address the API listens on.
+    #[arg(long, global = true, env = "STAKEFLOW_API_LISTEN")]
+    pub api_listen: Option<SocketAddr>,
+
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "STAKEFLOW_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,ingest=debug`.
+    #[arg(long, global = true, default_value = "info", env = "STAKEFLOW_LOG")]
+    pub log_level: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Modes.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process: embedded Kafka broker (unless --kafka-brokers), embedded
+    /// store (unless [store] says scylla), ingest, scoring and the API.
+    Run(RunArgs),
+    /// Chain ingest alone, against the configured Kafka cluster and store.
+    Ingest,
+    /// The scoring consumers alone.
+    Score,
+    /// The nominator alone (not part of this build yet).
+    Nominate,
+    /// The REST API alone.
+    Api,
+    /// Load and check the configuration, print a summary, and exit.
+    Validate,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Port of the embedded Kafka broker on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 9092, env = "STAKEFLOW_KAFKA_PORT")]
+    pub kafka_port: u16,
+}
+
+impl Command {
+    /// The embedded broker port, for `run`.
+    pub fn kafka_port(&self) -> Option<u16> {
+        match self {
+            Command::Run(a) => Some(a.kafka_port),
+            _ => None,
+        }
+    }
+}

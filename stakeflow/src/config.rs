@@ -1,0 +1,166 @@
+//! The whole configuration tree: layered, then validated before anything connects.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use api::ApiConfig;
+use bus::BusConfig;
+use chain::NetworkConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ingest::IngestConfig;
+use nominator::NominatorConfig;
+use serde::{Deserialize, Serialize};
+use store::StoreConfig;
+
+use crate::cli::{Cli, Command};
+
+/// Process-wide settings (`--config FILE`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Where the embedded broker and store keep their files (default `data`).
+    pub data_dir: PathBuf,
+    /// Network TOML files to load in addition to `--network`.
+    pub network_files: Vec<PathBuf>,
+    /// Kafka.
+    pub kafka: BusConfig,
+    /// State store; unset means the embedded store at `<data_dir>/state.redb`.
+    pub store: Option<StoreConfig>,
+    /// REST API.
+    pub api: ApiConfig,
+    /// Chain ingest.
+    pub ingest: IngestConfig,
+    /// Nominator (reserved).
+    pub nominator: NominatorConfig,
+    /// The loaded networks (from their own files, not this one).
+    #[serde(skip)]
+    pub networks: Vec<NetworkConfig>,
+    /// Port for the embedded broker (`run --kafka-port`).
+    #[serde(skip)]
+    pub embedded_kafka_port: u16,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            network_files: Vec::new(),
+            kafka: BusConfig::default(),
+            store: None,
+            api: ApiConfig::default(),
+            ingest: IngestConfig::default(),
+            nominator: NominatorConfig::default(),
+            networks: Vec::new(),
+            embedded_kafka_port: 9092,
+        }
+    }
+}
+
+impl AppConfig {
+    /// The store to open.
+    pub fn store_config(&self) -> StoreConfig {
+        self.store.clone().unwrap_or_else(|| StoreConfig::Embedded { path: self.data_dir.join("state.redb") })
+    }
+
+    /// Names of the configured networks.
+    pub fn network_names(&self) -> Vec<String> {
+        self.networks.iter().map(|n| n.name.clone()).collect()
+    }
+}
+
+/// Layer defaults, the config file, network files, environment and flags; validate.
+pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
+    let mut fig = Figment::from(Serialized::defaults(AppConfig::default()));
+    if let Some(path) = &cli.config {
+        anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+        fig = fig.merge(Toml::file(path));
+    }
+    // STAKEFLOW__NETWORK__<FILE_STEM>__* belongs to network files, below.
+    fig = fig.merge(Env::prefixed("STAKEFLOW__").split("__").filter(|k| !k.as_str().starts_with("network.")));
+    let mut cfg: AppConfig = fig.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+
+    if let Some(brokers) = &cli.kafka_brokers {
+        cfg.kafka.brokers = Some(brokers.clone());
+    }
+    if let Some(dir) = &cli.data_dir {
+        cfg.data_dir = dir.clone();
+    }
+    if let Some(listen) = cli.api_listen {
+        cfg.api.listen = listen;
+    }
+    if let Some(port) = cli.command.kafka_port() {
+        cfg.embedded_kafka_port = port;
+    }
+    let files: Vec<PathBuf> = cli.networks.iter().chain(cfg.network_files.iter()).cloned().collect();
+    for file in files {
+        cfg.networks.push(load_network(&file)?);
+    }
+    let needs_networks = !matches!(cli.command, Command::Score | Command::Nominate);
+    let problems = problems(&cfg, needs_networks);
+    anyhow::ensure!(problems.is_empty(), "invalid configuration:\n  - {}", problems.join("\n  - "));
+    Ok(cfg)
+}
+
+fn load_network(path: &Path) -> anyhow::Result<NetworkConfig> {
+    anyhow::ensure!(path.is_file(), "network file {} does not exist", path.display());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_uppercase().replace('-', "_")).unwrap_or_default();
+    Figment::from(Toml::file(path))
+        .merge(Env::prefixed(&format!("STAKEFLOW__NETWORK__{stem}__")).split("__"))
+        .extract()
+        .with_context(|| format!("network file {}", path.display()))
+}
+
+/// Every problem, so one run of `stakeflow validate` shows them all.
+fn problems(cfg: &AppConfig, needs_networks: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if needs_networks && cfg.networks.is_empty() {
+        out.push("no network configured: pass --network config/networks/devnet.toml (or list network_files)".into());
+    }
+    let mut names: Vec<&str> = cfg.networks.iter().map(|n| n.name.as_str()).collect();
+    names.sort_unstable();
+    for w in names.windows(2) {
+        if w[0] == w[1] {
+            out.push(format!("network {} is configured twice", w[0]));
+        }
+    }
+    for n in &cfg.networks {
+        out.extend(n.problems());
+    }
+    if cfg.kafka.partitions < 1 {
+        out.push(format!("kafka.partitions must be at least 1, not {}", cfg.kafka.partitions));
+    }
+    if cfg.kafka.replication < 1 {
+        out.push(format!("kafka.replication must be at least 1, not {}", cfg.kafka.replication));
+    }
+    if matches!(cfg.kafka.brokers.as_deref(), Some("")) {
+        out.push("kafka.brokers is empty; unset it to use the embedded broker".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_are_all_reported() {
+        let mut cfg = AppConfig::default();
+        cfg.kafka.partitions = 0;
+        cfg.kafka.brokers = Some(String::new());
+        let p = problems(&cfg, true);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(problems(&AppConfig::default(), false).is_empty());
+    }
+
+    #[test]
+    fn committed_example_configs_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let net = load_network(&root.join("config/networks/devnet.toml")).unwrap();
+        assert!(net.problems().is_empty(), "{:?}", net.problems());
+        let fig = Figment::from(Serialized::defaults(AppConfig::default()))
+            .merge(Toml::file(root.join("config/stakeflow.example.toml")));
+        let cfg: AppConfig = fig.extract().unwrap();
+        assert!(problems(&cfg, false).is_empty());
+    }
+}

@@ -1,0 +1,133 @@
+//! Starting services. Every mode runs the same starters: `run` only adds the
+//! embedded broker and starts them all in one process. Services talk through
+//! topics and the store, never through in-process shortcuts.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use api::AppState;
+use bus::embedded::EmbeddedBroker;
+use ingest::BlockIngest;
+use scoring::HeadsConsumer;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AppConfig;
+
+/// One service of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Chain ingest (one task per network).
+    Ingest,
+    /// Scoring consumers.
+    Score,
+    /// REST API.
+    Api,
+}
+
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Single-machine mode: an embedded broker unless one is configured, then every service.
+pub async fn run_all(mut cfg: AppConfig) -> anyhow::Result<()> {
+    let _broker = match &cfg.kafka.brokers {
+        Some(_) => None,
+        None => {
+            let broker = EmbeddedBroker::start(&cfg.data_dir.join("kafka"), cfg.embedded_kafka_port)
+                .await
+                .context("starting the embedded Kafka broker (use --kafka-port 0 for a free port, or --kafka-brokers for an external cluster)")?;
+            cfg.kafka.brokers = Some(broker.bootstrap().to_string());
+            println!("kafka: embedded broker at {} (data in {})", broker.bootstrap(), broker.database().display());
+            Some(broker)
+        }
+    };
+    start(cfg, &[Service::Ingest, Service::Score, Service::Api]).await
+}
+
+/// Distributed mode: one service against an external cluster.
+pub async fn run_one(cfg: AppConfig, service: Service) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        service == Service::Api || cfg.kafka.brokers.is_some(),
+        "this service needs an external Kafka cluster: pass --kafka-brokers or set kafka.brokers (or use `stakeflow run`)"
+    );
+    start(cfg, &[service]).await
+}
+
+async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
+    let store_cfg = cfg.store_config();
+    let store = store::open(&store_cfg).await.with_context(|| format!("opening the store ({store_cfg:?})"))?;
+    if cfg.kafka.brokers.is_some() && cfg.kafka.create_topics && services.iter().any(|s| *s != Service::Api) {
+        let topics = schemas::topics::provisioned();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        bus::admin::ensure_topics(&cfg.kafka, &topics).await.context("creating topics")?;
+    }
+    let token = CancellationToken::new();
+    let mut set: JoinSet<(String, anyhow::Result<()>)> = JoinSet::new();
+    for service in services {
+        match service {
+            Service::Ingest => {
+                for net in &cfg.networks {
+                    let name = format!("ingest[{}]", net.name);
+                    let svc = BlockIngest::new(net.clone(), cfg.kafka.clone(), cfg.ingest.clone(), store.clone());
+                    let t = token.child_token();
+                    set.spawn(async move { (name, svc.run(t).await.map_err(Into::into)) });
+                }
+            }
+            Service::Score => {
+                let svc = HeadsConsumer::new(cfg.kafka.clone(), store.clone());
+                let t = token.child_token();
+                set.spawn(async move { ("scoring".to_string(), svc.run(t).await.map_err(Into::into)) });
+            }
+            Service::Api => {
+                let state = AppState {
+                    store: store.clone(),
+                    networks: std::sync::Arc::new(cfg.network_names()),
+                    consumer: scoring::CONSUMER,
+                    ready_max_lag: cfg.api.ready_max_lag,
+                };
+                let (addr, server) = api::serve(&cfg.api, state, token.child_token()).await?;
+                println!("api: http://{addr}/health and http://{addr}/ready");
+                set.spawn(async move {
+                    let r = match server.await {
+                        Ok(r) => r.map_err(anyhow::Error::from),
+                        Err(e) => Err(anyhow::anyhow!("api task: {e}")),
+                    };
+                    ("api".to_string(), r)
+                });
+            }
+        }
+    }
+    let outcome = tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            Ok(())
+        }
+        Some(joined) = set.join_next() => match joined {
+            Ok((name, Ok(()))) => Err(anyhow::anyhow!("service {name} stopped unexpectedly")),
+            Ok((name, Err(e))) => Err(e.context(format!("service {name} failed"))),
+            Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
+        },
+    };
+    token.cancel();
+    let drain = async { while set.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, drain).await.is_err() {
+        tracing::warn!(deadline = ?SHUTDOWN_DEADLINE, "services did not stop in time; aborting them");
+        set.abort_all();
+    }
+    outcome
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,92 @@
+//! Shaping the devnet with real signed extrinsics from dev accounts.
+
+use anyhow::Context;
+use scale_value::{Composite, Value};
+use serde_json::json;
+use subxt::dynamic;
+use subxt::tx::DynamicPayload;
+use subxt_signer::sr25519::Keypair;
+
+use crate::Devnet;
+
+/// 1 PAS in planck (10 decimals).
+pub const UNIT: u128 = 10_000_000_000;
+
+fn call(pallet: &str, name: &str, args: Vec<Value>) -> DynamicPayload<Composite<()>> {
+    dynamic::tx(pallet, name, Composite::unnamed(args))
+}
+
+fn none() -> Value {
+    Value::unnamed_variant("None", [])
+}
+
+/// The 32-byte public key of a keypair.
+pub fn account_id(signer: &Keypair) -> [u8; 32] {
+    signer.public_key().0
+}
+
+impl Devnet {
+    /// Give a fresh account `free` planck. This writes the whole AccountInfo,
+    /// so use it only before the account has a nonce, locks or reserves.
+    pub async fn fund(&self, who: [u8; 32], free: u128) -> anyhow::Result<()> {
+        let id = format!("0x{}", hex::encode(who));
+        self.set_storage(json!({
+            "System": { "Account": [[[id], { "providers": 1, "data": { "free": free.to_string() } }]] }
+        }))
+        .await
+    }
+
+    /// Sign, submit and wait until finalized with success; returns the event names.
+    pub async fn submit(
+        &self,
+        signer: &Keypair,
+        payload: DynamicPayload<Composite<()>>,
+    ) -> anyhow::Result<Vec<String>> {
+        let client = self.client("devnet").await?;
+        let progress = client
+            .api()
+            .tx()
+            .await?
+            .sign_and_submit_then_watch_default(&payload, signer)
+            .await
+            .context("submit")?;
+        let events = progress.wait_for_finalized_success().await.context("wait for finalized success")?;
+        Ok(events
+            .iter()
+            .filter_map(Result::ok)
+            .map(|e| format!("{}::{}", e.pallet_name(), e.event_name()))
+            .collect())
+    }
+
+    /// `staking.bond(amount, Staked)`.
+    pub async fn bond(&self, signer: &Keypair, amount: u128) -> anyhow::Result<Vec<String>> {
+        self.submit(signer, call("Staking", "bond", vec![Value::u128(amount), Value::unnamed_variant("Staked", [])]))
+            .await
+    }
+
+    /// `staking.validate({commission, blocked: false})`, commission in parts per billion.
+    pub async fn validate(&self, signer: &Keypair, commission_perbill: u32) -> anyhow::Result<Vec<String>> {
+        let prefs = Value::named_composite([
+            ("commission", Value::u128(u128::from(commission_perbill))),
+            ("blocked", Value::bool(false)),
+        ]);
+        self.submit(signer, call("Staking", "validate", vec![prefs])).await
+    }
+
+    /// `identity.set_identity` with only a display name (at most 32 bytes).
+    pub async fn set_identity(&self, signer: &Keypair, display: &str) -> anyhow::Result<Vec<String>> {
+        anyhow::ensure!(display.len() <= 32, "display names are at most 32 bytes");
+        let info = Value::named_composite([
+            ("additional", Value::unnamed_composite([])),
+            ("display", Value::unnamed_variant(format!("Raw{}", display.len()), [Value::from_bytes(display.as_bytes())])),
+            ("legal", none()),
+            ("web", none()),
+            ("riot", none()),
+            ("email", none()),
+            ("pgp_fingerprint", none()),
+            ("image", none()),
+            ("twitter", none()),
+        ]);
+        self.submit(signer, call("Identity", "set_identity", vec![info])).await
+    }
+}

@@ -1,0 +1,167 @@
+//! chopsticks running the Paseo relay runtime from its genesis spec.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use chain::{Backend, ChainClient, NetworkConfig, StartBlock};
+use serde_json::{Value, json};
+use subxt_rpcs::{RpcClient, rpc_params};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// A local chain on a free port; killed on drop.
+pub struct Devnet {
+    child: Child,
+    port: u16,
+    rpc: RpcClient,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where `scripts/setup` puts the chopsticks launcher.
+pub fn chopsticks_bin() -> PathBuf {
+    std::env::var_os("STAKEFLOW_CHOPSTICKS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("devnet/node_modules/.bin/chopsticks"))
+}
+
+/// Where `scripts/setup` puts the Paseo genesis spec.
+pub fn chain_spec() -> PathBuf {
+    std::env::var_os("STAKEFLOW_CHAIN_SPEC").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/stakeflow/chain-specs/paseo.json")
+    })
+}
+
+impl Devnet {
+    /// Start chopsticks (blocks built on demand or per transaction) and wait
+    /// until its RPC listens.
+    pub async fn start() -> anyhow::Result<Self> {
+        let bin = chopsticks_bin();
+        let spec = chain_spec();
+        anyhow::ensure!(bin.exists(), "{} is missing: run scripts/setup first", bin.display());
+        anyhow::ensure!(spec.exists(), "{} is missing: run scripts/setup first", spec.display());
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let log = dir.path().join("chopsticks.log");
+        let mut child = Command::new(&bin)
+            .arg("--genesis")
+            .arg(&spec)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--build-block-mode")
+            .arg("Instant")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        // Both pipes are drained for the process's whole life (a full pipe
+        // would stall chopsticks) into the log file; lines also go to a
+        // channel so start-up can wait for the "listening" line.
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let file = tokio::fs::File::create(&log).await?;
+        let file = std::sync::Arc::new(tokio::sync::Mutex::new(file));
+        let stdout = child.stdout.take().context("chopsticks stdout")?;
+        let stderr = child.stderr.take().context("chopsticks stderr")?;
+        for pipe in [Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, Box::new(stderr)] {
+            let (tx, file) = (tx.clone(), file.clone());
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = file.lock().await.write_all(format!("{line}\n").as_bytes()).await;
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let ready = tokio::time::timeout(Duration::from_secs(180), async {
+            while let Some(line) = rx.recv().await {
+                if line.contains("RPC listening") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        let log_tail = || std::fs::read_to_string(&log).unwrap_or_default();
+        match ready {
+            Ok(true) => {}
+            Ok(false) => anyhow::bail!("chopsticks exited before listening; its log:\n{}", log_tail()),
+            Err(_) => anyhow::bail!("chopsticks did not listen within 180s; its log:\n{}", log_tail()),
+        }
+        let rpc = RpcClient::from_insecure_url(format!("ws://127.0.0.1:{port}")).await?;
+        Ok(Self { child, port, rpc, log, _dir: dir })
+    }
+
+    /// `ws://127.0.0.1:PORT`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// chopsticks' combined output so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A network config for this devnet.
+    pub fn network(&self, name: &str) -> NetworkConfig {
+        NetworkConfig {
+            name: name.to_string(),
+            endpoints: vec![self.ws_url().parse().expect("valid url")],
+            backend: Backend::Legacy,
+            genesis_hash: None,
+            ss58_prefix: 42,
+            decimals: 10,
+            start_block: StartBlock::Number(0),
+        }
+    }
+
+    /// A connected chain client.
+    pub async fn client(&self, name: &str) -> anyhow::Result<ChainClient> {
+        Ok(ChainClient::connect(&self.network(name)).await?)
+    }
+
+    /// Build `count` blocks; returns the new head hash.
+    pub async fn new_blocks(&self, count: u32) -> anyhow::Result<String> {
+        Ok(self.rpc.request("dev_newBlock", rpc_params![json!({ "count": count })]).await?)
+    }
+
+    /// Change state in place at the head (no block is built).
+    pub async fn set_storage(&self, changes: Value) -> anyhow::Result<()> {
+        let _: Value = self.rpc.request("dev_setStorage", rpc_params![changes]).await?;
+        Ok(())
+    }
+
+    /// Number of the finalized head (every chopsticks block is final at once).
+    pub async fn finalized_number(&self) -> anyhow::Result<u64> {
+        let hash: String = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;
+        let header: Value = self.rpc.request("chain_getHeader", rpc_params![hash]).await?;
+        let n = header["number"].as_str().context("header number")?;
+        Ok(u64::from_str_radix(n.trim_start_matches("0x"), 16)?)
+    }
+
+    /// Hash of block `number`.
+    pub async fn block_hash(&self, number: u64) -> anyhow::Result<String> {
+        Ok(self.rpc.request("chain_getBlockHash", rpc_params![number]).await?)
+    }
+
+    /// The raw RPC client.
+    pub fn rpc(&self) -> &RpcClient {
+        &self.rpc
+    }
+
+    /// Stop the chain now.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
