@@ -14,6 +14,18 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// Create the topics that do not exist yet, with the configured partitions and
 /// replication; topics that exist are left as they are.
 pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusError> {
+    let mut missing = Vec::new();
+    for topic in topics {
+        match partition_count(cfg, topic).await {
+            Ok(_) => {}
+            Err(BusError::MissingTopic { .. }) => missing.push(*topic),
+            Err(e) => return Err(e),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let topics = missing.as_slice();
     let brokers = cfg.bootstrap();
     let admin: AdminClient<DefaultClientContext> =
         cfg.client_config().create().map_err(BusError::kafka("admin client", brokers))?;

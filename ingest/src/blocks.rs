@@ -99,6 +99,21 @@ impl BlockIngest {
         // can land after we have read the tail.
         let publisher = Publisher::new(&self.bus)?;
         let mut last = resume_point(&self.bus, &publisher, network).await?;
+        let finalized = client.finalized_number().await?;
+        if let Some(b) = last.as_ref().filter(|b| b.number as u64 > finalized) {
+            // Transient: a syncing node catches up. A devnet restarted from
+            // genesis never does, and the hash check below will say so then.
+            return Err(IngestError::Chain(chain::ChainError::Rpc {
+                network: network.to_string(),
+                endpoint: client.endpoint().to_string(),
+                op: "compare heads".into(),
+                reason: format!(
+                    "the topic already holds block {} but the chain is finalized at {finalized}: \
+                     the node is still syncing, or it is another chain (a restarted devnet is a new chain: use a fresh --data-dir)",
+                    b.number
+                ),
+            }));
+        }
         if let Some(b) = &last {
             // Finalized blocks never change: if the chain disagrees with the
             // topic, this endpoint serves another chain than the one we wrote.
@@ -107,7 +122,8 @@ impl BlockIngest {
                 return Err(IngestError::Inconsistent {
                     network: network.to_string(),
                     detail: format!(
-                        "topic has block {} = {}, chain at {} says {}; wrong endpoint or genesis?",
+                        "topic has block {} = {}, chain at {} says {}; the endpoint serves another chain \
+                         (a restarted devnet is a new chain: use a fresh --data-dir)",
                         b.number,
                         b.hash,
                         client.endpoint(),
@@ -117,7 +133,7 @@ impl BlockIngest {
             }
         }
         let mut heads = client.finalized_heads().await?;
-        let mut target = client.finalized_number().await?;
+        let mut target = finalized;
         let mut next = match (&last, self.net.start_block) {
             (Some(b), _) => b.number as u64 + 1,
             (None, StartBlock::Number(n)) => n,

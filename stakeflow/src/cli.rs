@@ -38,14 +38,20 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "STAKEFLOW_LOG_FORMAT")]
     pub log_format: LogFormat,
 
-    /// Log filter (tracing EnvFilter syntax), e.g. `info,ingest=debug`.
-    #[arg(long, global = true, default_value = "info", env = "STAKEFLOW_LOG")]
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,ingest=debug`. The embedded
+    /// broker's own logs are quiet unless named, e.g. `info,tansu_broker=debug`.
+    #[arg(long, global = true, default_value = DEFAULT_LOG, env = "STAKEFLOW_LOG")]
     pub log_level: String,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Default log filter: our crates at info, the embedded broker's crates at warn
+/// (they trace every protocol frame at info).
+pub const DEFAULT_LOG: &str =
+    "info,tansu_sans_io=warn,tansu_storage=warn,tansu_broker=warn,tansu_service=warn,tansu_schema=warn,tansu_model=warn,libsql=warn";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

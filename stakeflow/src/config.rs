@@ -77,7 +77,7 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
         fig = fig.merge(Toml::file(path));
     }
     // STAKEFLOW__NETWORK__<FILE_STEM>__* belongs to network files, below.
-    fig = fig.merge(Env::prefixed("STAKEFLOW__").split("__").filter(|k| !k.as_str().starts_with("network.")));
+    fig = fig.merge(Env::prefixed("STAKEFLOW__").split("__").filter(|k| !is_network_key(k.as_str())));
     let mut cfg: AppConfig = fig.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
 
     if let Some(brokers) = &cli.kafka_brokers {
@@ -100,6 +100,12 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
     let problems = problems(&cfg, needs_networks);
     anyhow::ensure!(problems.is_empty(), "invalid configuration:\n  - {}", problems.join("\n  - "));
     Ok(cfg)
+}
+
+/// Whether an environment key (after the STAKEFLOW__ prefix) targets a network file.
+fn is_network_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("network__") || key.starts_with("network.")
 }
 
 fn load_network(path: &Path) -> anyhow::Result<NetworkConfig> {

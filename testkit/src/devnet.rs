@@ -54,7 +54,7 @@ impl Devnet {
         let mut child = Command::new(&bin)
             .arg("--genesis")
             .arg(&spec)
-            .arg("--port")
+            .args(["--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
             .arg("--build-block-mode")
             .arg("Instant")

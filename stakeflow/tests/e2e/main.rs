@@ -1,0 +1,8 @@
+//! End-to-end tests against the real broker (tansu) and the real chain
+//! runtime (chopsticks on the Paseo genesis). One test binary, one module per
+//! scenario.
+
+mod common;
+mod restart;
+mod run_binary;
+mod slice;

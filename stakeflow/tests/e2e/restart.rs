@@ -1,0 +1,91 @@
+//! Restart safety: ingest and the consumer are killed (their tasks aborted at
+//! arbitrary points, not asked to stop) again and again while the chain
+//! produces blocks; afterwards the topic holds every block exactly once, in
+//! order, and the state matches, as an independent reader checks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingest::{BlockIngest, IngestConfig};
+use rand::Rng;
+use scoring::HeadsConsumer;
+use store::{EmbeddedStore, Store};
+use testkit::{Devnet, TestBroker, wait};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{assert_exactly_once, blocks_on_topic};
+
+const KILLS: usize = 6;
+const BLOCKS: u32 = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_ingest_and_consumer_resume_without_gap_or_duplicate() {
+    testkit::init_tracing();
+    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
+    let (broker, devnet) = (broker.unwrap(), Arc::new(devnet.unwrap()));
+    let bus = broker.bus();
+    let topics = schemas::topics::provisioned();
+    bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let net = devnet.network("paseo-devnet");
+
+    // The chain keeps producing blocks while we kill things.
+    let producer = {
+        let devnet = devnet.clone();
+        tokio::spawn(async move {
+            for _ in 0..BLOCKS {
+                devnet.new_blocks(1).await.unwrap();
+            }
+        })
+    };
+
+    let start_ingest = || {
+        let svc = BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store.clone());
+        tokio::spawn(svc.run(CancellationToken::new()))
+    };
+    let start_consumer = || tokio::spawn(HeadsConsumer::new(bus.clone(), store.clone()).run(CancellationToken::new()));
+
+    let ingest_chaos = async {
+        for _ in 0..KILLS {
+            let task = start_ingest();
+            let after = rand::rng().random_range(50..2500);
+            tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
+            task.abort();
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
+    };
+    let consumer_chaos = async {
+        for _ in 0..KILLS {
+            let task = start_consumer();
+            let after = rand::rng().random_range(50..2500);
+            tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
+            task.abort();
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
+    };
+    tokio::join!(ingest_chaos, consumer_chaos);
+    producer.await.unwrap();
+
+    // Both restart once more and are left to finish.
+    let last = devnet.finalized_number().await.unwrap();
+    let ingest = start_ingest();
+    let consumer = start_consumer();
+    let head = wait::until("state to reach the last block", Duration::from_secs(180), || async {
+        let heads = store.chain_heads(scoring::CONSUMER).await.unwrap();
+        heads.into_iter().find(|h| h.chain == net.name && h.number == last)
+    })
+    .await
+    .unwrap();
+
+    let blocks = blocks_on_topic(broker.bootstrap(), &net.name).await;
+    assert_exactly_once(&blocks, &devnet, last).await;
+    assert_eq!(head.hash, blocks.last().unwrap().hash);
+    assert_eq!(head.applied_blocks, last + 1, "each block applied exactly once");
+    let positions = store.positions(scoring::CONSUMER, schemas::topics::BLOCKS).await.unwrap();
+    let consumed: i64 = positions.iter().map(|p| p.next_offset).sum();
+    assert_eq!(consumed, blocks.len() as i64, "the stored position is just past the last record");
+
+    ingest.abort();
+    consumer.abort();
+}

@@ -1,0 +1,106 @@
+//! `stakeflow run`, the single-machine mode, as a user runs it: the binary
+//! with its embedded broker and store against the devnet. It serves `/ready`
+//! with an advancing height, survives `kill -9`, and its topic is readable
+//! by an ordinary Kafka client.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use testkit::{Devnet, wait};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::common::{assert_exactly_once, blocks_on_topic};
+
+struct Running {
+    child: Child,
+    api: String,
+    kafka: String,
+}
+
+/// Start the binary and read the addresses it prints.
+async fn start(network_file: &Path, data_dir: &Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stakeflow"))
+        .arg("--network")
+        .arg(network_file)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--api-listen", "127.0.0.1:0", "--log-format", "json", "run", "--kafka-port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn stakeflow");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut api, mut kafka) = (None, None);
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("kafka: embedded broker at ") {
+                kafka = rest.split_whitespace().next().map(str::to_string);
+            }
+            if let Some(rest) = line.strip_prefix("api: http://") {
+                api = rest.split('/').next().map(str::to_string);
+            }
+            if api.is_some() && kafka.is_some() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok() && api.is_some() && kafka.is_some(), "stakeflow printed its addresses");
+    // Keep draining stdout so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Running { child, api: api.unwrap(), kafka: kafka.unwrap() }
+}
+
+async fn applied_height(http: &reqwest::Client, api: &str) -> Option<(u16, u64)> {
+    let resp = http.get(format!("http://{api}/ready")).send().await.ok()?;
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.ok()?;
+    Some((status, body["chains"][0]["applied"].as_u64()?))
+}
+
+async fn wait_ready_at(http: &reqwest::Client, api: &str, height: u64) {
+    wait::until(&format!("/ready to answer 200 at height {height}"), Duration::from_secs(120), || async {
+        applied_height(http, api).await.filter(|&(s, h)| s == 200 && h == height)
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
+    testkit::init_tracing();
+    let devnet = Devnet::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let network_file = dir.path().join("devnet.toml");
+    std::fs::write(
+        &network_file,
+        format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", devnet.ws_url()),
+    )
+    .unwrap();
+    let data_dir = dir.path().join("data");
+    let http = reqwest::Client::new();
+
+    let mut run = start(&network_file, &data_dir).await;
+    let h0 = devnet.finalized_number().await.unwrap();
+    wait_ready_at(&http, &run.api, h0).await;
+    devnet.new_blocks(2).await.unwrap();
+    wait_ready_at(&http, &run.api, h0 + 2).await;
+
+    // kill -9 and start again on the same data directory.
+    run.child.kill().await.unwrap();
+    devnet.new_blocks(1).await.unwrap();
+    let mut run = start(&network_file, &data_dir).await;
+    devnet.new_blocks(1).await.unwrap();
+    let last = devnet.finalized_number().await.unwrap();
+    assert_eq!(last, h0 + 4);
+    wait_ready_at(&http, &run.api, last).await;
+
+    // An ordinary Kafka client reads the embedded broker's topic.
+    let blocks = blocks_on_topic(&run.kafka, "paseo-devnet").await;
+    assert_exactly_once(&blocks, &devnet, last).await;
+    run.child.kill().await.unwrap();
+}
