@@ -159,6 +159,45 @@ mod tests {
         assert!(problems(&AppConfig::default(), false).is_empty());
     }
 
+    /// Environment variables override the process config and, per file stem,
+    /// a network file; flags override both.
+    #[test]
+    fn environment_and_flags_layer_over_files() {
+        use clap::Parser;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("net.toml", "name = \"devnet\"\nendpoints = [\"ws://127.0.0.1:1\"]\n")?;
+            jail.create_file("app.toml", "[api]\nready_max_lag = 3\n[kafka]\npartitions = 2\n")?;
+            jail.set_env("STAKEFLOW__KAFKA__PARTITIONS", "6");
+            jail.set_env("STAKEFLOW__STORE__KIND", "scylla");
+            jail.set_env("STAKEFLOW__STORE__URI", "scylla-1:9042");
+            jail.set_env("STAKEFLOW__NETWORK__NET__ENDPOINTS", "[\"ws://10.1.2.3:9944\"]");
+            let cli = Cli::parse_from([
+                "stakeflow", "--config", "app.toml", "--network", "net.toml", "--api-listen", "127.0.0.1:9999", "validate",
+            ]);
+            let cfg = load(&cli).map_err(|e| e.to_string())?;
+            assert_eq!(cfg.kafka.partitions, 6);
+            assert_eq!(cfg.api.ready_max_lag, 3);
+            assert_eq!(cfg.api.listen.port(), 9999);
+            assert_eq!(cfg.networks[0].endpoints[0].as_str(), "ws://10.1.2.3:9944/");
+            assert!(matches!(cfg.store_config(), StoreConfig::Scylla { ref uri, .. } if uri == "scylla-1:9042"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        use clap::Parser;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("app.toml", "[kafka]\npartitons = 2\n")?;
+            let cli = Cli::parse_from(["stakeflow", "--config", "app.toml", "score"]);
+            let err = load(&cli).unwrap_err().to_string();
+            assert!(err.contains("partitons"), "{err}");
+            let cli = Cli::parse_from(["stakeflow", "--network", "nope.toml", "validate"]);
+            assert!(load(&cli).unwrap_err().to_string().contains("nope.toml"));
+            Ok(())
+        });
+    }
+
     #[test]
     fn committed_example_configs_parse() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -142,6 +142,14 @@ impl Devnet {
         Ok(())
     }
 
+    /// Move the chain clock to `unix_ms`. On this relay chain it breaks BABE
+    /// session rotation unless `Babe.EpochIndex` is written back afterwards
+    /// (see shared/research/chain-harness.md §6.4); prefer writing
+    /// `Timestamp.Now` with [`Devnet::set_storage`] to force sessions.
+    pub async fn time_travel(&self, unix_ms: u64) -> anyhow::Result<u64> {
+        Ok(self.rpc.request("dev_timeTravel", rpc_params![unix_ms]).await?)
+    }
+
     /// Number of the finalized head (every chopsticks block is final at once).
     pub async fn finalized_number(&self) -> anyhow::Result<u64> {
         let hash: String = self.rpc.request("chain_getFinalizedHead", rpc_params![]).await?;

@@ -3,6 +3,7 @@
 //! scenario.
 
 mod common;
+mod dead_letter;
 mod restart;
 mod run_binary;
 mod slice;

@@ -19,7 +19,23 @@ const KILLS: usize = 6;
 const BLOCKS: u32 = 12;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_ingest_and_consumer_resume_without_gap_or_duplicate() {
+async fn killed_ingest_resumes_without_gap_or_duplicate() {
+    chaos(true, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_consumer_resumes_without_losing_or_double_applying() {
+    chaos(false, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_killed_at_once_still_end_exactly_once() {
+    chaos(true, true).await;
+}
+
+/// Kill ingest and/or the consumer `KILLS` times at random points while the
+/// chain builds `BLOCKS` blocks; a service that is not being killed runs throughout.
+async fn chaos(kill_ingest: bool, kill_consumer: bool) {
     testkit::init_tracing();
     let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
     let (broker, devnet) = (broker.unwrap(), Arc::new(devnet.unwrap()));
@@ -46,8 +62,10 @@ async fn killed_ingest_and_consumer_resume_without_gap_or_duplicate() {
     };
     let start_consumer = || tokio::spawn(HeadsConsumer::new(bus.clone(), store.clone()).run(CancellationToken::new()));
 
+    let steady_ingest = (!kill_ingest).then(start_ingest);
+    let steady_consumer = (!kill_consumer).then(start_consumer);
     let ingest_chaos = async {
-        for _ in 0..KILLS {
+        for _ in 0..if kill_ingest { KILLS } else { 0 } {
             let task = start_ingest();
             let after = rand::rng().random_range(50..2500);
             tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
@@ -56,7 +74,7 @@ async fn killed_ingest_and_consumer_resume_without_gap_or_duplicate() {
         }
     };
     let consumer_chaos = async {
-        for _ in 0..KILLS {
+        for _ in 0..if kill_consumer { KILLS } else { 0 } {
             let task = start_consumer();
             let after = rand::rng().random_range(50..2500);
             tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
@@ -67,10 +85,10 @@ async fn killed_ingest_and_consumer_resume_without_gap_or_duplicate() {
     tokio::join!(ingest_chaos, consumer_chaos);
     producer.await.unwrap();
 
-    // Both restart once more and are left to finish.
+    // The killed ones restart once more and are left to finish.
     let last = devnet.finalized_number().await.unwrap();
-    let ingest = start_ingest();
-    let consumer = start_consumer();
+    let ingest = steady_ingest.unwrap_or_else(start_ingest);
+    let consumer = steady_consumer.unwrap_or_else(start_consumer);
     let head = wait::until("state to reach the last block", Duration::from_secs(180), || async {
         let heads = store.chain_heads(scoring::CONSUMER).await.unwrap();
         heads.into_iter().find(|h| h.chain == net.name && h.number == last)
