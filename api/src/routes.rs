@@ -1,6 +1,7 @@
 //! Route table: one module per resource.
 
 mod health;
+mod registry;
 
 use axum::Router;
 use axum::routing::get;
@@ -8,5 +9,15 @@ use axum::routing::get;
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health::health)).route("/ready", get(health::ready))
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
+        .route("/subjects", get(registry::subjects))
+        .route("/subjects/{subject}/versions", get(registry::versions))
+        .route("/subjects/{subject}/versions/{version}", get(registry::version))
+        .route("/subjects/{subject}/versions/{version}/schema", get(registry::version_schema))
+        .route("/schemas/ids/{id}", get(registry::by_id))
+        .route("/schemas/ids/{id}/versions", get(registry::id_versions))
+        .route("/config", get(registry::config))
 }

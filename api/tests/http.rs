@@ -62,3 +62,37 @@ async fn health_and_ready_follow_the_store() {
         (Some(10), Some(8), Some(2))
     );
 }
+
+#[tokio::test]
+async fn schema_registry_read_side_serves_our_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0 };
+
+    let (status, subjects) = get(state.clone(), "/subjects").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(subjects.as_array().unwrap().iter().any(|s| s == "stakeflow.chain.blocks-value"));
+
+    let (status, v) = get(state.clone(), "/subjects/stakeflow.chain.blocks-value/versions/latest").await;
+    assert_eq!(status, StatusCode::OK);
+    let id = v["id"].as_u64().unwrap() as u32;
+    assert_eq!(id, schemas::registry::FINALIZED_BLOCK_ID);
+    // The schema text served is the one that frames records on the topic.
+    let served = apache_avro::Schema::parse_str(v["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(served, schemas::registry::by_id(id).unwrap().schema);
+
+    let (status, by_id) = get(state.clone(), &format!("/schemas/ids/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_id["schema"], v["schema"]);
+
+    let (status, e) = get(state.clone(), "/schemas/ids/9999").await;
+    assert_eq!((status, e["error_code"].as_u64()), (StatusCode::NOT_FOUND, Some(40403)));
+    let (status, e) = get(state.clone(), "/subjects/nope-value/versions").await;
+    assert_eq!((status, e["error_code"].as_u64()), (StatusCode::NOT_FOUND, Some(40401)));
+    let (status, e) = get(state.clone(), "/subjects/stakeflow.chain.blocks-value/versions/7").await;
+    assert_eq!((status, e["error_code"].as_u64()), (StatusCode::NOT_FOUND, Some(40402)));
+    let (status, e) = get(state.clone(), "/subjects/stakeflow.chain.blocks-value/versions/one").await;
+    assert_eq!((status, e["error_code"].as_u64()), (StatusCode::UNPROCESSABLE_ENTITY, Some(42202)));
+    let (_, c) = get(state, "/config").await;
+    assert_eq!(c["compatibilityLevel"], "BACKWARD_TRANSITIVE");
+}

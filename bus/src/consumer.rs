@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{BusConfig, BusError, admin};
@@ -34,6 +34,8 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     /// Value bytes, if any (a tombstone has none).
     pub payload: Option<Vec<u8>>,
+    /// Headers in order.
+    pub headers: Vec<(String, Vec<u8>)>,
 }
 
 impl Record {
@@ -44,7 +46,23 @@ impl Record {
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
             payload: m.payload().map(<[u8]>::to_vec),
+            headers: m
+                .headers()
+                .map(|h| {
+                    (0..h.count())
+                        .map(|i| {
+                            let h = h.get(i);
+                            (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// The value of header `name`, if present.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -115,6 +133,16 @@ pub async fn last_with_key(
     partition: i32,
     key: &[u8],
 ) -> Result<Option<Record>, BusError> {
+    last_matching(cfg, topic, partition, |k| k == key).await
+}
+
+/// The last record of `partition` whose key satisfies `wanted`.
+pub async fn last_matching(
+    cfg: &BusConfig,
+    topic: &str,
+    partition: i32,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Option<Record>, BusError> {
     const WINDOW: i64 = 256;
     const READ_TIMEOUT: Duration = Duration::from_secs(15);
     let (low, high) = admin::watermarks(cfg, topic, partition).await?;
@@ -137,7 +165,7 @@ pub async fn last_with_key(
                 break;
             }
             let last = rec.offset == end - 1;
-            if rec.key.as_deref() == Some(key) {
+            if rec.key.as_deref().is_some_and(&wanted) {
                 found = Some(rec);
             }
             if last {

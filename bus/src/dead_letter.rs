@@ -20,3 +20,10 @@ pub async fn send(publisher: &Publisher, record: &Record, reason: &str) -> Resul
     let payload = record.payload.clone().unwrap_or_default();
     publisher.publish_with_headers(&topic, &key, &payload, Some(headers)).await
 }
+
+/// Record headers from name/value pairs, so callers need not know rdkafka.
+pub fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
+    pairs.iter().fold(OwnedHeaders::new_with_capacity(pairs.len()), |h, (k, v)| {
+        h.insert(Header { key: k, value: Some(v.as_bytes()) })
+    })
+}

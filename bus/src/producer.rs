@@ -69,7 +69,21 @@ impl Publisher {
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<Delivered, BusError> {
-        let partition = self.partition_for(topic, key).await?;
+        self.publish_keyed(topic, key, key, payload, headers).await
+    }
+
+    /// Publish with a record key that differs from the key that picks the
+    /// partition (e.g. one key per event, all of a chain's events in one
+    /// partition so they stay in order).
+    pub async fn publish_keyed(
+        &self,
+        topic: &str,
+        partition_key: &[u8],
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Delivered, BusError> {
+        let partition = self.partition_for(topic, partition_key).await?;
         let mut record = FutureRecord::to(topic).key(key).payload(payload).partition(partition);
         if let Some(h) = headers {
             record = record.headers(h);

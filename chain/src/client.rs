@@ -10,6 +10,48 @@ use url::Url;
 
 use crate::{Backend, ChainError, NetworkConfig};
 
+/// One decoded event of a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFacts {
+    /// Index in System.Events.
+    pub index: u32,
+    /// `ApplyExtrinsic`, `Initialization` or `Finalization`.
+    pub phase: &'static str,
+    /// Emitting extrinsic, for `ApplyExtrinsic`.
+    pub extrinsic_index: Option<u32>,
+    /// Pallet name.
+    pub pallet: String,
+    /// Event name.
+    pub variant: String,
+    /// Fields as JSON (see [`crate::value_json`]).
+    pub fields: serde_json::Value,
+}
+
+/// Event bytes that could not be decoded, kept whole for the dead-letter topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodedEvents {
+    /// Index of the first event not decoded.
+    pub from_index: u32,
+    /// The raw bytes: one event's field bytes when only its fields failed,
+    /// else the block's whole System.Events.
+    pub bytes: Vec<u8>,
+    /// Pallet and event name when known.
+    pub what: Option<String>,
+    /// The decoder's error.
+    pub error: String,
+}
+
+/// A block with its events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockData {
+    /// Header-level facts.
+    pub facts: BlockFacts,
+    /// Decoded events in order (up to the first undecodable one, if any).
+    pub events: Vec<EventFacts>,
+    /// What could not be decoded.
+    pub undecoded: Vec<UndecodedEvents>,
+}
+
 /// What ingest publishes about a block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockFacts {
@@ -150,8 +192,15 @@ impl ChainClient {
         }))
     }
 
-    /// Everything stakeflow records about block `number`.
+    /// Header-level facts of block `number`.
     pub async fn block_facts(&self, number: u64) -> Result<BlockFacts, ChainError> {
+        Ok(self.block(number).await?.facts)
+    }
+
+    /// Everything stakeflow records about block `number`: its facts and its
+    /// events decoded against the metadata of that block's runtime (so a
+    /// runtime upgrade is followed without restart).
+    pub async fn block(&self, number: u64) -> Result<BlockData, ChainError> {
         let op = |what: &str| format!("{what} of block {number}");
         let at = self.api.at_block(number).await.map_err(|e| self.fail(op("open"), e))?;
         let header = at.block_header().await.map_err(|e| self.fail(op("header"), e))?;
@@ -167,7 +216,8 @@ impl ChainClient {
             .map_err(|e| self.fail(op("decode Timestamp.Now"), e))?
             // Genesis stores no timestamp; 0 means "not set" on every substrate chain.
             .filter(|&t| t > 0);
-        Ok(BlockFacts {
+        let (decoded, undecoded) = decode_events(&events);
+        let facts = BlockFacts {
             number,
             hash: hex0x(at.block_hash().as_ref()),
             parent_hash: hex0x(header.parent_hash.as_ref()),
@@ -175,8 +225,54 @@ impl ChainClient {
             extrinsic_count: extrinsics.len() as u32,
             event_count: events.len(),
             spec_version: at.spec_version(),
-        })
+        };
+        Ok(BlockData { facts, events: decoded, undecoded })
     }
+}
+
+/// Decode every event; one whose fields fail is kept raw and decoding goes
+/// on, one whose boundaries are unknown stops decoding (nothing after it can
+/// be located) and the block's whole event bytes are kept raw.
+fn decode_events(events: &subxt::events::Events<PolkadotConfig>) -> (Vec<EventFacts>, Vec<UndecodedEvents>) {
+    use subxt::events::Phase;
+    let mut decoded = Vec::new();
+    let mut undecoded = Vec::new();
+    for (position, ev) in events.iter().enumerate() {
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => {
+                undecoded.push(UndecodedEvents {
+                    from_index: position as u32,
+                    bytes: events.bytes().to_vec(),
+                    what: None,
+                    error: e.to_string(),
+                });
+                break;
+            }
+        };
+        let (phase, extrinsic_index) = match ev.phase() {
+            Phase::ApplyExtrinsic(i) => ("ApplyExtrinsic", Some(i)),
+            Phase::Initialization => ("Initialization", None),
+            Phase::Finalization => ("Finalization", None),
+        };
+        match ev.decode_fields_unchecked_as::<scale_value::Composite<()>>() {
+            Ok(fields) => decoded.push(EventFacts {
+                index: ev.index(),
+                phase,
+                extrinsic_index,
+                pallet: ev.pallet_name().to_string(),
+                variant: ev.event_name().to_string(),
+                fields: crate::value_json::composite_to_json(&fields),
+            }),
+            Err(e) => undecoded.push(UndecodedEvents {
+                from_index: ev.index(),
+                bytes: ev.field_bytes().to_vec(),
+                what: Some(format!("{}::{}", ev.pallet_name(), ev.event_name())),
+                error: e.to_string(),
+            }),
+        }
+    }
+    (decoded, undecoded)
 }
 
 fn header_number(header: &serde_json::Value) -> Option<u64> {

@@ -4,8 +4,9 @@
 mod client;
 mod error;
 mod network;
+pub mod value_json;
 
-pub use client::{BlockFacts, ChainClient};
+pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents};
 pub use error::ChainError;
 pub use network::{Backend, Latest, NetworkConfig, StartBlock};
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::{BusConfig, Publisher, consumer::last_with_key};
+use bus::consumer::{last_matching, last_with_key};
+use bus::dead_letter::headers;
+use bus::{BusConfig, Publisher};
 use chain::{ChainClient, NetworkConfig, StartBlock};
 use futures::StreamExt;
 use schemas::{FinalizedBlock, topics};
@@ -12,6 +14,8 @@ use store::{ObservedHead, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::IngestError;
+use crate::outputs::{Output, block_outputs};
+use crate::position::{self, OutputPos, Resume};
 use crate::progress::Progress;
 
 /// The `[ingest]` section.
@@ -32,10 +36,16 @@ impl Default for IngestConfig {
     }
 }
 
-/// Where to continue: the block after the last one of this network on the
-/// topic, with that block (to check continuity), or `None` if the topic has
-/// none of this network yet.
-pub async fn resume_point(
+/// Every topic ingest writes, dead letters included: the tails of all of
+/// them together say where to resume.
+fn written_topics() -> Vec<String> {
+    let mut t: Vec<String> = topics::ALL.iter().map(|t| t.to_string()).collect();
+    t.push(topics::dead_letter(topics::EVENTS));
+    t
+}
+
+/// The last block record of `network` on the blocks topic.
+pub async fn last_block(
     bus: &BusConfig,
     publisher: &Publisher,
     network: &str,
@@ -53,7 +63,26 @@ pub async fn resume_point(
     Ok(Some(block))
 }
 
-/// Follows one network's finalized blocks onto the blocks topic.
+/// The largest output position of `network` at the tails of every topic ingest writes.
+pub async fn last_position(
+    bus: &BusConfig,
+    publisher: &Publisher,
+    network: &str,
+) -> Result<Option<OutputPos>, IngestError> {
+    let chain_key = topics::chain_key(network);
+    let reads = written_topics().into_iter().map(|topic| {
+        let chain_key = chain_key.clone();
+        async move {
+            let partition = publisher.partition_for(&topic, &chain_key).await?;
+            let record = last_matching(bus, &topic, partition, |k| topics::key_of_chain(k, network)).await?;
+            Ok::<_, IngestError>(record.and_then(|r| r.header(position::HEADER).and_then(OutputPos::parse)))
+        }
+    });
+    let found = futures::future::try_join_all(reads).await?;
+    Ok(found.into_iter().flatten().max())
+}
+
+/// Follows one network's finalized blocks onto the topics.
 pub struct BlockIngest {
     net: NetworkConfig,
     bus: BusConfig,
@@ -79,7 +108,7 @@ impl BlockIngest {
             match result {
                 Ok(()) => backoff = Duration::from_millis(500),
                 Err(e) if e.is_transient() => {
-                    tracing::warn!(network = %self.net.name, error = %e, retry_in = ?backoff, "ingest interrupted; resuming from the topic tail");
+                    tracing::warn!(network = %self.net.name, error = %e, retry_in = ?backoff, "ingest interrupted; resuming from the topic tails");
                 }
                 Err(e) => return Err(e),
             }
@@ -96,9 +125,9 @@ impl BlockIngest {
         let network = self.net.name.as_str();
         let client = ChainClient::connect(&self.net).await?;
         // A fresh producer per attempt: nothing a failed attempt left queued
-        // can land after we have read the tail.
+        // can land after we have read the tails.
         let publisher = Publisher::new(&self.bus)?;
-        let mut last = resume_point(&self.bus, &publisher, network).await?;
+        let last = last_block(&self.bus, &publisher, network).await?;
         let finalized = client.finalized_number().await?;
         if let Some(b) = last.as_ref().filter(|b| b.number as u64 > finalized) {
             // Transient: a syncing node catches up. A devnet restarted from
@@ -132,23 +161,26 @@ impl BlockIngest {
                 });
             }
         }
+        let start = match self.net.start_block {
+            StartBlock::Number(n) => n,
+            StartBlock::Latest(_) => finalized,
+        };
+        let last_pos = last_position(&self.bus, &publisher, network).await?;
+        let Resume { block: mut next, mut skip } = position::resume(last.as_ref().map(|b| b.number as u64), last_pos, start);
+        let mut previous_hash = last.map(|b| b.hash);
         let mut heads = client.finalized_heads().await?;
         let mut target = finalized;
-        let mut next = match (&last, self.net.start_block) {
-            (Some(b), _) => b.number as u64 + 1,
-            (None, StartBlock::Number(n)) => n,
-            (None, StartBlock::Latest(_)) => target,
-        };
-        tracing::info!(%network, next, finalized = target, "ingest resuming");
+        tracing::info!(%network, next, skip, finalized = target, "ingest resuming");
         let mut progress = Progress::new(self.cfg.progress_every);
         loop {
             self.observe(network, target).await?;
             while next <= target {
-                let block = self.publish(&client, &publisher, next, last.as_ref()).await?;
+                let hash = self.publish(&client, &publisher, next, previous_hash.as_deref(), skip).await?;
                 if let Some((rate, eta)) = progress.tick(target - next) {
                     tracing::info!(%network, block = next, finalized = target, blocks_per_s = format!("{rate:.1}"), eta_s = eta.as_secs(), "backfilling");
                 }
-                last = Some(block);
+                previous_hash = Some(hash);
+                skip = 0;
                 next += 1;
             }
             match heads.next().await {
@@ -174,36 +206,41 @@ impl BlockIngest {
         Ok(())
     }
 
+    /// Publish block `number`'s outputs from `skip` on, one acknowledged
+    /// before the next; returns the block hash.
     async fn publish(
         &self,
         client: &ChainClient,
         publisher: &Publisher,
         number: u64,
-        previous: Option<&FinalizedBlock>,
-    ) -> Result<FinalizedBlock, IngestError> {
+        previous_hash: Option<&str>,
+        skip: u32,
+    ) -> Result<String, IngestError> {
         let network = self.net.name.as_str();
-        let facts = client.block_facts(number).await?;
-        if let Some(prev) = previous
-            && prev.number as u64 + 1 == number
-            && prev.hash != facts.parent_hash
+        let data = client.block(number).await?;
+        if let Some(prev) = previous_hash
+            && prev != data.facts.parent_hash
         {
             return Err(IngestError::Inconsistent {
                 network: network.to_string(),
-                detail: format!("block {number} has parent {}, but block {} on the topic is {}", facts.parent_hash, prev.number, prev.hash),
+                detail: format!("block {number} has parent {}, but the block before it on the topic is {prev}", data.facts.parent_hash),
             });
         }
-        let block = FinalizedBlock {
-            chain: network.to_string(),
-            number: number as i64,
-            hash: facts.hash,
-            parent_hash: facts.parent_hash,
-            timestamp_ms: facts.timestamp_ms.map(|t| t as i64),
-            extrinsic_count: facts.extrinsic_count as i32,
-            event_count: facts.event_count as i32,
-            spec_version: facts.spec_version as i32,
-        };
-        let delivered = publisher.publish(topics::BLOCKS, &topics::chain_key(network), &block.encode()?).await?;
-        tracing::debug!(%network, number, partition = delivered.partition, offset = delivered.offset, "published block");
-        Ok(block)
+        for bad in &data.undecoded {
+            tracing::error!(%network, block = number, index = bad.from_index, what = ?bad.what, error = %bad.error, error_code = "undecodable_event", "event goes to the dead-letter topic");
+        }
+        let outputs = block_outputs(network, &data)?;
+        for (seq, out) in outputs.iter().enumerate().skip(skip as usize) {
+            self.send(publisher, out, OutputPos { block: number, seq: seq as u32 }).await?;
+        }
+        Ok(data.facts.hash)
+    }
+
+    async fn send(&self, publisher: &Publisher, out: &Output, pos: OutputPos) -> Result<(), IngestError> {
+        let pos = pos.header_value();
+        let mut pairs: Vec<(&str, &str)> = vec![(position::HEADER, pos.as_str())];
+        pairs.extend(out.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        publisher.publish_keyed(&out.topic, &out.partition_key, &out.key, &out.payload, Some(headers(&pairs))).await?;
+        Ok(())
     }
 }

@@ -1,17 +1,20 @@
-//! Chain ingest: follows finalized blocks of a network and publishes one Avro
-//! record per block, exactly once and in order.
+//! Chain ingest: follows finalized blocks of a network and publishes, per
+//! block, its events (generic and typed) and the block record, exactly once
+//! and in order.
 //!
 //! There are no Kafka transactions to lean on, so exactly-once comes from
-//! three things: the resume point is read back from the topic itself (what is
-//! durably there is the truth, whatever this process believed before a
-//! crash), the producer is idempotent (its own retries never duplicate), and
-//! blocks are published strictly one after another, each only after the
-//! previous one is acknowledged. Any error restarts the loop from reading the
-//! topic tail again.
+//! three things (see [`position`]): every output of a block is computed from
+//! the block alone in a fixed order and carries its position; the producer is
+//! idempotent and sends one record at a time, each acknowledged before the
+//! next; and the resume point is read back from the topic tails (what is
+//! durably there is the truth, whatever this process believed before a crash).
 
 mod blocks;
 mod error;
+pub mod outputs;
+pub mod position;
 mod progress;
+pub mod typed;
 
-pub use blocks::{BlockIngest, IngestConfig, resume_point};
+pub use blocks::{BlockIngest, IngestConfig, last_block, last_position};
 pub use error::IngestError;

@@ -12,4 +12,4 @@ pub mod registry;
 pub mod topics;
 
 pub use error::SchemaError;
-pub use records::FinalizedBlock;
+pub use records::{ChainEvent, FinalizedBlock, TypedEvent};

@@ -1,5 +1,41 @@
-//! Typed records, one module per topic family.
+//! Typed records, one module per topic family, sharing one codec path.
 
 mod block;
+mod event;
+mod typed;
+
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub use block::FinalizedBlock;
+pub use event::ChainEvent;
+pub use typed::TypedEvent;
+
+use crate::codec::{frame, unframe};
+use crate::registry::by_id;
+use crate::SchemaError;
+
+/// Avro-encode `value` with schema `id` and frame it.
+pub(crate) fn encode_with<T: Serialize>(id: u32, subject: &'static str, value: &T) -> Result<Vec<u8>, SchemaError> {
+    let entry = by_id(id).expect("record schemas are in the catalog");
+    let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };
+    let body = GenericDatumWriter::builder(&entry.schema).build().map_err(avro)?.write_ser_to_vec(value).map_err(avro)?;
+    Ok(frame(id, &body))
+}
+
+/// Unframe and decode a record that must carry schema `id`.
+pub(crate) fn decode_with<T: DeserializeOwned>(
+    id: u32,
+    subject: &'static str,
+    payload: &[u8],
+) -> Result<T, SchemaError> {
+    let (found, mut body) = unframe(payload)?;
+    if found != id {
+        return Err(SchemaError::UnexpectedSchema { found, expected: id, subject });
+    }
+    let entry = by_id(id).expect("record schemas are in the catalog");
+    let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };
+    GenericDatumReader::builder(&entry.schema).build().map_err(avro)?.read_deser(&mut body).map_err(avro)
+}

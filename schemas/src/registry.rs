@@ -2,6 +2,11 @@
 //! record. In single-machine mode the api serves this catalogue through the
 //! read side of the Confluent schema-registry API, so ids here are the ids on
 //! the wire.
+//!
+//! Evolution: a published version is never edited. A change is a new file
+//! `<name>.v<N+1>.avsc`, a new entry below with a new id, and it must be
+//! BACKWARD_TRANSITIVE compatible (a reader on the new version reads every
+//! older one); `tests/evolution.rs` enforces both rules.
 
 use std::sync::OnceLock;
 
@@ -16,6 +21,8 @@ pub struct SchemaEntry {
     pub subject: &'static str,
     /// Version of the subject, from 1.
     pub version: u32,
+    /// File name under `schemas/avro/`.
+    pub file: &'static str,
     /// The `.avsc` text as committed.
     pub text: &'static str,
     /// The parsed schema.
@@ -26,13 +33,43 @@ pub struct SchemaEntry {
 pub const FINALIZED_BLOCK_SUBJECT: &str = "stakeflow.chain.blocks-value";
 /// Id of the finalized-block value schema, version 1.
 pub const FINALIZED_BLOCK_ID: u32 = 1;
+/// Subject of the chain-event value schema.
+pub const CHAIN_EVENT_SUBJECT: &str = "stakeflow.chain.events-value";
+/// Id of the chain-event value schema, version 1.
+pub const CHAIN_EVENT_ID: u32 = 2;
 
-const SOURCES: &[(u32, &str, u32, &str)] = &[(
-    FINALIZED_BLOCK_ID,
-    FINALIZED_BLOCK_SUBJECT,
-    1,
-    include_str!("../avro/finalized_block.avsc"),
-)];
+/// Id of the typed-event value schema, version 1 (shared by the typed event topics).
+pub const TYPED_EVENT_ID: u32 = 3;
+/// Subjects of the typed event topics, in [`crate::topics::TYPED_EVENTS`] order.
+pub const TYPED_EVENT_SUBJECTS: [&str; 6] = [
+    "stakeflow.staking.events-value",
+    "stakeflow.session.events-value",
+    "stakeflow.identity.events-value",
+    "stakeflow.proxy.events-value",
+    "stakeflow.utility.events-value",
+    "stakeflow.system.events-value",
+];
+
+/// The compatibility rule every subject follows.
+pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
+
+macro_rules! entry {
+    ($id:expr, $subject:expr, $version:expr, $file:literal) => {
+        ($id, $subject, $version, $file, include_str!(concat!("../avro/", $file)))
+    };
+}
+
+const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
+    entry!(FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, 1, "finalized_block.v1.avsc"),
+    entry!(CHAIN_EVENT_ID, CHAIN_EVENT_SUBJECT, 1, "chain_event.v1.avsc"),
+    // One schema under several subjects has one id, as in a Confluent registry.
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[0], 1, "typed_event.v1.avsc"),
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[1], 1, "typed_event.v1.avsc"),
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[2], 1, "typed_event.v1.avsc"),
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[3], 1, "typed_event.v1.avsc"),
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[4], 1, "typed_event.v1.avsc"),
+    entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[5], 1, "typed_event.v1.avsc"),
+];
 
 /// Every schema we publish with, parsed once.
 pub fn catalog() -> &'static [SchemaEntry] {
@@ -40,10 +77,11 @@ pub fn catalog() -> &'static [SchemaEntry] {
     CATALOG.get_or_init(|| {
         SOURCES
             .iter()
-            .map(|&(id, subject, version, text)| SchemaEntry {
+            .map(|&(id, subject, version, file, text)| SchemaEntry {
                 id,
                 subject,
                 version,
+                file,
                 text,
                 // The .avsc files are compiled in and parsed by a unit test, so a
                 // failure here is a build defect, not bad input.
@@ -59,13 +97,16 @@ pub fn by_id(id: u32) -> Option<&'static SchemaEntry> {
 }
 
 /// Every version of a subject, oldest first.
-pub fn versions(subject: &str) -> impl Iterator<Item = &'static SchemaEntry> + '_ {
-    catalog().iter().filter(move |e| e.subject == subject)
+pub fn versions(subject: &str) -> Vec<&'static SchemaEntry> {
+    let mut v: Vec<&'static SchemaEntry> = catalog().iter().filter(|e| e.subject == subject).collect();
+    v.sort_by_key(|e| e.version);
+    v
 }
 
-/// The distinct subjects.
+/// The distinct subjects, sorted.
 pub fn subjects() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = catalog().iter().map(|e| e.subject).collect();
+    out.sort_unstable();
     out.dedup();
     out
 }
@@ -78,10 +119,19 @@ mod tests {
     fn every_committed_schema_parses_and_ids_are_unique() {
         let all = catalog();
         assert!(!all.is_empty());
-        let mut ids: Vec<u32> = all.iter().map(|e| e.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), all.len(), "schema ids must be unique");
+        // An id names one schema text, whatever subjects share it.
+        for a in all {
+            for b in all.iter().filter(|b| b.id == a.id) {
+                assert_eq!(a.text, b.text, "id {} names two schemas", a.id);
+            }
+            let mut subject_versions = all.iter().filter(|b| b.subject == a.subject && b.version == a.version);
+            assert_eq!(subject_versions.clone().count(), 1, "{} v{} registered twice", a.subject, a.version);
+            assert!(subject_versions.next().is_some());
+        }
         assert!(all.iter().all(|e| e.subject.ends_with("-value")));
+        for s in subjects() {
+            let v: Vec<u32> = versions(s).iter().map(|e| e.version).collect();
+            assert_eq!(v, (1..=v.len() as u32).collect::<Vec<_>>(), "versions of {s} are 1..n");
+        }
     }
 }

@@ -1,9 +1,7 @@
-use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::writer::datum::GenericDatumWriter;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{frame, unframe};
-use crate::registry::{FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, by_id};
+use super::{decode_with, encode_with};
+use crate::registry::{FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT};
 use crate::SchemaError;
 
 /// One finalized block (schema `finalized_block.avsc`).
@@ -33,39 +31,19 @@ pub struct FinalizedBlock {
 impl FinalizedBlock {
     /// Avro-encode and frame with the schema id.
     pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        let entry = by_id(FINALIZED_BLOCK_ID).expect("block schema is in the catalog");
-        let avro = |source| SchemaError::Avro { subject: FINALIZED_BLOCK_SUBJECT, source: Box::new(source) };
-        let body = GenericDatumWriter::builder(&entry.schema)
-            .build()
-            .map_err(avro)?
-            .write_ser_to_vec(self)
-            .map_err(avro)?;
-        Ok(frame(FINALIZED_BLOCK_ID, &body))
+        encode_with(FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, self)
     }
 
     /// Decode a Confluent-framed record; refuses other schema ids.
     pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        let (id, mut body) = unframe(payload)?;
-        if id != FINALIZED_BLOCK_ID {
-            return Err(SchemaError::UnexpectedSchema {
-                found: id,
-                expected: FINALIZED_BLOCK_ID,
-                subject: FINALIZED_BLOCK_SUBJECT,
-            });
-        }
-        let entry = by_id(id).expect("block schema is in the catalog");
-        let avro = |source| SchemaError::Avro { subject: FINALIZED_BLOCK_SUBJECT, source: Box::new(source) };
-        GenericDatumReader::builder(&entry.schema)
-            .build()
-            .map_err(avro)?
-            .read_deser(&mut body)
-            .map_err(avro)
+        decode_with(FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, payload)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apache_avro::reader::datum::GenericDatumReader;
 
     fn sample() -> FinalizedBlock {
         FinalizedBlock {
@@ -101,7 +79,7 @@ mod tests {
     fn generic_reader_sees_the_fields() {
         use apache_avro::types::Value;
         let bytes = sample().encode().unwrap();
-        let schema = apache_avro::Schema::parse_str(include_str!("../../avro/finalized_block.avsc")).unwrap();
+        let schema = apache_avro::Schema::parse_str(include_str!("../../avro/finalized_block.v1.avsc")).unwrap();
         let value = GenericDatumReader::builder(&schema).build().unwrap().read_value(&mut &bytes[5..]).unwrap();
         let Value::Record(fields) = value else { panic!("not a record: {value:?}") };
         assert_eq!(fields[1], ("number".to_string(), Value::Long(42)));

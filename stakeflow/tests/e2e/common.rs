@@ -75,3 +75,38 @@ pub async fn assert_exactly_once(blocks: &[FinalizedBlock], devnet: &Devnet, las
         assert_eq!(b.hash, devnet.block_hash(b.number as u64).await.unwrap(), "hash of block {}", b.number);
     }
 }
+
+/// The events of `chain` on the topic, in topic order.
+pub async fn events_on_topic(bootstrap: &str, chain: &str) -> Vec<schemas::ChainEvent> {
+    let bootstrap = bootstrap.to_string();
+    let records = tokio::task::spawn_blocking(move || read_topic(&bootstrap, schemas::topics::EVENTS)).await.unwrap();
+    records
+        .into_iter()
+        .map(|(p, o, payload)| schemas::ChainEvent::decode(&payload).unwrap_or_else(|e| panic!("event {p}@{o}: {e}")))
+        .filter(|e| e.chain == chain)
+        .collect()
+}
+
+/// Every event of every block is on the topic once, in (block, index) order,
+/// and each block's events are as many as the block record says.
+pub fn assert_events_exactly_once(events: &[schemas::ChainEvent], blocks: &[FinalizedBlock]) {
+    let got: Vec<(i64, i32)> = events.iter().map(|e| (e.block_number, e.index)).collect();
+    let expected: Vec<(i64, i32)> =
+        blocks.iter().flat_map(|b| (0..b.event_count).map(move |i| (b.number, i))).collect();
+    assert_eq!(got, expected, "every event once, in order");
+    for e in events {
+        let b = &blocks[e.block_number as usize];
+        assert_eq!(e.block_hash, b.hash, "event {}/{} names its block's hash", e.block_number, e.index);
+    }
+}
+
+/// The typed events of `chain` on `topic`, in topic order.
+pub async fn typed_on_topic(bootstrap: &str, topic: &'static str, chain: &str) -> Vec<schemas::TypedEvent> {
+    let bootstrap = bootstrap.to_string();
+    let records = tokio::task::spawn_blocking(move || read_topic(&bootstrap, topic)).await.unwrap();
+    records
+        .into_iter()
+        .map(|(p, o, payload)| schemas::TypedEvent::decode(&payload).unwrap_or_else(|e| panic!("typed {p}@{o}: {e}")))
+        .filter(|e| e.chain == chain)
+        .collect()
+}

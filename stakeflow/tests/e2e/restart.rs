@@ -13,7 +13,7 @@ use store::{EmbeddedStore, Store};
 use testkit::{Devnet, TestBroker, wait};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{assert_exactly_once, blocks_on_topic};
+use crate::common::{assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic};
 
 const KILLS: usize = 6;
 const BLOCKS: u32 = 12;
@@ -31,6 +31,47 @@ async fn killed_consumer_resumes_without_losing_or_double_applying() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_killed_at_once_still_end_exactly_once() {
     chaos(true, true).await;
+}
+
+/// A long backfill (the chain is far ahead when ingest first starts) killed
+/// again and again: no gap, no duplicate on either topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_killed_midway_resumes_exactly() {
+    testkit::init_tracing();
+    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
+    let (broker, devnet) = (broker.unwrap(), devnet.unwrap());
+    let bus = broker.bus();
+    let topics = schemas::topics::provisioned();
+    bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let net = devnet.network("paseo-devnet");
+    devnet.new_blocks(BLOCKS).await.unwrap();
+    let last = devnet.finalized_number().await.unwrap();
+    let start_ingest = || {
+        let svc = BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store.clone());
+        tokio::spawn(svc.run(CancellationToken::new()))
+    };
+    let mut published = 0;
+    for _ in 0..KILLS * 2 {
+        let task = start_ingest();
+        let after = rand::rng().random_range(20..600);
+        tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        published = blocks_on_topic(broker.bootstrap(), &net.name).await.len();
+    }
+    assert!(published as u64 <= last + 1);
+    let ingest = start_ingest();
+    let blocks = wait::until("the backfill to finish", Duration::from_secs(180), || async {
+        let blocks = blocks_on_topic(broker.bootstrap(), &net.name).await;
+        (blocks.len() as u64 > last).then_some(blocks)
+    })
+    .await
+    .unwrap();
+    ingest.abort();
+    assert_exactly_once(&blocks, &devnet, last).await;
+    assert_events_exactly_once(&events_on_topic(broker.bootstrap(), &net.name).await, &blocks);
 }
 
 /// Kill ingest and/or the consumer `KILLS` times at random points while the
@@ -98,6 +139,7 @@ async fn chaos(kill_ingest: bool, kill_consumer: bool) {
 
     let blocks = blocks_on_topic(broker.bootstrap(), &net.name).await;
     assert_exactly_once(&blocks, &devnet, last).await;
+    assert_events_exactly_once(&events_on_topic(broker.bootstrap(), &net.name).await, &blocks);
     assert_eq!(head.hash, blocks.last().unwrap().hash);
     assert_eq!(head.applied_blocks, last + 1, "each block applied exactly once");
     let positions = store.positions(scoring::CONSUMER, schemas::topics::BLOCKS).await.unwrap();

@@ -29,7 +29,8 @@ async fn start(network_file: &Path, data_dir: &Path) -> Running {
         .args(["--api-listen", "127.0.0.1:0", "--log-format", "json", "run", "--kafka-port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // The service's logs go to a file beside its data, read on failure.
+        .stderr(Stdio::from(std::fs::File::create(data_dir.with_extension(format!("{}.log", std::process::id()))).unwrap()))
         .kill_on_drop(true)
         .spawn()
         .expect("spawn stakeflow");

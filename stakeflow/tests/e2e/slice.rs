@@ -11,7 +11,9 @@ use store::{EmbeddedStore, Store};
 use testkit::{Devnet, TestBroker, wait};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{assert_exactly_once, blocks_on_topic};
+use crate::common::{
+    assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic, typed_on_topic,
+};
 
 async fn ready(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
     let resp = client.get(url).send().await.expect("GET /ready");
@@ -81,6 +83,47 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
     // The record carries what the block holds: timestamp.set and paraInherent.enter.
     assert!(blocks.last().unwrap().extrinsic_count >= 2);
     assert!(blocks.last().unwrap().event_count >= 2);
+
+    // A real signed extrinsic: its events reach the events topic with the
+    // values a direct storage read gives.
+    let ferdie = subxt_signer::sr25519::dev::ferdie();
+    let who = testkit::accounts::account_id(&ferdie);
+    devnet.fund(who, 1_000_000 * testkit::accounts::UNIT).await.unwrap();
+    devnet.bond(&ferdie, 123_000 * testkit::accounts::UNIT).await.unwrap();
+    let target3 = devnet.finalized_number().await.unwrap();
+    wait::until("the bond block to be applied", Duration::from_secs(120), || async {
+        let (status, body) = ready(&http, &url).await;
+        (status == 200 && body["chains"][0]["applied"].as_u64() == Some(target3)).then_some(())
+    })
+    .await
+    .unwrap();
+    let blocks = blocks_on_topic(broker.bootstrap(), &net.name).await;
+    let events = events_on_topic(broker.bootstrap(), &net.name).await;
+    assert_exactly_once(&blocks, &devnet, target3).await;
+    assert_events_exactly_once(&events, &blocks);
+    let bonded = events.iter().find(|e| e.pallet == "Staking" && e.variant == "Bonded").expect("Staking::Bonded published");
+    assert_eq!(bonded.phase, "ApplyExtrinsic");
+    let fields: serde_json::Value = serde_json::from_str(&bonded.fields_json).unwrap();
+    assert_eq!(fields["stash"], format!("0x{}", hex::encode(who)));
+    let ledger = devnet.client("devnet").await.unwrap().api().at_current_block().await.unwrap();
+    let ledger = ledger
+        .storage()
+        .fetch(subxt::dynamic::storage::<([u8; 32],), scale_value::Value>("Staking", "Ledger"), (who,))
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    use scale_value::At;
+    let active = ledger.at("active").and_then(|v| v.as_u128()).expect("Ledger.active");
+    let amount = |v: &serde_json::Value| v.as_u64().map(u128::from).or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+    assert_eq!(amount(&fields["amount"]), Some(active), "event amount equals Staking.Ledger[stash].active");
+
+    // The same event as a typed record on the staking topic.
+    let typed = typed_on_topic(broker.bootstrap(), schemas::topics::STAKING_EVENTS, &net.name).await;
+    let bonded_typed = typed.iter().find(|t| t.kind == "Bonded").expect("typed Bonded");
+    assert_eq!(bonded_typed.account.as_deref(), Some(format!("0x{}", hex::encode(who)).as_str()));
+    assert_eq!(bonded_typed.amount.as_deref(), Some(active.to_string().as_str()));
+    assert_eq!((bonded_typed.block_number, bonded_typed.index), (bonded.block_number, bonded.index));
 
     token.cancel();
     ingest.await.unwrap().unwrap();
