@@ -134,7 +134,7 @@ impl ChainClient {
         Ok(Self { network: net.name.clone(), endpoint: endpoint.clone(), api, rpc })
     }
 
-    fn fail(&self, op: impl Into<String>, reason: impl ToString) -> ChainError {
+    pub(crate) fn fail(&self, op: impl Into<String>, reason: impl ToString) -> ChainError {
         ChainError::Rpc {
             network: self.network.clone(),
             endpoint: self.endpoint.to_string(),

@@ -3,11 +3,14 @@
 
 mod client;
 mod error;
+mod identity;
 mod network;
+pub mod staking;
 pub mod value_json;
 
 pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents};
 pub use error::ChainError;
+pub use identity::IdentityState;
 pub use network::{Backend, Latest, NetworkConfig, StartBlock};
 
 /// Re-exported so callers name one subxt.

@@ -14,7 +14,7 @@ use store::{ObservedHead, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::IngestError;
-use crate::outputs::{Output, block_outputs};
+use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
 use crate::progress::Progress;
 
@@ -80,6 +80,11 @@ pub async fn last_position(
     });
     let found = futures::future::try_join_all(reads).await?;
     Ok(found.into_iter().flatten().max())
+}
+
+/// A 0x-hex 32-byte account id.
+fn parse_account(hex0x: &str) -> Option<[u8; 32]> {
+    hex::decode(hex0x.strip_prefix("0x")?).ok()?.try_into().ok()
 }
 
 /// Follows one network's finalized blocks onto the topics.
@@ -229,11 +234,49 @@ impl BlockIngest {
         for bad in &data.undecoded {
             tracing::error!(%network, block = number, index = bad.from_index, what = ?bad.what, error = %bad.error, error_code = "undecodable_event", "event goes to the dead-letter topic");
         }
-        let outputs = block_outputs(network, &data)?;
+        let extras = self.extras(client, &data).await?;
+        let outputs = block_outputs(network, &data, &extras)?;
         for (seq, out) in outputs.iter().enumerate().skip(skip as usize) {
             self.send(publisher, out, OutputPos { block: number, seq: seq as u32 }).await?;
         }
         Ok(data.facts.hash)
+    }
+
+    /// The state reads a block's events call for: a session snapshot when it
+    /// starts a session, an era snapshot when it also starts an era, and the
+    /// identities its identity events touch (plus every validator's at an era).
+    async fn extras(&self, client: &ChainClient, data: &chain::BlockData) -> Result<BlockExtras, IngestError> {
+        let number = data.facts.number;
+        let mut extras = BlockExtras::default();
+        if data.events.iter().any(|e| e.pallet == "Session" && e.variant == "NewSession") {
+            let session = client.session_snapshot(number).await?;
+            let before = match number.checked_sub(1) {
+                Some(parent) => client.active_era(parent).await?,
+                None => None,
+            };
+            if let Some(era) = session.active_era.filter(|e| Some(*e) != before) {
+                tracing::info!(network = %self.net.name, era, block = number, "era began; reading its snapshot");
+                extras.era = Some(client.era_snapshot(number, era).await?);
+            }
+            extras.session = Some(session);
+        }
+        let mut accounts = std::collections::BTreeSet::new();
+        for ev in data.events.iter().filter(|e| e.pallet == "Identity") {
+            if let Some((_, t)) = crate::typed::typed(&self.net.name, number, &data.facts.hash, ev) {
+                for a in [t.account, t.counterpart].into_iter().flatten() {
+                    if let Some(id) = parse_account(&a) {
+                        accounts.insert(id);
+                    }
+                }
+            }
+        }
+        if let Some(era) = &extras.era {
+            accounts.extend(era.validators.iter().map(|v| v.stash));
+        }
+        for account in accounts {
+            extras.identities.push((account, client.identity(number, account).await?));
+        }
+        Ok(extras)
     }
 
     async fn send(&self, publisher: &Publisher, out: &Output, pos: OutputPos) -> Result<(), IngestError> {

@@ -12,4 +12,7 @@ pub mod registry;
 pub mod topics;
 
 pub use error::SchemaError;
-pub use records::{ChainEvent, FinalizedBlock, TypedEvent};
+pub use records::{
+    Backer, ChainEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator,
+    TypedEvent, ValidatorEra, ValidatorPoints,
+};

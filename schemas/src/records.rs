@@ -2,6 +2,7 @@
 
 mod block;
 mod event;
+mod snapshot;
 mod typed;
 
 use apache_avro::reader::datum::GenericDatumReader;
@@ -11,6 +12,9 @@ use serde::de::DeserializeOwned;
 
 pub use block::FinalizedBlock;
 pub use event::ChainEvent;
+pub use snapshot::{
+    Backer, EraPoints, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints,
+};
 pub use typed::TypedEvent;
 
 use crate::codec::{frame, unframe};

@@ -50,6 +50,27 @@ pub const TYPED_EVENT_SUBJECTS: [&str; 6] = [
     "stakeflow.system.events-value",
 ];
 
+/// Subject and id of the session snapshot schema.
+pub const SESSION_SNAPSHOT_SUBJECT: &str = "stakeflow.session.snapshots-value";
+/// Id of the session snapshot schema, version 1.
+pub const SESSION_SNAPSHOT_ID: u32 = 4;
+/// Subject of the per-era validator schema.
+pub const VALIDATOR_ERA_SUBJECT: &str = "stakeflow.staking.validators-value";
+/// Id of the per-era validator schema, version 1.
+pub const VALIDATOR_ERA_ID: u32 = 5;
+/// Subject of the per-era nominator schema.
+pub const NOMINATOR_ERA_SUBJECT: &str = "stakeflow.staking.nominators-value";
+/// Id of the per-era nominator schema, version 1.
+pub const NOMINATOR_ERA_ID: u32 = 6;
+/// Subject of the era points schema.
+pub const ERA_POINTS_SUBJECT: &str = "stakeflow.staking.era_points-value";
+/// Id of the era points schema, version 1.
+pub const ERA_POINTS_ID: u32 = 7;
+/// Subject of the identity schema.
+pub const IDENTITY_SUBJECT: &str = "stakeflow.identity.accounts-value";
+/// Id of the identity schema, version 1.
+pub const IDENTITY_ID: u32 = 8;
+
 /// The compatibility rule every subject follows.
 pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
 
@@ -69,6 +90,11 @@ const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
     entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[3], 1, "typed_event.v1.avsc"),
     entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[4], 1, "typed_event.v1.avsc"),
     entry!(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[5], 1, "typed_event.v1.avsc"),
+    entry!(SESSION_SNAPSHOT_ID, SESSION_SNAPSHOT_SUBJECT, 1, "session_snapshot.v1.avsc"),
+    entry!(VALIDATOR_ERA_ID, VALIDATOR_ERA_SUBJECT, 1, "validator_era.v1.avsc"),
+    entry!(NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT, 1, "nominator_era.v1.avsc"),
+    entry!(ERA_POINTS_ID, ERA_POINTS_SUBJECT, 1, "era_points.v1.avsc"),
+    entry!(IDENTITY_ID, IDENTITY_SUBJECT, 1, "identity.v1.avsc"),
 ];
 
 /// Every schema we publish with, parsed once.

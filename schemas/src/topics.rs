@@ -22,6 +22,17 @@ pub const UTILITY_EVENTS: &str = "stakeflow.utility.events";
 /// System ExtrinsicFailed events.
 pub const SYSTEM_EVENTS: &str = "stakeflow.system.events";
 
+/// The validator set and session keys of each new session, keyed by chain (compacted).
+pub const SESSION_SNAPSHOTS: &str = "stakeflow.session.snapshots";
+/// Every validator's prefs, self stake and exposure when an era begins, keyed `<chain>/<stash>`.
+pub const VALIDATORS: &str = "stakeflow.staking.validators";
+/// Every nominator's stake and targets when an era begins, keyed `<chain>/<nominator>`.
+pub const NOMINATORS: &str = "stakeflow.staking.nominators";
+/// Reward points of each ended era, keyed `<chain>/<era>`.
+pub const ERA_POINTS: &str = "stakeflow.staking.era_points";
+/// Identities of accounts that matter, when they change, keyed `<chain>/<account>`.
+pub const IDENTITIES: &str = "stakeflow.identity.accounts";
+
 /// The typed event topics, in the order of `registry::TYPED_EVENT_SUBJECTS`.
 pub const TYPED_EVENTS: [&str; 6] =
     [STAKING_EVENTS, SESSION_EVENTS, IDENTITY_EVENTS, PROXY_EVENTS, UTILITY_EVENTS, SYSTEM_EVENTS];
@@ -36,7 +47,17 @@ pub const ALL: &[&str] = &[
     PROXY_EVENTS,
     UTILITY_EVENTS,
     SYSTEM_EVENTS,
+    SESSION_SNAPSHOTS,
+    VALIDATORS,
+    NOMINATORS,
+    ERA_POINTS,
+    IDENTITIES,
 ];
+
+/// Key of a record about one account or era of a chain: `<chain>/<part>`.
+pub fn sub_key(chain: &str, part: &str) -> Vec<u8> {
+    format!("{chain}/{part}").into_bytes()
+}
 
 /// Key of a record about one event: `<chain>/<block>/<index>`.
 pub fn event_key(chain: &str, block: u64, index: u32) -> Vec<u8> {

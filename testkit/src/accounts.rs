@@ -73,6 +73,12 @@ impl Devnet {
         self.submit(signer, call("Staking", "validate", vec![prefs])).await
     }
 
+    /// `staking.nominate(targets)`.
+    pub async fn nominate(&self, signer: &Keypair, targets: &[[u8; 32]]) -> anyhow::Result<Vec<String>> {
+        let targets = Value::unnamed_composite(targets.iter().map(|t| Value::unnamed_variant("Id", [Value::from_bytes(t)])));
+        self.submit(signer, call("Staking", "nominate", vec![targets])).await
+    }
+
     /// `identity.set_identity` with only a display name (at most 32 bytes).
     pub async fn set_identity(&self, signer: &Keypair, display: &str) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(display.len() <= 32, "display names are at most 32 bytes");

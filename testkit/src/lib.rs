@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod broker;
+pub mod chain_time;
 pub mod devnet;
 pub mod wait;
 

@@ -1,0 +1,137 @@
+//! Chain state on the topics: real signed extrinsics (bond, validate with a
+//! commission, set an identity, nominate), then a session and an era forced
+//! on the devnet; the session snapshot, the era's validators, nominators and
+//! points, and the identities appear on their topics with the values a
+//! direct storage read returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingest::{BlockIngest, IngestConfig};
+use scale_value::{At, Value};
+use schemas::topics;
+use store::{EmbeddedStore, Store};
+use subxt::dynamic;
+use subxt_signer::sr25519::dev;
+use testkit::accounts::{UNIT, account_id};
+use testkit::{Devnet, TestBroker, wait};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic, read_topic};
+
+fn hex0x(a: &[u8]) -> String {
+    format!("0x{}", hex::encode(a))
+}
+
+async fn records<T>(bootstrap: &str, topic: &'static str, decode: fn(&[u8]) -> Result<T, schemas::SchemaError>) -> Vec<T> {
+    let bootstrap = bootstrap.to_string();
+    let raw = tokio::task::spawn_blocking(move || read_topic(&bootstrap, topic)).await.unwrap();
+    raw.into_iter().map(|(p, o, payload)| decode(&payload).unwrap_or_else(|e| panic!("{topic} {p}@{o}: {e}"))).collect()
+}
+
+async fn storage(devnet: &Devnet, pallet: &str, item: &str, key: [u8; 32]) -> Option<Value> {
+    let client = devnet.client("devnet").await.unwrap();
+    let at = client.api().at_current_block().await.unwrap();
+    at.storage()
+        .try_fetch(dynamic::storage::<([u8; 32],), Value>(pallet, item), (key,))
+        .await
+        .unwrap()
+        .map(|v| v.decode().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them() {
+    testkit::init_tracing();
+    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
+    let (broker, devnet) = (broker.unwrap(), devnet.unwrap());
+    let bus = broker.bus();
+    let provisioned = topics::provisioned();
+    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let net = devnet.network("paseo-devnet");
+    let ingest = tokio::spawn(BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store).run(CancellationToken::new()));
+
+    // A new validator with a commission and an identity, and a nominator.
+    let (ferdie, eve) = (dev::ferdie(), dev::eve());
+    let (f, e) = (account_id(&ferdie), account_id(&eve));
+    devnet.fund(f, 1_000_000 * UNIT).await.unwrap();
+    devnet.fund(e, 1_000_000 * UNIT).await.unwrap();
+    devnet.bond(&ferdie, 200_000 * UNIT).await.unwrap();
+    devnet.validate(&ferdie, 50_000_000).await.unwrap();
+    devnet.set_identity(&ferdie, "Ferdie").await.unwrap();
+    devnet.bond(&eve, 5_000 * UNIT).await.unwrap();
+    devnet.nominate(&eve, &[f]).await.unwrap();
+
+    // One session, then a whole era.
+    devnet.force_session().await.unwrap();
+    let session = devnet.session_index().await.unwrap();
+    let era = devnet.advance_era().await.unwrap();
+    let last = devnet.finalized_number().await.unwrap();
+    let bootstrap = broker.bootstrap().to_string();
+    let blocks = wait::until("ingest to reach the era block", Duration::from_secs(240), || async {
+        let blocks = blocks_on_topic(&bootstrap, &net.name).await;
+        (blocks.len() as u64 > last).then_some(blocks)
+    })
+    .await
+    .unwrap();
+    ingest.abort();
+    assert_exactly_once(&blocks, &devnet, last).await;
+    assert_events_exactly_once(&events_on_topic(&bootstrap, &net.name).await, &blocks);
+
+    // Session snapshots: one per NewSession, the forced one among them, with
+    // the validator set and keys the chain has.
+    let sessions = records(&bootstrap, topics::SESSION_SNAPSHOTS, schemas::SessionSnapshot::decode).await;
+    let forced = sessions.iter().find(|s| s.session_index == i64::from(session)).expect("snapshot of the forced session");
+    let last_session = sessions.last().unwrap();
+    let client = devnet.client("devnet").await.unwrap();
+    let at = client.api().at_current_block().await.unwrap();
+    let validators: Vec<[u8; 32]> = at
+        .storage()
+        .fetch(dynamic::storage::<(), Vec<[u8; 32]>>("Session", "Validators"), ())
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(last_session.validators.iter().map(|v| v.stash.clone()).collect::<Vec<_>>(), validators.iter().map(|v| hex0x(v)).collect::<Vec<_>>());
+    assert!(!forced.validators.is_empty());
+    let v0 = &last_session.validators[0];
+    let keys = storage(&devnet, "Session", "NextKeys", validators[0]).await.expect("NextKeys of a validator");
+    let babe = keys.at("babe").map(|b| format!("{}", chain::value_json::value_to_json(b))).unwrap();
+    assert_eq!(format!("\"{}\"", v0.keys["babe"]), babe, "babe key as the chain has it");
+    assert!(v0.keys.contains_key("beefy"), "BEEFY key present: {:?}", v0.keys.keys());
+
+    // The era's validators: Ferdie's prefs and self stake as the chain has them.
+    let vals = records(&bootstrap, topics::VALIDATORS, schemas::ValidatorEra::decode).await;
+    let this_era: Vec<_> = vals.iter().filter(|v| v.era == i64::from(era)).collect();
+    let fv = this_era.iter().find(|v| v.stash == hex0x(&f)).expect("Ferdie in the era snapshot");
+    assert_eq!((fv.commission_perbill, fv.blocked), (50_000_000, false));
+    let ledger = storage(&devnet, "Staking", "Ledger", f).await.unwrap();
+    assert_eq!(fv.self_bonded, ledger.at("active").and_then(Value::as_u128).unwrap().to_string());
+    let elected: Vec<_> = this_era.iter().filter(|v| v.elected).collect();
+    assert!(!elected.is_empty(), "someone was elected");
+    for v in &elected {
+        let total: u128 = v.exposure_total.as_deref().unwrap().parse().unwrap();
+        let own: u128 = v.exposure_own.as_deref().unwrap().parse().unwrap();
+        let backed: u128 = v.backers.iter().map(|b| b.value.parse::<u128>().unwrap()).sum();
+        assert_eq!(total, own + backed, "exposure of {} adds up", v.stash);
+    }
+
+    // The nominator, with its bond and target.
+    let noms = records(&bootstrap, topics::NOMINATORS, schemas::NominatorEra::decode).await;
+    let en = noms.iter().find(|n| n.nominator == hex0x(&e) && n.era == i64::from(era)).expect("Eve in the era snapshot");
+    assert_eq!(en.targets, vec![hex0x(&f)]);
+    assert_eq!(en.bonded, (5_000 * UNIT).to_string());
+
+    // Points of the era that ended.
+    let points = records(&bootstrap, topics::ERA_POINTS, schemas::EraPoints::decode).await;
+    assert!(points.iter().any(|p| p.era == i64::from(era) - 1), "points of era {}", era - 1);
+
+    // Ferdie's identity: on its event and again at the era, display as set.
+    let ids = records(&bootstrap, topics::IDENTITIES, schemas::Identity::decode).await;
+    let fids: Vec<_> = ids.iter().filter(|i| i.account == hex0x(&f)).collect();
+    assert!(fids.len() >= 2, "published on IdentitySet and at the era start");
+    assert!(fids.iter().all(|i| i.has_identity && i.display.as_deref() == Some("Ferdie")));
+    // Genesis validators have no identity: published as such, not skipped.
+    assert!(ids.iter().any(|i| !i.has_identity && i.display.is_none()));
+}
