@@ -11,7 +11,7 @@ pub mod value_json;
 pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents};
 pub use error::ChainError;
 pub use identity::IdentityState;
-pub use network::{Backend, Latest, NetworkConfig, StartBlock};
+pub use network::{Backend, FollowedChain, Latest, NetworkConfig, Roles, StartBlock, SystemChain};
 
 /// Re-exported so callers name one subxt.
 pub use subxt;

@@ -115,9 +115,19 @@ impl ChainClient {
         self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))
     }
 
-    /// Staking.ActiveEra at `block`.
+    /// Staking.ActiveEra at `block`; `None` also where the chain has no
+    /// Staking pallet (a relay chain whose staking moved to Asset Hub).
     pub async fn active_era(&self, block: u64) -> Result<Option<u32>, ChainError> {
         let at = self.at(block).await?;
+        let exists = at
+            .metadata_ref()
+            .pallet_by_name("Staking")
+            .and_then(|p| p.storage())
+            .and_then(|s| s.entry_by_name("ActiveEra"))
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
         let v = at
             .storage()
             .try_fetch(dynamic::storage::<(), Value>("Staking", "ActiveEra"), ())

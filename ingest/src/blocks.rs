@@ -6,7 +6,7 @@ use std::time::Duration;
 use bus::consumer::{last_matching, last_with_key};
 use bus::dead_letter::headers;
 use bus::{BusConfig, Publisher};
-use chain::{ChainClient, NetworkConfig, StartBlock};
+use chain::{ChainClient, FollowedChain, NetworkConfig, StartBlock};
 use futures::StreamExt;
 use schemas::{FinalizedBlock, topics};
 use serde::{Deserialize, Serialize};
@@ -87,18 +87,40 @@ fn parse_account(hex0x: &str) -> Option<[u8; 32]> {
     hex::decode(hex0x.strip_prefix("0x")?).ok()?.try_into().ok()
 }
 
-/// Follows one network's finalized blocks onto the topics.
+/// Follows one chain's finalized blocks onto the topics.
 pub struct BlockIngest {
     net: NetworkConfig,
+    chain: FollowedChain,
+    /// Where identities live, when not on this chain.
+    identity_source: Option<NetworkConfig>,
     bus: BusConfig,
     cfg: IngestConfig,
     store: Arc<dyn Store>,
 }
 
 impl BlockIngest {
-    /// Prepare (no connection is made until [`BlockIngest::run`]).
+    /// Ingest for the relay chain of `net` (with every role the network does
+    /// not give to another chain). No connection is made until [`BlockIngest::run`].
     pub fn new(net: NetworkConfig, bus: BusConfig, cfg: IngestConfig, store: Arc<dyn Store>) -> Self {
-        Self { net, bus, cfg, store }
+        Self::for_network(&net, bus, cfg, store).swap_remove(0)
+    }
+
+    /// One ingest per chain the network needs followed: the relay chain and,
+    /// where configured apart, its staking and identity chains.
+    pub fn for_network(net: &NetworkConfig, bus: BusConfig, cfg: IngestConfig, store: Arc<dyn Store>) -> Vec<Self> {
+        net.followed_chains()
+            .into_iter()
+            .map(|chain| {
+                let identity_source = (!chain.roles.identity).then(|| net.identity_chain());
+                let net = chain.config.clone();
+                Self { net, chain, identity_source, bus: bus.clone(), cfg: cfg.clone(), store: store.clone() }
+            })
+            .collect()
+    }
+
+    /// The name of the chain this ingest follows.
+    pub fn chain_name(&self) -> &str {
+        &self.net.name
     }
 
     /// Run until `shutdown`; transient failures reconnect with capped backoff,
@@ -129,6 +151,12 @@ impl BlockIngest {
     async fn follow(&self) -> Result<(), IngestError> {
         let network = self.net.name.as_str();
         let client = ChainClient::connect(&self.net).await?;
+        // Era snapshots of a staking chain name validators whose identities
+        // live on another chain: read there, at its finalized head.
+        let identity_client = match &self.identity_source {
+            Some(cfg) if self.chain.roles.staking => Some(ChainClient::connect(cfg).await?),
+            _ => None,
+        };
         // A fresh producer per attempt: nothing a failed attempt left queued
         // can land after we have read the tails.
         let publisher = Publisher::new(&self.bus)?;
@@ -180,7 +208,7 @@ impl BlockIngest {
         loop {
             self.observe(network, target).await?;
             while next <= target {
-                let hash = self.publish(&client, &publisher, next, previous_hash.as_deref(), skip).await?;
+                let hash = self.publish(&client, identity_client.as_ref(), &publisher, next, previous_hash.as_deref(), skip).await?;
                 if let Some((rate, eta)) = progress.tick(target - next) {
                     tracing::info!(%network, block = next, finalized = target, blocks_per_s = format!("{rate:.1}"), eta_s = eta.as_secs(), "backfilling");
                 }
@@ -216,6 +244,7 @@ impl BlockIngest {
     async fn publish(
         &self,
         client: &ChainClient,
+        identity_client: Option<&ChainClient>,
         publisher: &Publisher,
         number: u64,
         previous_hash: Option<&str>,
@@ -234,7 +263,7 @@ impl BlockIngest {
         for bad in &data.undecoded {
             tracing::error!(%network, block = number, index = bad.from_index, what = ?bad.what, error = %bad.error, error_code = "undecodable_event", "event goes to the dead-letter topic");
         }
-        let extras = self.extras(client, &data).await?;
+        let extras = self.extras(client, identity_client, &data).await?;
         let outputs = block_outputs(network, &data, &extras)?;
         for (seq, out) in outputs.iter().enumerate().skip(skip as usize) {
             self.send(publisher, out, OutputPos { block: number, seq: seq as u32 }).await?;
@@ -242,39 +271,62 @@ impl BlockIngest {
         Ok(data.facts.hash)
     }
 
-    /// The state reads a block's events call for: a session snapshot when it
-    /// starts a session, an era snapshot when it also starts an era, and the
-    /// identities its identity events touch (plus every validator's at an era).
-    async fn extras(&self, client: &ChainClient, data: &chain::BlockData) -> Result<BlockExtras, IngestError> {
+    /// The state reads a block's events call for: on the relay chain a session
+    /// snapshot when it starts a session; on the staking chain an era snapshot
+    /// when the active era changes; on the identity chain the identities its
+    /// identity events touch; and every validator's identity at an era.
+    async fn extras(
+        &self,
+        client: &ChainClient,
+        identity_client: Option<&ChainClient>,
+        data: &chain::BlockData,
+    ) -> Result<BlockExtras, IngestError> {
+        let roles = self.chain.roles;
         let number = data.facts.number;
+        let has = |pallet: &str, variant: &str| data.events.iter().any(|e| e.pallet == pallet && e.variant == variant);
         let mut extras = BlockExtras::default();
-        if data.events.iter().any(|e| e.pallet == "Session" && e.variant == "NewSession") {
-            let session = client.session_snapshot(number).await?;
+        let new_session = has("Session", "NewSession");
+        if roles.relay && new_session {
+            extras.session = Some(client.session_snapshot(number).await?);
+        }
+        if roles.staking && (new_session || has("Staking", "EraPaid")) {
+            let now = match &extras.session {
+                Some(s) => s.active_era,
+                None => client.active_era(number).await?,
+            };
             let before = match number.checked_sub(1) {
                 Some(parent) => client.active_era(parent).await?,
                 None => None,
             };
-            if let Some(era) = session.active_era.filter(|e| Some(*e) != before) {
-                tracing::info!(network = %self.net.name, era, block = number, "era began; reading its snapshot");
+            if let Some(era) = now.filter(|e| Some(*e) != before) {
+                tracing::info!(chain = %self.net.name, era, block = number, "era began; reading its snapshot");
                 extras.era = Some(client.era_snapshot(number, era).await?);
             }
-            extras.session = Some(session);
         }
         let mut accounts = std::collections::BTreeSet::new();
-        for ev in data.events.iter().filter(|e| e.pallet == "Identity") {
-            if let Some((_, t)) = crate::typed::typed(&self.net.name, number, &data.facts.hash, ev) {
-                for a in [t.account, t.counterpart].into_iter().flatten() {
-                    if let Some(id) = parse_account(&a) {
-                        accounts.insert(id);
-                    }
+        if roles.identity {
+            for ev in data.events.iter().filter(|e| e.pallet == "Identity") {
+                if let Some((_, t)) = crate::typed::typed(&self.net.name, number, &data.facts.hash, ev) {
+                    accounts.extend([t.account, t.counterpart].into_iter().flatten().filter_map(|a| parse_account(&a)));
                 }
             }
         }
-        if let Some(era) = &extras.era {
-            accounts.extend(era.validators.iter().map(|v| v.stash));
-        }
-        for account in accounts {
-            extras.identities.push((account, client.identity(number, account).await?));
+        let era_accounts: Vec<[u8; 32]> = extras.era.iter().flat_map(|e| e.validators.iter().map(|v| v.stash)).collect();
+        match identity_client {
+            // Identities live elsewhere: this chain's identity events do not
+            // exist, and validators' identities are read there, at its head.
+            Some(other) if !era_accounts.is_empty() => {
+                let head = other.finalized_number().await?;
+                for account in era_accounts.into_iter().collect::<std::collections::BTreeSet<_>>() {
+                    extras.identities.push((account, other.identity(head, account).await?));
+                }
+            }
+            _ => {
+                accounts.extend(era_accounts);
+                for account in accounts {
+                    extras.identities.push((account, client.identity(number, account).await?));
+                }
+            }
         }
         Ok(extras)
     }

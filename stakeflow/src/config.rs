@@ -63,6 +63,11 @@ impl AppConfig {
         self.store.clone().unwrap_or_else(|| StoreConfig::Embedded { path: self.data_dir.join("state.redb") })
     }
 
+    /// Names of every followed chain (relay, staking and identity chains).
+    pub fn chain_names(&self) -> Vec<String> {
+        self.networks.iter().flat_map(|n| n.followed_chains()).map(|c| c.config.name).collect()
+    }
+
     /// Names of the configured networks.
     pub fn network_names(&self) -> Vec<String> {
         self.networks.iter().map(|n| n.name.clone()).collect()

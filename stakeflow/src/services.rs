@@ -66,10 +66,11 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
         match service {
             Service::Ingest => {
                 for net in &cfg.networks {
-                    let name = format!("ingest[{}]", net.name);
-                    let svc = BlockIngest::new(net.clone(), cfg.kafka.clone(), cfg.ingest.clone(), store.clone());
-                    let t = token.child_token();
-                    set.spawn(async move { (name, svc.run(t).await.map_err(Into::into)) });
+                    for svc in BlockIngest::for_network(net, cfg.kafka.clone(), cfg.ingest.clone(), store.clone()) {
+                        let name = format!("ingest[{}]", svc.chain_name());
+                        let t = token.child_token();
+                        set.spawn(async move { (name, svc.run(t).await.map_err(Into::into)) });
+                    }
                 }
             }
             Service::Score => {
@@ -80,7 +81,7 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
             Service::Api => {
                 let state = AppState {
                     store: store.clone(),
-                    networks: std::sync::Arc::new(cfg.network_names()),
+                    networks: std::sync::Arc::new(cfg.chain_names()),
                     consumer: scoring::CONSUMER,
                     ready_max_lag: cfg.api.ready_max_lag,
                 };

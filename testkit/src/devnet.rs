@@ -123,6 +123,8 @@ impl Devnet {
             ss58_prefix: 42,
             decimals: 10,
             start_block: StartBlock::Number(0),
+            staking: None,
+            identity: None,
         }
     }
 

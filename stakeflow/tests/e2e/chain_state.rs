@@ -135,3 +135,69 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
     // Genesis validators have no identity: published as such, not skipped.
     assert!(ids.iter().any(|i| !i.has_identity && i.display.is_none()));
 }
+
+/// A network whose Staking lives on another chain (as on Polkadot since Asset
+/// Hub took it over): that chain is followed too, era snapshots come from it,
+/// session snapshots only from the relay, and validators' identities are read
+/// on the chain that holds identities.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staking_on_another_chain_is_followed_there() {
+    testkit::init_tracing();
+    let (broker, relay, staking) = tokio::join!(TestBroker::start(), Devnet::start(), Devnet::start());
+    let (broker, relay, staking) = (broker.unwrap(), relay.unwrap(), staking.unwrap());
+    let bus = broker.bus();
+    let provisioned = topics::provisioned();
+    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let mut net = relay.network("net");
+    net.staking = Some(chain::SystemChain {
+        name: None,
+        endpoints: vec![staking.ws_url().parse().unwrap()],
+        backend: chain::Backend::Legacy,
+        genesis_hash: None,
+        start_block: chain::StartBlock::Number(0),
+    });
+    let ingests: Vec<_> = BlockIngest::for_network(&net, bus.clone(), IngestConfig::default(), store)
+        .into_iter()
+        .map(|svc| tokio::spawn(svc.run(CancellationToken::new())))
+        .collect();
+    assert_eq!(ingests.len(), 2, "relay and staking chain");
+
+    let ferdie = dev::ferdie();
+    let f = account_id(&ferdie);
+    relay.fund(f, 1_000_000 * UNIT).await.unwrap();
+    relay.set_identity(&ferdie, "Ferdie").await.unwrap();
+    staking.fund(f, 1_000_000 * UNIT).await.unwrap();
+    staking.bond(&ferdie, 200_000 * UNIT).await.unwrap();
+    staking.validate(&ferdie, 70_000_000).await.unwrap();
+    let era = staking.advance_era().await.unwrap();
+    relay.force_session().await.unwrap();
+    let (relay_last, staking_last) = (relay.finalized_number().await.unwrap(), staking.finalized_number().await.unwrap());
+    let bootstrap = broker.bootstrap().to_string();
+    wait::until("both chains ingested", Duration::from_secs(240), || async {
+        let r = blocks_on_topic(&bootstrap, "net").await.len() as u64;
+        let s = blocks_on_topic(&bootstrap, "net.staking").await.len() as u64;
+        (r > relay_last && s > staking_last).then_some(())
+    })
+    .await
+    .unwrap();
+    for task in ingests {
+        task.abort();
+    }
+
+    let sessions = records(&bootstrap, topics::SESSION_SNAPSHOTS, schemas::SessionSnapshot::decode).await;
+    assert!(sessions.iter().any(|s| s.chain == "net"), "the relay's session snapshot");
+    assert!(sessions.iter().all(|s| s.chain == "net"), "no session snapshot from the staking chain");
+
+    let vals = records(&bootstrap, topics::VALIDATORS, schemas::ValidatorEra::decode).await;
+    assert!(vals.iter().all(|v| v.chain == "net.staking"), "era snapshots come from the staking chain only");
+    let fv = vals.iter().find(|v| v.stash == hex0x(&f) && v.era == i64::from(era)).expect("Ferdie in the era snapshot");
+    assert_eq!(fv.commission_perbill, 70_000_000);
+
+    let ids = records(&bootstrap, topics::IDENTITIES, schemas::Identity::decode).await;
+    let on_event = ids.iter().find(|i| i.chain == "net" && i.account == hex0x(&f)).expect("identity on its event, relay");
+    assert_eq!(on_event.display.as_deref(), Some("Ferdie"));
+    let at_era = ids.iter().find(|i| i.chain == "net.staking" && i.account == hex0x(&f)).expect("identity at the era");
+    assert_eq!(at_era.display.as_deref(), Some("Ferdie"), "read on the identity chain, not the staking chain");
+}
