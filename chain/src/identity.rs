@@ -3,7 +3,7 @@
 use scale_value::{At, Composite, Value, ValueDef};
 use subxt::dynamic;
 
-use crate::staking::{AccountId, value_bytes};
+use crate::staking::{AccountId, lenient, value_bytes};
 use crate::value_json::value_to_json;
 use crate::{ChainClient, ChainError};
 
@@ -22,6 +22,8 @@ pub struct IdentityState {
     pub subs: Vec<AccountId>,
     /// The registration info as JSON (`{}` when none).
     pub info_json: String,
+    /// Values that did not decode.
+    pub undecoded: Vec<crate::staking::UndecodedStorage>,
 }
 
 impl IdentityState {
@@ -104,15 +106,16 @@ impl ChainClient {
             .try_fetch(dynamic::storage::<(AccountId,), Value>("Identity", "IdentityOf"), (who,))
             .await
             .map_err(|e| self.fail("read Identity.IdentityOf", e))?
+            && let Some(v) = lenient(&v, || format!("Identity.IdentityOf 0x{}", hex::encode(who)), &mut state.undecoded)
         {
-            registration(&v.decode().map_err(|e| self.fail("decode Identity.IdentityOf", e))?, &mut state);
+            registration(&v, &mut state);
         }
         if let Some(v) = st
             .try_fetch(dynamic::storage::<(AccountId,), Value>("Identity", "SuperOf"), (who,))
             .await
             .map_err(|e| self.fail("read Identity.SuperOf", e))?
+            && let Some(v) = lenient(&v, || format!("Identity.SuperOf 0x{}", hex::encode(who)), &mut state.undecoded)
         {
-            let v = v.decode().map_err(|e| self.fail("decode Identity.SuperOf", e))?;
             if let ValueDef::Composite(Composite::Unnamed(p)) = &v.value
                 && let Some(main) = p.first().and_then(value_bytes).and_then(|b| <AccountId>::try_from(b).ok())
             {
@@ -123,8 +126,8 @@ impl ChainClient {
             .try_fetch(dynamic::storage::<(AccountId,), Value>("Identity", "SubsOf"), (who,))
             .await
             .map_err(|e| self.fail("read Identity.SubsOf", e))?
+            && let Some(v) = lenient(&v, || format!("Identity.SubsOf 0x{}", hex::encode(who)), &mut state.undecoded)
         {
-            let v = v.decode().map_err(|e| self.fail("decode Identity.SubsOf", e))?;
             if let ValueDef::Composite(Composite::Unnamed(p)) = &v.value
                 && let Some(list) = p.get(1)
             {

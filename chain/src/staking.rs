@@ -13,6 +13,33 @@ use crate::{ChainClient, ChainError};
 /// A 32-byte account id.
 pub type AccountId = [u8; 32];
 
+/// A storage value that did not decode, kept raw for the dead-letter topic;
+/// the snapshot goes on without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodedStorage {
+    /// Which entry, e.g. `Staking.Validators 0x…`.
+    pub what: String,
+    /// The raw value bytes.
+    pub bytes: Vec<u8>,
+    /// The decoder's error.
+    pub error: String,
+}
+
+/// Decode a storage value, or record it as undecodable and go on.
+pub(crate) fn lenient<V: scale_decode::DecodeAsType>(
+    value: &subxt::storage::StorageValue<'_, V>,
+    what: impl FnOnce() -> String,
+    undecoded: &mut Vec<UndecodedStorage>,
+) -> Option<V> {
+    match value.decode() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            undecoded.push(UndecodedStorage { what: what(), bytes: value.bytes().to_vec(), error: e.to_string() });
+            None
+        }
+    }
+}
+
 /// The validator set of a session with each validator's session keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSnapshot {
@@ -22,6 +49,8 @@ pub struct SessionSnapshot {
     pub active_era: Option<u32>,
     /// Session.Validators in order, with Session.NextKeys of each.
     pub validators: Vec<(AccountId, BTreeMap<String, String>)>,
+    /// Values that did not decode.
+    pub undecoded: Vec<UndecodedStorage>,
 }
 
 /// A validator's exposure in an era.
@@ -83,6 +112,8 @@ pub struct EraSnapshot {
     pub nominators: Vec<NominatorState>,
     /// Points of the era that just ended.
     pub points: Option<EraPoints>,
+    /// Values that did not decode.
+    pub undecoded: Vec<UndecodedStorage>,
 }
 
 /// The bytes of a value that is (a newtype around) a sequence of u8.
@@ -156,14 +187,14 @@ impl ChainClient {
             .decode()
             .map_err(|e| self.fail("decode Session.Validators", e))?;
         let mut out = Vec::with_capacity(validators.len());
+        let mut undecoded = Vec::new();
         for stash in validators {
             let keys = st
                 .try_fetch(dynamic::storage::<(AccountId,), Value>("Session", "NextKeys"), (stash,))
                 .await
                 .map_err(|e| self.fail("read Session.NextKeys", e))?;
             let mut map = BTreeMap::new();
-            if let Some(keys) = keys {
-                let keys = keys.decode().map_err(|e| self.fail("decode Session.NextKeys", e))?;
+            if let Some(keys) = keys.as_ref().and_then(|k| lenient(k, || format!("Session.NextKeys 0x{}", hex::encode(stash)), &mut undecoded)) {
                 if let ValueDef::Composite(Composite::Named(fields)) = &keys.value {
                     for (name, v) in fields {
                         let hex = value_bytes(v).map(|b| format!("0x{}", hex::encode(b)));
@@ -175,7 +206,7 @@ impl ChainClient {
         }
         drop(st);
         let active_era = self.active_era(block).await?;
-        Ok(SessionSnapshot { session_index: index, active_era, validators: out })
+        Ok(SessionSnapshot { session_index: index, active_era, validators: out, undecoded })
     }
 
     /// Validators, their exposures in `era`, nominators and the previous era's points at `block`.
@@ -189,6 +220,7 @@ impl ChainClient {
             .and_then(|s| s.entry_by_name("ErasStakersOverview"))
             .is_some();
 
+        let mut undecoded = Vec::new();
         // Exposures of the era.
         let mut exposures: BTreeMap<AccountId, Exposure> = BTreeMap::new();
         let entry = if paged { "ErasStakersOverview" } else { "ErasStakers" };
@@ -200,7 +232,7 @@ impl ChainClient {
             let kv = kv.map_err(|e| self.fail(format!("iterate Staking.{entry}"), e))?;
             let key = kv.key().map_err(|e| self.fail("decode exposure key", e))?;
             let Some(stash) = key.part(1).and_then(|p| p.decode_as::<AccountId>().ok().flatten()) else { continue };
-            let v = kv.value().decode().map_err(|e| self.fail("decode exposure", e))?;
+            let Some(v) = lenient(kv.value(), || format!("Staking.{entry} {era} 0x{}", hex::encode(stash)), &mut undecoded) else { continue };
             let mut exp = Exposure {
                 total: v.at("total").and_then(Value::as_u128).unwrap_or_default(),
                 own: v.at("own").and_then(Value::as_u128).unwrap_or_default(),
@@ -221,7 +253,7 @@ impl ChainClient {
                 let kv = kv.map_err(|e| self.fail("iterate Staking.ErasStakersPaged", e))?;
                 let key = kv.key().map_err(|e| self.fail("decode exposure page key", e))?;
                 let Some(stash) = key.part(1).and_then(|p| p.decode_as::<AccountId>().ok().flatten()) else { continue };
-                let v = kv.value().decode().map_err(|e| self.fail("decode exposure page", e))?;
+                let Some(v) = lenient(kv.value(), || format!("Staking.ErasStakersPaged {era} 0x{}", hex::encode(stash)), &mut undecoded) else { continue };
                 let others = v.at("others").map(unnamed).unwrap_or_default().iter().filter_map(individual);
                 exposures.entry(stash).or_default().others.extend(others);
             }
@@ -238,7 +270,7 @@ impl ChainClient {
             let kv = kv.map_err(|e| self.fail("iterate Staking.Validators", e))?;
             let key = kv.key().map_err(|e| self.fail("decode validator key", e))?;
             let Some(stash) = key.part(0).and_then(|p| p.decode_as::<AccountId>().ok().flatten()) else { continue };
-            let v = kv.value().decode().map_err(|e| self.fail("decode validator prefs", e))?;
+            let Some(v) = lenient(kv.value(), || format!("Staking.Validators 0x{}", hex::encode(stash)), &mut undecoded) else { continue };
             let commission = v.at("commission").map(|c| unwrap_number(c)).unwrap_or_default() as u32;
             let blocked = v.at("blocked").and_then(Value::as_bool).unwrap_or(false);
             prefs.push((stash, commission, blocked));
@@ -269,7 +301,7 @@ impl ChainClient {
             let kv = kv.map_err(|e| self.fail("iterate Staking.Nominators", e))?;
             let key = kv.key().map_err(|e| self.fail("decode nominator key", e))?;
             let Some(who) = key.part(0).and_then(|p| p.decode_as::<AccountId>().ok().flatten()) else { continue };
-            let v = kv.value().decode().map_err(|e| self.fail("decode nominations", e))?;
+            let Some(v) = lenient(kv.value(), || format!("Staking.Nominators 0x{}", hex::encode(who)), &mut undecoded) else { continue };
             let targets: Vec<AccountId> = v.at("targets").map(all_accounts).unwrap_or_default();
             found.push((who, targets));
         }
@@ -286,10 +318,9 @@ impl ChainClient {
                     .try_fetch(dynamic::storage::<(u32,), Value>("Staking", "ErasRewardPoints"), (prev,))
                     .await
                     .map_err(|e| self.fail("read Staking.ErasRewardPoints", e))?;
-                match v {
+                match v.as_ref().and_then(|v| lenient(v, || format!("Staking.ErasRewardPoints {prev}"), &mut undecoded)) {
                     None => None,
                     Some(v) => {
-                        let v = v.decode().map_err(|e| self.fail("decode Staking.ErasRewardPoints", e))?;
                         let total = v.at("total").and_then(Value::as_u128).unwrap_or_default() as u32;
                         let individual = v
                             .at("individual")
@@ -306,7 +337,7 @@ impl ChainClient {
                 }
             }
         };
-        Ok(EraSnapshot { era, validators, nominators, points })
+        Ok(EraSnapshot { era, validators, nominators, points, undecoded })
     }
 
     /// The active bonded stake of a stash (Bonded -> controller -> Ledger.active).

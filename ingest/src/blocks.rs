@@ -41,6 +41,7 @@ impl Default for IngestConfig {
 fn written_topics() -> Vec<String> {
     let mut t: Vec<String> = topics::ALL.iter().map(|t| t.to_string()).collect();
     t.push(topics::dead_letter(topics::EVENTS));
+    t.push(topics::STORAGE_DEAD_LETTERS.to_string());
     t
 }
 

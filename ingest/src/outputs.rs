@@ -89,6 +89,23 @@ pub fn block_outputs(network: &str, data: &BlockData, extras: &BlockExtras) -> R
         outputs.push(o);
     }
     snapshot_outputs(network, data, extras, &mut |topic, key, payload| outputs.push(out(topic, key, payload)))?;
+    let undecoded = extras
+        .session
+        .iter()
+        .flat_map(|s| &s.undecoded)
+        .chain(extras.era.iter().flat_map(|e| &e.undecoded))
+        .chain(extras.identities.iter().flat_map(|(_, i)| &i.undecoded));
+    for bad in undecoded {
+        let mut o = out(topics::STORAGE_DEAD_LETTERS, topics::sub_key(network, &bad.what), bad.bytes.clone());
+        o.headers = vec![
+            ("stakeflow.chain", network.to_string()),
+            ("stakeflow.block", f.number.to_string()),
+            ("stakeflow.block_hash", f.hash.clone()),
+            ("stakeflow.storage", bad.what.clone()),
+            ("stakeflow.error", bad.error.clone()),
+        ];
+        outputs.push(o);
+    }
     let block = FinalizedBlock {
         chain: network.to_string(),
         number: f.number as i64,
@@ -280,7 +297,12 @@ mod tests {
     fn snapshots_come_before_the_block_record_in_a_fixed_order() {
         use chain::staking::{EraPoints, Exposure, NominatorState, ValidatorEra};
         let extras = BlockExtras {
-            session: Some(SessionSnapshot { session_index: 3, active_era: Some(1), validators: vec![([1; 32], Default::default())] }),
+            session: Some(SessionSnapshot {
+                session_index: 3,
+                active_era: Some(1),
+                validators: vec![([1; 32], Default::default())],
+                undecoded: vec![],
+            }),
             era: Some(EraSnapshot {
                 era: 1,
                 validators: vec![
@@ -295,11 +317,12 @@ mod tests {
                 ],
                 nominators: vec![NominatorState { who: [3; 32], bonded: 2, targets: vec![[1; 32]] }],
                 points: Some(EraPoints { era: 0, total: 20, individual: vec![([1; 32], 20)] }),
+                undecoded: vec![chain::staking::UndecodedStorage { what: "Staking.Validators 0x09".into(), bytes: vec![9], error: "bad".into() }],
             }),
             identities: vec![([1; 32], IdentityState { has_identity: true, info_json: "{}".into(), ..Default::default() })],
         };
         let outs = block_outputs("net", &data(), &extras).unwrap();
-        let tail: Vec<&str> = outs.iter().rev().take(7).rev().map(|o| o.topic.as_str()).collect();
+        let tail: Vec<&str> = outs.iter().rev().take(8).rev().map(|o| o.topic.as_str()).collect();
         assert_eq!(
             tail,
             vec![
@@ -309,10 +332,14 @@ mod tests {
                 topics::VALIDATORS,
                 topics::NOMINATORS,
                 topics::IDENTITIES,
+                topics::STORAGE_DEAD_LETTERS,
                 topics::BLOCKS
             ]
         );
-        let first_validator = schemas::ValidatorEra::decode(&outs[outs.len() - 5].payload).unwrap();
+        let dead = &outs[outs.len() - 2];
+        assert_eq!(dead.payload, vec![9]);
+        assert!(dead.headers.contains(&("stakeflow.storage", "Staking.Validators 0x09".to_string())));
+        let first_validator = schemas::ValidatorEra::decode(&outs[outs.len() - 6].payload).unwrap();
         assert_eq!(first_validator.stash, hex0x(&[1; 32]), "validators sorted by stash");
         assert_eq!((first_validator.elected, first_validator.backers.len()), (true, 1));
     }

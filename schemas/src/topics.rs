@@ -82,9 +82,13 @@ mod tests {
     }
 }
 
-/// Every topic to provision: the data topics and their dead-letter topics.
+/// Storage values ingest could not decode (raw bytes, headers say which and why).
+pub const STORAGE_DEAD_LETTERS: &str = "stakeflow.chain.storage.dlq";
+
+/// Every topic to provision: the data topics, their dead-letter topics, and
+/// the storage dead-letter topic.
 pub fn provisioned() -> Vec<String> {
-    ALL.iter().flat_map(|t| [t.to_string(), dead_letter(t)]).collect()
+    ALL.iter().flat_map(|t| [t.to_string(), dead_letter(t)]).chain([STORAGE_DEAD_LETTERS.to_string()]).collect()
 }
 
 /// Key of per-chain records: the network name, as UTF-8.
