@@ -192,6 +192,14 @@ impl ChainClient {
         }))
     }
 
+    /// The raw System.Events bytes of block `number` (SCALE, length-prefixed),
+    /// for recording fixtures.
+    pub async fn raw_events(&self, number: u64) -> Result<Vec<u8>, ChainError> {
+        let at = self.api.at_block(number).await.map_err(|e| self.fail(format!("open block {number}"), e))?;
+        let events = at.events().fetch().await.map_err(|e| self.fail(format!("events of block {number}"), e))?;
+        Ok(events.bytes().to_vec())
+    }
+
     /// Header-level facts of block `number`.
     pub async fn block_facts(&self, number: u64) -> Result<BlockFacts, ChainError> {
         Ok(self.block(number).await?.facts)
@@ -233,7 +241,7 @@ impl ChainClient {
 /// Decode every event; one whose fields fail is kept raw and decoding goes
 /// on, one whose boundaries are unknown stops decoding (nothing after it can
 /// be located) and the block's whole event bytes are kept raw.
-fn decode_events(events: &subxt::events::Events<PolkadotConfig>) -> (Vec<EventFacts>, Vec<UndecodedEvents>) {
+pub fn decode_events(events: &subxt::events::Events<PolkadotConfig>) -> (Vec<EventFacts>, Vec<UndecodedEvents>) {
     use subxt::events::Phase;
     let mut decoded = Vec::new();
     let mut undecoded = Vec::new();

@@ -8,7 +8,7 @@ mod network;
 pub mod staking;
 pub mod value_json;
 
-pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents};
+pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents, decode_events};
 pub use error::ChainError;
 pub use identity::IdentityState;
 pub use network::{Backend, FollowedChain, Latest, NetworkConfig, Roles, StartBlock, SystemChain};
