@@ -16,4 +16,4 @@ pub mod producer;
 pub use config::BusConfig;
 pub use consumer::{Position, Record};
 pub use error::BusError;
-pub use producer::Publisher;
+pub use producer::{Outgoing, Publisher};

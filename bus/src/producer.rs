@@ -17,6 +17,20 @@ pub struct Delivered {
     pub offset: i64,
 }
 
+/// One record of a [`Publisher::publish_all`] batch.
+pub struct Outgoing<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Key that picks the partition.
+    pub partition_key: &'a [u8],
+    /// Record key.
+    pub key: &'a [u8],
+    /// Value bytes.
+    pub payload: &'a [u8],
+    /// Headers.
+    pub headers: Option<OwnedHeaders>,
+}
+
 /// A producer with idempotence on, so librdkafka's retries never duplicate or
 /// reorder a record within a session. The partition is chosen from the key
 /// with Kafka's default hash, so every record of a key stays in order.
@@ -59,6 +73,36 @@ impl Publisher {
     /// Publish one record and wait until the broker has it.
     pub async fn publish(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<Delivered, BusError> {
         self.publish_with_headers(topic, key, payload, None).await
+    }
+
+    /// Publish a batch: everything is handed to librdkafka at once and every
+    /// acknowledgement awaited. Order holds within each partition (idempotent
+    /// producer), not across partitions; the first failure is returned.
+    pub async fn publish_all(&self, records: Vec<Outgoing<'_>>) -> Result<Vec<Delivered>, BusError> {
+        let mut pending = Vec::with_capacity(records.len());
+        for r in records {
+            let partition = self.partition_for(r.topic, r.partition_key).await?;
+            let mut record = FutureRecord::to(r.topic).key(r.key).payload(r.payload).partition(partition);
+            if let Some(h) = r.headers {
+                record = record.headers(h);
+            }
+            // `send` waits for queue space if librdkafka's local queue is full.
+            pending.push(self.producer.send(record, self.cfg.produce_timeout));
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        let mut first_error = None;
+        for result in futures::future::join_all(pending).await {
+            match result {
+                Ok(d) => out.push(Delivered { partition: d.partition, offset: d.offset }),
+                Err((source, _)) => {
+                    first_error.get_or_insert(BusError::Kafka { op: "produce", brokers: self.cfg.bootstrap().to_string(), source });
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
     /// Publish one record with headers and wait until the broker has it.

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use bus::consumer::{last_matching, last_with_key};
 use bus::dead_letter::headers;
-use bus::{BusConfig, Publisher};
+use bus::{BusConfig, Outgoing, Publisher};
 use chain::{ChainClient, FollowedChain, NetworkConfig, StartBlock};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use schemas::{FinalizedBlock, topics};
 use serde::{Deserialize, Serialize};
 use store::{ObservedHead, Store};
@@ -28,11 +28,16 @@ pub struct IngestConfig {
     /// How often backfill progress is logged (default 5s).
     #[serde(with = "humantime_serde")]
     pub progress_every: Duration,
+    /// Most blocks published together while catching up (default 32). Each
+    /// window's block records go out once all its other records are acknowledged.
+    pub window_blocks: u64,
+    /// Blocks fetched from the node at once while catching up (default 8).
+    pub fetch_concurrency: usize,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_backoff: Duration::from_secs(30), progress_every: Duration::from_secs(5) }
+        Self { max_backoff: Duration::from_secs(30), progress_every: Duration::from_secs(5), window_blocks: 32, fetch_concurrency: 8 }
     }
 }
 
@@ -64,23 +69,56 @@ pub async fn last_block(
     Ok(Some(block))
 }
 
-/// The largest output position of `network` at the tails of every topic ingest writes.
-pub async fn last_position(
+/// The output position of `network`'s last record in each topic ingest writes.
+pub async fn tail_positions(
     bus: &BusConfig,
     publisher: &Publisher,
     network: &str,
-) -> Result<Option<OutputPos>, IngestError> {
+) -> Result<std::collections::BTreeMap<String, OutputPos>, IngestError> {
     let chain_key = topics::chain_key(network);
     let reads = written_topics().into_iter().map(|topic| {
         let chain_key = chain_key.clone();
         async move {
             let partition = publisher.partition_for(&topic, &chain_key).await?;
             let record = last_matching(bus, &topic, partition, |k| topics::key_of_chain(k, network)).await?;
-            Ok::<_, IngestError>(record.and_then(|r| r.header(position::HEADER).and_then(OutputPos::parse)))
+            let pos = record.and_then(|r| r.header(position::HEADER).and_then(OutputPos::parse));
+            Ok::<_, IngestError>(pos.map(|p| (topic, p)))
         }
     });
     let found = futures::future::try_join_all(reads).await?;
-    Ok(found.into_iter().flatten().max())
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Publish a window of consecutive blocks' outputs: every record but the
+/// block records at once, then the block records once all of those are
+/// acknowledged, so each block record certifies its whole block. Records
+/// `resume` says are already on their topics are skipped.
+pub async fn publish_window(publisher: &Publisher, blocks: &[(u64, Vec<Output>)], resume: &Resume) -> Result<(), IngestError> {
+    let positions: Vec<Vec<String>> = blocks
+        .iter()
+        .map(|(number, outs)| (0..outs.len()).map(|seq| OutputPos { block: *number, seq: seq as u32 }.header_value()).collect())
+        .collect();
+    let mut records = Vec::new();
+    let mut block_records = Vec::new();
+    for ((number, outs), pos) in blocks.iter().zip(&positions) {
+        for (seq, o) in outs.iter().enumerate() {
+            if resume.published(&o.topic, OutputPos { block: *number, seq: seq as u32 }) {
+                continue;
+            }
+            let target = if seq + 1 == outs.len() { &mut block_records } else { &mut records };
+            target.push(outgoing(o, &pos[seq]));
+        }
+    }
+    publisher.publish_all(records).await?;
+    publisher.publish_all(block_records).await?;
+    Ok(())
+}
+
+/// An output as a record to send, with its position header.
+pub fn outgoing<'a>(o: &'a Output, pos: &str) -> Outgoing<'a> {
+    let mut pairs: Vec<(&str, &str)> = vec![(position::HEADER, pos)];
+    pairs.extend(o.headers.iter().map(|(k, v)| (*k, v.as_str())));
+    Outgoing { topic: &o.topic, partition_key: &o.partition_key, key: &o.key, payload: &o.payload, headers: Some(headers(&pairs)) }
 }
 
 /// A 0x-hex 32-byte account id.
@@ -199,23 +237,46 @@ impl BlockIngest {
             StartBlock::Number(n) => n,
             StartBlock::Latest(_) => finalized,
         };
-        let last_pos = last_position(&self.bus, &publisher, network).await?;
-        let Resume { block: mut next, mut skip } = position::resume(last.as_ref().map(|b| b.number as u64), last_pos, start);
+        let tails = tail_positions(&self.bus, &publisher, network).await?;
+        let mut resume = position::resume(last.as_ref().map(|b| b.number as u64), &tails, start);
+        let mut next = resume.block;
         let mut previous_hash = last.map(|b| b.hash);
         let mut heads = client.finalized_heads().await?;
         let mut target = finalized;
-        tracing::info!(%network, next, skip, finalized = target, "ingest resuming");
+        tracing::info!(%network, next, tails = ?resume.tails, finalized = target, "ingest resuming");
         let mut progress = Progress::new(self.cfg.progress_every);
         loop {
             self.observe(network, target).await?;
             while next <= target {
-                let hash = self.publish(&client, identity_client.as_ref(), &publisher, next, previous_hash.as_deref(), skip).await?;
-                if let Some((rate, eta)) = progress.tick(target - next) {
-                    tracing::info!(%network, block = next, finalized = target, blocks_per_s = format!("{rate:.1}"), eta_s = eta.as_secs(), "backfilling");
+                let end = target.min(next + self.cfg.window_blocks.max(1) - 1);
+                let fetched: Vec<(chain::BlockData, BlockExtras)> = futures::stream::iter(next..=end)
+                    .map(|n| self.fetch(&client, identity_client.as_ref(), n))
+                    .buffered(self.cfg.fetch_concurrency.max(1))
+                    .try_collect()
+                    .await?;
+                let mut window = Vec::with_capacity(fetched.len());
+                for (data, extras) in &fetched {
+                    let number = data.facts.number;
+                    if let Some(prev) = previous_hash.as_deref()
+                        && prev != data.facts.parent_hash
+                    {
+                        return Err(IngestError::Inconsistent {
+                            network: network.to_string(),
+                            detail: format!("block {number} has parent {}, but the block before it is {prev}", data.facts.parent_hash),
+                        });
+                    }
+                    for bad in &data.undecoded {
+                        tracing::error!(%network, block = number, index = bad.from_index, what = ?bad.what, error = %bad.error, error_code = "undecodable_event", "event goes to the dead-letter topic");
+                    }
+                    window.push((number, block_outputs(network, data, extras)?));
+                    previous_hash = Some(data.facts.hash.clone());
                 }
-                previous_hash = Some(hash);
-                skip = 0;
-                next += 1;
+                publish_window(&publisher, &window, &resume).await?;
+                if let Some((rate, eta)) = progress.advance(window.len() as u64, target - end) {
+                    tracing::info!(%network, block = end, finalized = target, blocks_per_s = format!("{rate:.1}"), eta_s = eta.as_secs(), "backfilling");
+                }
+                next = end + 1;
+                resume = Resume::fresh(next);
             }
             match heads.next().await {
                 Some(n) => target = target.max(n?),
@@ -240,36 +301,16 @@ impl BlockIngest {
         Ok(())
     }
 
-    /// Publish block `number`'s outputs from `skip` on, one acknowledged
-    /// before the next; returns the block hash.
-    async fn publish(
+    /// A block and the state reads its events call for.
+    async fn fetch(
         &self,
         client: &ChainClient,
         identity_client: Option<&ChainClient>,
-        publisher: &Publisher,
         number: u64,
-        previous_hash: Option<&str>,
-        skip: u32,
-    ) -> Result<String, IngestError> {
-        let network = self.net.name.as_str();
+    ) -> Result<(chain::BlockData, BlockExtras), IngestError> {
         let data = client.block(number).await?;
-        if let Some(prev) = previous_hash
-            && prev != data.facts.parent_hash
-        {
-            return Err(IngestError::Inconsistent {
-                network: network.to_string(),
-                detail: format!("block {number} has parent {}, but the block before it on the topic is {prev}", data.facts.parent_hash),
-            });
-        }
-        for bad in &data.undecoded {
-            tracing::error!(%network, block = number, index = bad.from_index, what = ?bad.what, error = %bad.error, error_code = "undecodable_event", "event goes to the dead-letter topic");
-        }
         let extras = self.extras(client, identity_client, &data).await?;
-        let outputs = block_outputs(network, &data, &extras)?;
-        for (seq, out) in outputs.iter().enumerate().skip(skip as usize) {
-            self.send(publisher, out, OutputPos { block: number, seq: seq as u32 }).await?;
-        }
-        Ok(data.facts.hash)
+        Ok((data, extras))
     }
 
     /// The state reads a block's events call for: on the relay chain a session
@@ -332,11 +373,4 @@ impl BlockIngest {
         Ok(extras)
     }
 
-    async fn send(&self, publisher: &Publisher, out: &Output, pos: OutputPos) -> Result<(), IngestError> {
-        let pos = pos.header_value();
-        let mut pairs: Vec<(&str, &str)> = vec![(position::HEADER, pos.as_str())];
-        pairs.extend(out.headers.iter().map(|(k, v)| (*k, v.as_str())));
-        publisher.publish_keyed(&out.topic, &out.partition_key, &out.key, &out.payload, Some(headers(&pairs))).await?;
-        Ok(())
-    }
 }

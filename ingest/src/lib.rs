@@ -5,9 +5,10 @@
 //! There are no Kafka transactions to lean on, so exactly-once comes from
 //! three things (see [`position`]): every output of a block is computed from
 //! the block alone in a fixed order and carries its position; the producer is
-//! idempotent and sends one record at a time, each acknowledged before the
-//! next; and the resume point is read back from the topic tails (what is
-//! durably there is the truth, whatever this process believed before a crash).
+//! idempotent (order without gaps per partition) and block records are sent
+//! only once all other outputs of their window are acknowledged; and the resume point is
+//! read back from the topic tails (what is durably there is the truth,
+//! whatever this process believed before a crash).
 
 mod blocks;
 mod error;
@@ -16,5 +17,5 @@ pub mod position;
 mod progress;
 pub mod typed;
 
-pub use blocks::{BlockIngest, IngestConfig, last_block, last_position};
+pub use blocks::{BlockIngest, IngestConfig, last_block, outgoing, publish_window, tail_positions};
 pub use error::IngestError;

@@ -17,9 +17,9 @@ impl Progress {
         Self { started: now, last_report: now, done: 0, every }
     }
 
-    /// Count one published block; returns (rate, eta) when a report is due.
-    pub(crate) fn tick(&mut self, remaining: u64) -> Option<(f64, Duration)> {
-        self.done += 1;
+    /// Count `n` published blocks; returns (rate, eta) when a report is due.
+    pub(crate) fn advance(&mut self, n: u64, remaining: u64) -> Option<(f64, Duration)> {
+        self.done += n;
         if self.last_report.elapsed() < self.every || remaining == 0 {
             return None;
         }
@@ -50,9 +50,9 @@ mod tests {
     #[test]
     fn no_report_before_the_interval() {
         let mut p = Progress::new(Duration::from_secs(3600));
-        assert!(p.tick(10).is_none());
+        assert!(p.advance(1, 10).is_none());
         let mut p = Progress::new(Duration::ZERO);
-        let (rate, _) = p.tick(10).expect("due");
+        let (rate, _) = p.advance(4, 10).expect("due");
         assert!(rate > 0.0);
     }
 }

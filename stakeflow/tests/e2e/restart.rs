@@ -48,8 +48,10 @@ async fn backfill_killed_midway_resumes_exactly() {
     let net = devnet.network("paseo-devnet");
     devnet.new_blocks(BLOCKS).await.unwrap();
     let last = devnet.finalized_number().await.unwrap();
+    // Small windows, so kills land inside and between many windows.
+    let cfg = IngestConfig { window_blocks: 3, fetch_concurrency: 2, ..IngestConfig::default() };
     let start_ingest = || {
-        let svc = BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store.clone());
+        let svc = BlockIngest::new(net.clone(), bus.clone(), cfg.clone(), store.clone());
         tokio::spawn(svc.run(CancellationToken::new()))
     };
     let mut published = 0;
