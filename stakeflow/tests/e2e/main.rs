@@ -5,6 +5,7 @@
 mod chain_state;
 mod common;
 mod dead_letter;
+mod interrupted_window;
 mod restart;
 mod run_binary;
 mod slice;
