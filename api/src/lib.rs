@@ -28,6 +28,22 @@ pub struct AppState {
     pub consumer: &'static str,
     /// Largest lag (blocks) at which `/ready` still answers 200.
     pub ready_max_lag: u64,
+    /// Renders the process's metrics in Prometheus text format, for `/metrics`.
+    pub metrics: Option<MetricsRender>,
+}
+
+/// A function that renders metrics in Prometheus text format.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// A router serving only `/metrics`, for processes that run no API.
+pub fn metrics_router(render: MetricsRender) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let render = render.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], render()) }
+        }),
+    )
 }
 
 /// The whole API.

@@ -12,6 +12,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
         .route("/subjects/{subject}/versions", get(registry::versions))

@@ -24,6 +24,7 @@ async fn health_and_ready_follow_the_store() {
         networks: Arc::new(vec!["paseo".into()]),
         consumer: "c",
         ready_max_lag: 3,
+        metrics: None,
     };
     let (status, body) = get(state.clone(), "/health").await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
@@ -67,7 +68,7 @@ async fn health_and_ready_follow_the_store() {
 async fn schema_registry_read_side_serves_our_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
-    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0 };
+    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, metrics: None };
 
     let (status, subjects) = get(state.clone(), "/subjects").await;
     assert_eq!(status, StatusCode::OK);

@@ -17,6 +17,11 @@ impl Progress {
         Self { started: now, last_report: now, done: 0, every }
     }
 
+    /// Blocks per second since the start.
+    pub(crate) fn rate(&self) -> f64 {
+        self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
+    }
+
     /// Count `n` published blocks; returns (rate, eta) when a report is due.
     pub(crate) fn advance(&mut self, n: u64, remaining: u64) -> Option<(f64, Duration)> {
         self.done += n;
@@ -24,7 +29,7 @@ impl Progress {
             return None;
         }
         self.last_report = Instant::now();
-        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = self.rate();
         Some((rate, eta(remaining, rate)))
     }
 }

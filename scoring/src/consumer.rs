@@ -80,6 +80,8 @@ impl HeadsConsumer {
             let updates: Vec<ChainHead> = change.iter().cloned().collect();
             self.store.commit_heads(CONSUMER, &updates, &delta).await?;
             positions.insert(record.partition, delta.to);
+            metrics::counter!("stakeflow_consumer_records_total", "consumer" => CONSUMER).increment(1);
+            metrics::gauge!("stakeflow_consumer_next_offset", "consumer" => CONSUMER, "topic" => record.topic.clone(), "partition" => record.partition.to_string()).set(delta.to as f64);
             for h in updates {
                 heads.insert(h.chain.clone(), h);
             }
@@ -100,6 +102,7 @@ impl HeadsConsumer {
             Err(e) => {
                 tracing::error!(topic = %record.topic, partition = record.partition, offset = record.offset, error = %e, error_code = "undecodable_record", "sending record to the dead-letter topic");
                 dead_letter::send(dlq, record, &e.to_string()).await?;
+                metrics::counter!("stakeflow_dead_letters_total", "topic" => record.topic.clone()).increment(1);
                 return Ok(None);
             }
         };

@@ -34,6 +34,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "STAKEFLOW_API_LISTEN")]
     pub api_listen: Option<SocketAddr>,
 
+    /// Where `ingest` or `score` serve Prometheus `/metrics` (the API serves it itself).
+    #[arg(long, global = true, env = "STAKEFLOW_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "STAKEFLOW_LOG_FORMAT")]
     pub log_format: LogFormat,

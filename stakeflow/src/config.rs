@@ -33,6 +33,9 @@ pub struct AppConfig {
     pub ingest: IngestConfig,
     /// Nominator (reserved).
     pub nominator: NominatorConfig,
+    /// Where a process without the API serves `/metrics` (unset: nowhere; the
+    /// API serves `/metrics` itself).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The loaded networks (from their own files, not this one).
     #[serde(skip)]
     pub networks: Vec<NetworkConfig>,
@@ -51,6 +54,7 @@ impl Default for AppConfig {
             api: ApiConfig::default(),
             ingest: IngestConfig::default(),
             nominator: NominatorConfig::default(),
+            metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,
         }
@@ -93,6 +97,9 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
     }
     if let Some(listen) = cli.api_listen {
         cfg.api.listen = listen;
+    }
+    if let Some(listen) = cli.metrics_listen {
+        cfg.metrics_listen = Some(listen);
     }
     if let Some(port) = cli.command.kafka_port() {
         cfg.embedded_kafka_port = port;

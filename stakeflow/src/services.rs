@@ -52,7 +52,22 @@ pub async fn run_one(cfg: AppConfig, service: Service) -> anyhow::Result<()> {
     start(cfg, &[service]).await
 }
 
+/// The process-wide Prometheus recorder (installed once).
+fn metrics_render() -> api::MetricsRender {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+    let handle = HANDLE.get_or_init(|| match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            None
+        }
+    });
+    let handle = handle.clone();
+    std::sync::Arc::new(move || handle.as_ref().map(|h| h.render()).unwrap_or_default())
+}
+
 async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
+    let render = metrics_render();
     let store_cfg = cfg.store_config();
     let store = store::open(&store_cfg).await.with_context(|| format!("opening the store ({store_cfg:?})"))?;
     if cfg.kafka.brokers.is_some() && cfg.kafka.create_topics && services.iter().any(|s| *s != Service::Api) {
@@ -84,6 +99,7 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                     networks: std::sync::Arc::new(cfg.chain_names()),
                     consumer: scoring::CONSUMER,
                     ready_max_lag: cfg.api.ready_max_lag,
+                    metrics: Some(render.clone()),
                 };
                 let (addr, server) = api::serve(&cfg.api, state, token.child_token()).await?;
                 println!("api: http://{addr}/health and http://{addr}/ready");
@@ -96,6 +112,16 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                 });
             }
         }
+    }
+    if let Some(addr) = cfg.metrics_listen.filter(|_| !services.contains(&Service::Api)) {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics listener on {addr}"))?;
+        println!("metrics: http://{}/metrics", listener.local_addr()?);
+        let app = api::metrics_router(render.clone());
+        let t = token.child_token();
+        set.spawn(async move {
+            let r = axum::serve(listener, app).with_graceful_shutdown(async move { t.cancelled().await }).await;
+            ("metrics".to_string(), r.map_err(anyhow::Error::from))
+        });
     }
     let outcome = tokio::select! {
         _ = shutdown_signal() => {

@@ -19,3 +19,12 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }
+
+/// `GET /metrics`: Prometheus text format (404 when the process records none).
+pub(crate) async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match &state.metrics {
+        Some(render) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], render()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -100,6 +100,16 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     assert_eq!(last, h0 + 4);
     wait_ready_at(&http, &run.api, last).await;
 
+    // Prometheus metrics: ingest's published height and the consumer's count.
+    let metrics = http.get(format!("http://{}/metrics", run.api)).send().await.unwrap().text().await.unwrap();
+    let published = metrics
+        .lines()
+        .find(|l| l.starts_with("stakeflow_ingest_published_block{") && l.contains("paseo-devnet"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(published, Some(last as f64), "{metrics}");
+    assert!(metrics.contains("stakeflow_consumer_records_total"), "{metrics}");
+
     // An ordinary Kafka client reads the embedded broker's topic.
     let blocks = blocks_on_topic(&run.kafka, "paseo-devnet").await;
     assert_exactly_once(&blocks, &devnet, last).await;

@@ -42,6 +42,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
         networks: Arc::new(vec![net.name.clone()]),
         consumer: scoring::CONSUMER,
         ready_max_lag: 0,
+        metrics: None,
     };
     let (addr, server) = api::serve(&api_cfg, state, token.child_token()).await.unwrap();
     let url = format!("http://{addr}/ready");
