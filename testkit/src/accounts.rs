@@ -79,6 +79,19 @@ impl Devnet {
         self.submit(signer, call("Staking", "nominate", vec![targets])).await
     }
 
+    /// `staking.chill()`.
+    pub async fn chill(&self, signer: &Keypair) -> anyhow::Result<Vec<String>> {
+        self.submit(signer, call("Staking", "chill", vec![])).await
+    }
+
+    /// `identity.add_sub(sub, Raw(name))`: `sub` becomes a sub-identity of the signer.
+    pub async fn add_sub(&self, signer: &Keypair, sub: [u8; 32], name: &str) -> anyhow::Result<Vec<String>> {
+        anyhow::ensure!(name.len() <= 32, "sub names are at most 32 bytes");
+        let data = Value::unnamed_variant(format!("Raw{}", name.len()), [Value::from_bytes(name.as_bytes())]);
+        self.submit(signer, call("Identity", "add_sub", vec![Value::unnamed_variant("Id", [Value::from_bytes(sub)]), data]))
+            .await
+    }
+
     /// `identity.set_identity` with only a display name (at most 32 bytes).
     pub async fn set_identity(&self, signer: &Keypair, display: &str) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(display.len() <= 32, "display names are at most 32 bytes");

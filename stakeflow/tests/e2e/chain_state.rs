@@ -60,13 +60,18 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
     devnet.bond(&ferdie, 200_000 * UNIT).await.unwrap();
     devnet.validate(&ferdie, 50_000_000).await.unwrap();
     devnet.set_identity(&ferdie, "Ferdie").await.unwrap();
+    let dave = account_id(&dev::dave());
+    let events = devnet.add_sub(&ferdie, dave, "ferdie-node").await.unwrap();
+    assert!(events.iter().any(|e| e == "Identity::SubIdentityAdded"), "{events:?}");
     devnet.bond(&eve, 5_000 * UNIT).await.unwrap();
     devnet.nominate(&eve, &[f]).await.unwrap();
 
-    // One session, then a whole era.
+    // One session, then a whole era, then Ferdie chills.
     devnet.force_session().await.unwrap();
     let session = devnet.session_index().await.unwrap();
     let era = devnet.advance_era().await.unwrap();
+    let chill = devnet.chill(&ferdie).await.unwrap();
+    assert!(chill.iter().any(|e| e == "Staking::Chilled"), "{chill:?}");
     let last = devnet.finalized_number().await.unwrap();
     let bootstrap = broker.bootstrap().to_string();
     let blocks = wait::until("ingest to reach the era block", Duration::from_secs(240), || async {
@@ -132,6 +137,21 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
     let fids: Vec<_> = ids.iter().filter(|i| i.account == hex0x(&f)).collect();
     assert!(fids.len() >= 2, "published on IdentitySet and at the era start");
     assert!(fids.iter().all(|i| i.has_identity && i.display.as_deref() == Some("Ferdie")));
+    // Sub-identities: the sub names its main and its name, the main lists its sub.
+    let dave_id = ids.iter().rev().find(|i| i.account == hex0x(&dave)).expect("the sub's identity, on SubIdentityAdded");
+    assert_eq!((dave_id.super_account.as_deref(), dave_id.sub_name.as_deref()), (Some(hex0x(&f).as_str()), Some("ferdie-node")));
+    assert!(fids.last().unwrap().subs.contains(&hex0x(&dave)), "Ferdie's subs: {:?}", fids.last().unwrap().subs);
+
+    // The typed staking events: Ferdie's commission, and the chill.
+    let staking = crate::common::typed_on_topic(&bootstrap, topics::STAKING_EVENTS, &net.name).await;
+    let prefs = staking.iter().find(|t| t.kind == "ValidatorPrefsSet" && t.account.as_deref() == Some(hex0x(&f).as_str())).unwrap();
+    assert_eq!(prefs.commission_perbill, Some(50_000_000));
+    assert!(staking.iter().any(|t| t.kind == "Chilled" && t.account.as_deref() == Some(hex0x(&f).as_str())));
+    let eras = staking.iter().filter(|t| t.kind == "EraPaid").map(|t| t.era).collect::<Vec<_>>();
+    assert!(eras.contains(&Some(i64::from(era) - 1)), "EraPaid for era {}: {eras:?}", era - 1);
+    let session_events = crate::common::typed_on_topic(&bootstrap, topics::SESSION_EVENTS, &net.name).await;
+    assert!(session_events.iter().any(|t| t.kind == "NewSession" && t.session_index == Some(i64::from(session))));
+
     // Genesis validators have no identity: published as such, not skipped.
     assert!(ids.iter().any(|i| !i.has_identity && i.display.is_none()));
 }

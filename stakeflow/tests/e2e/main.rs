@@ -6,6 +6,7 @@ mod chain_state;
 mod common;
 mod dead_letter;
 mod interrupted_window;
+mod network;
 mod restart;
 mod run_binary;
 mod slice;
