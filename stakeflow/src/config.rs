@@ -213,8 +213,14 @@ mod tests {
     #[test]
     fn committed_example_configs_parse() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let net = load_network(&root.join("config/networks/devnet.toml")).unwrap();
-        assert!(net.problems().is_empty(), "{:?}", net.problems());
+        for file in std::fs::read_dir(root.join("config/networks")).unwrap() {
+            let path = file.unwrap().path();
+            let net = load_network(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            assert!(net.problems().is_empty(), "{}: {:?}", path.display(), net.problems());
+        }
+        let polkadot = load_network(&root.join("config/networks/polkadot.toml")).unwrap();
+        let names: Vec<String> = polkadot.followed_chains().into_iter().map(|c| c.config.name).collect();
+        assert_eq!(names, vec!["polkadot", "polkadot.staking", "polkadot.identity"]);
         let fig = Figment::from(Serialized::defaults(AppConfig::default()))
             .merge(Toml::file(root.join("config/stakeflow.example.toml")));
         let cfg: AppConfig = fig.extract().unwrap();
