@@ -15,7 +15,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
-        .route("/subjects/{subject}/versions", get(registry::versions))
+        .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))
         .route("/subjects/{subject}/versions/{version}", get(registry::version))
         .route("/subjects/{subject}/versions/{version}/schema", get(registry::version_schema))
         .route("/schemas/ids/{id}", get(registry::by_id))

@@ -97,3 +97,33 @@ async fn schema_registry_read_side_serves_our_schemas() {
     let (_, c) = get(state, "/config").await;
     assert_eq!(c["compatibilityLevel"], "BACKWARD_TRANSITIVE");
 }
+
+/// Registration against the API's registry, through the same HTTP client the
+/// services use against a Confluent registry in distributed mode.
+#[tokio::test]
+async fn registering_our_schemas_returns_their_ids_and_foreign_schemas_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, metrics: None };
+    let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0 };
+    let token = tokio_util::sync::CancellationToken::new();
+    let (addr, server) = api::serve(&cfg, state.clone(), token.clone()).await.unwrap();
+    let url: url::Url = format!("http://{addr}/").parse().unwrap();
+    let ids = bus::schema_registry::register_schemas(&url).await.unwrap();
+    for e in schemas::registry::catalog() {
+        assert_eq!(ids.get(&e.id), Some(&e.id), "{}", e.subject);
+    }
+    let foreign = serde_json::json!({"schema": "{\"type\":\"record\",\"name\":\"X\",\"fields\":[]}"}).to_string();
+    let resp = router(state)
+        .oneshot(
+            Request::post("/subjects/stakeflow.chain.blocks-value/versions")
+                .header("content-type", "application/vnd.schemaregistry.v1+json")
+                .body(Body::from(foreign))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    token.cancel();
+    server.await.unwrap().unwrap();
+}

@@ -24,6 +24,10 @@ pub struct BusConfig {
     pub produce_timeout: Duration,
     /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...), passed as given.
     pub client: BTreeMap<String, String>,
+    /// A Confluent-compatible schema registry to register our schemas with at
+    /// start; records are then framed with the ids it assigns. Unset: the
+    /// catalog ids, served by the API's own registry endpoints.
+    pub schema_registry_url: Option<url::Url>,
 }
 
 impl Default for BusConfig {
@@ -35,6 +39,7 @@ impl Default for BusConfig {
             create_topics: true,
             produce_timeout: Duration::from_secs(30),
             client: BTreeMap::new(),
+            schema_registry_url: None,
         }
     }
 }

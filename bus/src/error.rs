@@ -23,6 +23,16 @@ pub enum BusError {
         /// The bootstrap servers.
         brokers: String,
     },
+    /// The schema registry refused or failed a registration.
+    #[error("schema registry {url}: registering {subject} failed: {reason}")]
+    SchemaRegistry {
+        /// Registry URL.
+        url: String,
+        /// Subject.
+        subject: String,
+        /// What happened.
+        reason: String,
+    },
     /// The embedded broker could not start.
     #[error("embedded kafka broker failed to start ({what}): {reason}")]
     EmbeddedBroker {
@@ -46,6 +56,7 @@ impl BusError {
                 Some(rdkafka::types::RDKafkaErrorCode::Fatal)
                     | Some(rdkafka::types::RDKafkaErrorCode::InvalidConfig)
             ),
+            BusError::SchemaRegistry { .. } => true,
             BusError::MissingTopic { .. } | BusError::EmbeddedBroker { .. } => false,
         }
     }

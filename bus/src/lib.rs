@@ -12,6 +12,7 @@ pub mod embedded;
 mod error;
 pub mod partition;
 pub mod producer;
+pub mod schema_registry;
 
 pub use config::BusConfig;
 pub use consumer::{Position, Record};

@@ -18,7 +18,7 @@ pub use snapshot::{
 pub use typed::TypedEvent;
 
 use crate::codec::{frame, unframe};
-use crate::registry::by_id;
+use crate::registry::{by_id, catalog_id, wire_id};
 use crate::SchemaError;
 
 /// Avro-encode `value` with schema `id` and frame it.
@@ -26,7 +26,7 @@ pub(crate) fn encode_with<T: Serialize>(id: u32, subject: &'static str, value: &
     let entry = by_id(id).expect("record schemas are in the catalog");
     let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };
     let body = GenericDatumWriter::builder(&entry.schema).build().map_err(avro)?.write_ser_to_vec(value).map_err(avro)?;
-    Ok(frame(id, &body))
+    Ok(frame(wire_id(id), &body))
 }
 
 /// Unframe and decode a record that must carry schema `id`.
@@ -36,8 +36,8 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
     payload: &[u8],
 ) -> Result<T, SchemaError> {
     let (found, mut body) = unframe(payload)?;
-    if found != id {
-        return Err(SchemaError::UnexpectedSchema { found, expected: id, subject });
+    if catalog_id(found) != Some(id) {
+        return Err(SchemaError::UnexpectedSchema { found, expected: wire_id(id), subject });
     }
     let entry = by_id(id).expect("record schemas are in the catalog");
     let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };

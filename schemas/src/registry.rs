@@ -122,6 +122,40 @@ pub fn by_id(id: u32) -> Option<&'static SchemaEntry> {
     catalog().iter().find(|e| e.id == id)
 }
 
+/// Ids a schema registry gave our schemas (catalog id -> registry id), when
+/// the deployment has one. Without it, catalog ids are the wire ids.
+static WIRE_IDS: OnceLock<std::collections::BTreeMap<u32, u32>> = OnceLock::new();
+
+/// Use the ids a schema registry assigned (catalog id -> registry id) for
+/// framing and decoding. Set once per process, before any record is encoded;
+/// a second, different mapping is refused.
+pub fn use_registry_ids(ids: std::collections::BTreeMap<u32, u32>) -> Result<(), String> {
+    let ids_again = ids.clone();
+    match WIRE_IDS.set(ids) {
+        Ok(()) => Ok(()),
+        Err(_) if WIRE_IDS.get() == Some(&ids_again) => Ok(()),
+        Err(_) => Err("registry ids were already set differently in this process".into()),
+    }
+}
+
+/// The id written on the wire for catalog schema `id`.
+pub fn wire_id(id: u32) -> u32 {
+    WIRE_IDS.get().and_then(|m| m.get(&id).copied()).unwrap_or(id)
+}
+
+/// The catalog schema a wire id stands for.
+pub fn catalog_id(wire: u32) -> Option<u32> {
+    match WIRE_IDS.get() {
+        Some(m) => m.iter().find(|(_, w)| **w == wire).map(|(c, _)| *c),
+        None => by_id(wire).map(|e| e.id),
+    }
+}
+
+/// Canonical form of a schema text (for comparing what a registry holds with ours).
+pub fn canonical(text: &str) -> Option<String> {
+    Schema::parse_str(text).ok().map(|s| s.canonical_form())
+}
+
 /// Every version of a subject, oldest first.
 pub fn versions(subject: &str) -> Vec<&'static SchemaEntry> {
     let mut v: Vec<&'static SchemaEntry> = catalog().iter().filter(|e| e.subject == subject).collect();

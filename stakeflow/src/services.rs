@@ -75,6 +75,10 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         bus::admin::ensure_topics(&cfg.kafka, &topics).await.context("creating topics")?;
     }
+    if let Some(url) = &cfg.kafka.schema_registry_url {
+        let ids = bus::schema_registry::register_schemas(url).await.context("registering schemas")?;
+        schemas::registry::use_registry_ids(ids).map_err(anyhow::Error::msg)?;
+    }
     let token = CancellationToken::new();
     let mut set: JoinSet<(String, anyhow::Result<()>)> = JoinSet::new();
     for service in services {

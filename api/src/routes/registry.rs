@@ -97,3 +97,24 @@ pub(crate) async fn id_versions(Path(id): Path<String>) -> Response {
 pub(crate) async fn config() -> Response {
     reply(StatusCode::OK, json!({"compatibilityLevel": COMPATIBILITY}))
 }
+
+/// `POST /subjects/{subject}/versions`: this registry holds stakeflow's own
+/// schemas only, so registering answers the id of a schema it already holds
+/// under that subject (as a Confluent registry does for a known schema) and
+/// refuses anything else with 409.
+pub(crate) async fn register(Path(subject): Path<String>, body: axum::body::Bytes) -> Response {
+    let posted = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("schema").and_then(Value::as_str).and_then(registry::canonical));
+    let Some(posted) = posted else {
+        return reply(StatusCode::UNPROCESSABLE_ENTITY, json!({"error_code": 42201, "message": "Invalid schema"}));
+    };
+    let known = registry::versions(&subject).into_iter().find(|e| registry::canonical(e.text).as_deref() == Some(posted.as_str()));
+    match known {
+        Some(e) => reply(StatusCode::OK, json!({"id": e.id})),
+        None => reply(
+            StatusCode::CONFLICT,
+            json!({"error_code": 409, "message": "Schema being registered is incompatible with an earlier schema: this registry serves stakeflow's own schemas only"}),
+        ),
+    }
+}
