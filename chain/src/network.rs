@@ -47,6 +47,10 @@ pub struct NetworkConfig {
     /// (the People chain). Unset: the relay chain.
     #[serde(default)]
     pub identity: Option<SystemChain>,
+    /// substrate-telemetry feeds to follow (`wss://…/feed`), each subscribed
+    /// by the relay chain's genesis hash.
+    #[serde(default)]
+    pub telemetry: Vec<Url>,
 }
 
 /// A chain of the network other than the relay chain.
@@ -134,7 +138,7 @@ impl NetworkConfig {
         let relay_roles = Roles { relay: true, staking: self.staking.is_none(), identity: self.identity.is_none() };
         let mut out = vec![FollowedChain {
             network: self.name.clone(),
-            config: NetworkConfig { staking: None, identity: None, ..self.clone() },
+            config: NetworkConfig { staking: None, identity: None, telemetry: Vec::new(), ..self.clone() },
             roles: relay_roles,
         }];
         for (role, chain) in [("staking", &self.staking), ("identity", &self.identity)] {
@@ -156,6 +160,7 @@ impl NetworkConfig {
                     start_block: chain.start_block,
                     staking: None,
                     identity: None,
+                    telemetry: Vec::new(),
                 },
                 roles: Roles { relay: false, staking: role == "staking", identity: role == "identity" },
             });
@@ -187,6 +192,14 @@ impl NetworkConfig {
             && !genesis_ok(g)
         {
             out.push(format!("network {}: genesis_hash {g:?} must be 0x and 64 hex digits", self.name));
+        }
+        if !self.telemetry.is_empty() && self.genesis_hash.is_none() {
+            out.push(format!("network {}: telemetry feeds subscribe by genesis hash; set genesis_hash", self.name));
+        }
+        for t in &self.telemetry {
+            if !matches!(t.scheme(), "ws" | "wss") {
+                out.push(format!("network {}: telemetry feed {t} must be ws:// or wss://", self.name));
+            }
         }
         for (role, chain) in [("staking", &self.staking), ("identity", &self.identity)] {
             let Some(chain) = chain else { continue };
@@ -238,9 +251,10 @@ mod tests {
             start_block: StartBlock::default(),
             staking: None,
             identity: None,
+            telemetry: vec![Url::parse("http://feed").unwrap()],
         };
         let p = cfg.problems();
-        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(p.len(), 5, "{p:?}");
     }
 
     fn chain(url: &str) -> SystemChain {
@@ -258,6 +272,7 @@ mod tests {
             start_block: StartBlock::default(),
             staking: None,
             identity: None,
+            telemetry: Vec::new(),
         }
     }
 

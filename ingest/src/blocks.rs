@@ -44,7 +44,7 @@ impl Default for IngestConfig {
 /// Every topic ingest writes, dead letters included: the tails of all of
 /// them together say where to resume.
 fn written_topics() -> Vec<String> {
-    let mut t: Vec<String> = topics::ALL.iter().map(|t| t.to_string()).collect();
+    let mut t: Vec<String> = topics::CHAIN.iter().map(|t| t.to_string()).collect();
     t.push(topics::dead_letter(topics::EVENTS));
     t.push(topics::STORAGE_DEAD_LETTERS.to_string());
     t

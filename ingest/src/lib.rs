@@ -15,6 +15,7 @@ mod error;
 pub mod outputs;
 pub mod position;
 mod progress;
+pub mod telemetry;
 pub mod typed;
 
 pub use blocks::{BlockIngest, IngestConfig, last_block, outgoing, publish_window, tail_positions};

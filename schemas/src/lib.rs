@@ -14,5 +14,5 @@ pub mod topics;
 pub use error::SchemaError;
 pub use records::{
     Backer, ChainEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator,
-    TypedEvent, ValidatorEra, ValidatorPoints,
+    TelemetryFeedEvent, TelemetryNodeEvent, TypedEvent, ValidatorEra, ValidatorPoints,
 };

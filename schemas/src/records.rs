@@ -3,6 +3,7 @@
 mod block;
 mod event;
 mod snapshot;
+mod telemetry;
 mod typed;
 
 use apache_avro::reader::datum::GenericDatumReader;
@@ -15,6 +16,7 @@ pub use event::ChainEvent;
 pub use snapshot::{
     Backer, EraPoints, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints,
 };
+pub use telemetry::{TelemetryFeedEvent, TelemetryNodeEvent};
 pub use typed::TypedEvent;
 
 use crate::codec::{frame, unframe};

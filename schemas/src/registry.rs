@@ -71,6 +71,15 @@ pub const IDENTITY_SUBJECT: &str = "stakeflow.identity.accounts-value";
 /// Id of the identity schema, version 1.
 pub const IDENTITY_ID: u32 = 8;
 
+/// Subject of the telemetry node event schema.
+pub const TELEMETRY_NODE_SUBJECT: &str = "stakeflow.telemetry.nodes-value";
+/// Id of the telemetry node event schema, version 1.
+pub const TELEMETRY_NODE_ID: u32 = 9;
+/// Subject of the telemetry feed event schema.
+pub const TELEMETRY_FEED_SUBJECT: &str = "stakeflow.telemetry.feed-value";
+/// Id of the telemetry feed event schema, version 1.
+pub const TELEMETRY_FEED_ID: u32 = 10;
+
 /// The compatibility rule every subject follows.
 pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
 
@@ -95,6 +104,8 @@ const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
     entry!(NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT, 1, "nominator_era.v1.avsc"),
     entry!(ERA_POINTS_ID, ERA_POINTS_SUBJECT, 1, "era_points.v1.avsc"),
     entry!(IDENTITY_ID, IDENTITY_SUBJECT, 1, "identity.v1.avsc"),
+    entry!(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, 1, "telemetry_node.v1.avsc"),
+    entry!(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, 1, "telemetry_feed.v1.avsc"),
 ];
 
 /// Every schema we publish with, parsed once.

@@ -33,9 +33,31 @@ pub const ERA_POINTS: &str = "stakeflow.staking.era_points";
 /// Identities of accounts that matter, when they change, keyed `<chain>/<account>`.
 pub const IDENTITIES: &str = "stakeflow.identity.accounts";
 
+/// Node events from telemetry feeds, keyed `<network>/<peer_id>`.
+pub const TELEMETRY_NODES: &str = "stakeflow.telemetry.nodes";
+/// stakeflow's own feed connections going up and down, keyed `<network>/<source>`.
+pub const TELEMETRY_FEED: &str = "stakeflow.telemetry.feed";
+
 /// The typed event topics, in the order of `registry::TYPED_EVENT_SUBJECTS`.
 pub const TYPED_EVENTS: [&str; 6] =
     [STAKING_EVENTS, SESSION_EVENTS, IDENTITY_EVENTS, PROXY_EVENTS, UTILITY_EVENTS, SYSTEM_EVENTS];
+
+/// Every topic chain ingest writes (besides dead letters).
+pub const CHAIN: &[&str] = &[
+    BLOCKS,
+    EVENTS,
+    STAKING_EVENTS,
+    SESSION_EVENTS,
+    IDENTITY_EVENTS,
+    PROXY_EVENTS,
+    UTILITY_EVENTS,
+    SYSTEM_EVENTS,
+    SESSION_SNAPSHOTS,
+    VALIDATORS,
+    NOMINATORS,
+    ERA_POINTS,
+    IDENTITIES,
+];
 
 /// Every data topic stakeflow writes.
 pub const ALL: &[&str] = &[
@@ -52,6 +74,8 @@ pub const ALL: &[&str] = &[
     NOMINATORS,
     ERA_POINTS,
     IDENTITIES,
+    TELEMETRY_NODES,
+    TELEMETRY_FEED,
 ];
 
 /// Key of a record about one account or era of a chain: `<chain>/<part>`.
@@ -72,6 +96,13 @@ pub fn key_of_chain(key: &[u8], chain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_topics_are_all_provisioned() {
+        assert!(CHAIN.iter().all(|t| ALL.contains(t)));
+        let p = provisioned();
+        assert!(ALL.iter().all(|t| p.contains(&t.to_string()) && p.contains(&dead_letter(t))));
+    }
 
     #[test]
     fn keys_belong_to_their_chain_only() {

@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub api: ApiConfig,
     /// Chain ingest.
     pub ingest: IngestConfig,
+    /// Telemetry feed clients.
+    pub telemetry: ingest::telemetry::TelemetryConfig,
     /// Nominator (reserved).
     pub nominator: NominatorConfig,
     /// Where a process without the API serves `/metrics` (unset: nowhere; the
@@ -54,6 +56,7 @@ impl Default for AppConfig {
             api: ApiConfig::default(),
             ingest: IngestConfig::default(),
             nominator: NominatorConfig::default(),
+            telemetry: ingest::telemetry::TelemetryConfig::default(),
             metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,

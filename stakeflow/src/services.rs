@@ -90,6 +90,19 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                         let t = token.child_token();
                         set.spawn(async move { (name, svc.run(t).await.map_err(Into::into)) });
                     }
+                    for url in &net.telemetry {
+                        let genesis = net.genesis_hash.clone().unwrap_or_default();
+                        let client = ingest::telemetry::FeedClient::new(
+                            net.name.clone(),
+                            genesis,
+                            url.clone(),
+                            cfg.kafka.clone(),
+                            cfg.telemetry.clone(),
+                        );
+                        let name = format!("telemetry[{}, {url}]", net.name);
+                        let t = token.child_token();
+                        set.spawn(async move { (name, client.run(t).await.map_err(Into::into)) });
+                    }
                 }
             }
             Service::Score => {

@@ -125,6 +125,7 @@ impl Devnet {
             start_block: StartBlock::Number(0),
             staking: None,
             identity: None,
+            telemetry: Vec::new(),
         }
     }
 

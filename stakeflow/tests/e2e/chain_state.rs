@@ -4,20 +4,18 @@
 //! points, and the identities appear on their topics with the values a
 //! direct storage read returns.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use ingest::{BlockIngest, IngestConfig};
 use scale_value::{At, Value};
 use schemas::topics;
-use store::{EmbeddedStore, Store};
 use subxt::dynamic;
 use subxt_signer::sr25519::dev;
 use testkit::accounts::{UNIT, account_id};
-use testkit::{Devnet, TestBroker, wait};
+use testkit::{Devnet, wait};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic, read_topic};
+use crate::common::{Pipeline, assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic, read_topic};
 
 fn hex0x(a: &[u8]) -> String {
     format!("0x{}", hex::encode(a))
@@ -42,13 +40,7 @@ async fn storage(devnet: &Devnet, pallet: &str, item: &str, key: [u8; 32]) -> Op
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them() {
     testkit::init_tracing();
-    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
-    let (broker, devnet) = (broker.unwrap(), devnet.unwrap());
-    let bus = broker.bus();
-    let provisioned = topics::provisioned();
-    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
     let net = devnet.network("paseo-devnet");
     let ingest = tokio::spawn(BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store).run(CancellationToken::new()));
 
@@ -163,13 +155,8 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staking_on_another_chain_is_followed_there() {
     testkit::init_tracing();
-    let (broker, relay, staking) = tokio::join!(TestBroker::start(), Devnet::start(), Devnet::start());
-    let (broker, relay, staking) = (broker.unwrap(), relay.unwrap(), staking.unwrap());
-    let bus = broker.bus();
-    let provisioned = topics::provisioned();
-    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let ((Pipeline { broker, bus, store, .. }, relay), staking) = tokio::join!(Pipeline::with_devnet(), Devnet::start());
+    let staking = staking.unwrap();
     let mut net = relay.network("net");
     net.staking = Some(chain::SystemChain {
         name: None,

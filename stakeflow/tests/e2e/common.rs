@@ -110,3 +110,29 @@ pub async fn typed_on_topic(bootstrap: &str, topic: &'static str, chain: &str) -
         .filter(|e| e.chain == chain)
         .collect()
 }
+
+/// A fresh broker with stakeflow's topics, and a fresh embedded store.
+pub struct Pipeline {
+    pub broker: testkit::TestBroker,
+    pub bus: bus::BusConfig,
+    pub store: std::sync::Arc<dyn store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl Pipeline {
+    pub async fn start() -> Self {
+        let broker = testkit::TestBroker::start().await.unwrap();
+        let bus = broker.bus();
+        let topics = schemas::topics::provisioned();
+        bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap();
+        Self { broker, bus, store: std::sync::Arc::new(store), _dir: dir }
+    }
+
+    /// The pipeline and a devnet, started side by side.
+    pub async fn with_devnet() -> (Self, Devnet) {
+        let (pipeline, devnet) = tokio::join!(Self::start(), Devnet::start());
+        (pipeline, devnet.unwrap())
+    }
+}

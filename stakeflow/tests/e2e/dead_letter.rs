@@ -2,17 +2,15 @@
 //! dead-letter topic with its bytes and the reason, and the consumer carries
 //! on with the next record. Only the broker is needed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bus::Publisher;
 use scoring::HeadsConsumer;
 use schemas::{FinalizedBlock, topics};
-use store::{EmbeddedStore, Store};
-use testkit::{TestBroker, wait};
+use testkit::wait;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::read_topic;
+use crate::common::{Pipeline, read_topic};
 
 fn block(number: i64) -> FinalizedBlock {
     FinalizedBlock {
@@ -30,10 +28,7 @@ fn block(number: i64) -> FinalizedBlock {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_records_go_to_the_dead_letter_topic_and_nothing_else_is_lost() {
     testkit::init_tracing();
-    let broker = TestBroker::start().await.unwrap();
-    let bus = broker.bus();
-    let provisioned = topics::provisioned();
-    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let Pipeline { broker, bus, store, .. } = Pipeline::start().await;
     let publisher = Publisher::new(&bus).unwrap();
     let key = topics::chain_key("garbage-net");
     publisher.publish(topics::BLOCKS, &key, &block(1).encode().unwrap()).await.unwrap();
@@ -43,8 +38,6 @@ async fn undecodable_records_go_to_the_dead_letter_topic_and_nothing_else_is_los
     publisher.publish(topics::BLOCKS, &key, &foreign).await.unwrap();
     publisher.publish(topics::BLOCKS, &key, &block(2).encode().unwrap()).await.unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
     let token = CancellationToken::new();
     let consumer = tokio::spawn(HeadsConsumer::new(bus.clone(), store.clone()).run(token.child_token()));
     let head = wait::until("block 2 to be applied", Duration::from_secs(60), || async {

@@ -11,9 +11,8 @@ use ingest::outputs::{BlockExtras, Output, block_outputs};
 use ingest::position::{self, HEADER, OutputPos};
 use schemas::topics;
 use serde_json::json;
-use testkit::TestBroker;
 
-use crate::common::read_topic;
+use crate::common::{Pipeline, read_topic};
 
 const CHAIN: &str = "window-net";
 
@@ -53,7 +52,7 @@ fn window(blocks: std::ops::RangeInclusive<u64>) -> Vec<(u64, Vec<Output>)> {
 /// Positions of `CHAIN`'s records on every topic ingest writes, per topic.
 fn positions_on_topics(bootstrap: &str) -> BTreeMap<String, Vec<OutputPos>> {
     let mut out = BTreeMap::new();
-    for topic in topics::ALL {
+    for topic in topics::CHAIN {
         let records = read_topic_with_headers(bootstrap, topic);
         out.insert(topic.to_string(), records);
     }
@@ -93,10 +92,7 @@ fn read_topic_with_headers(bootstrap: &str, topic: &str) -> Vec<OutputPos> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_window_is_completed_without_duplicates() {
     testkit::init_tracing();
-    let broker = TestBroker::start().await.unwrap();
-    let bus = broker.bus();
-    let provisioned = topics::provisioned();
-    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
+    let Pipeline { broker, bus, .. } = Pipeline::start().await;
     let publisher = Publisher::new(&bus).unwrap();
 
     // Blocks 0..=1 certified.

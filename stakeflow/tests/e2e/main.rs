@@ -10,3 +10,4 @@ mod network;
 mod restart;
 mod run_binary;
 mod slice;
+mod telemetry;

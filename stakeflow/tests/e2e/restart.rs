@@ -9,11 +9,10 @@ use std::time::Duration;
 use ingest::{BlockIngest, IngestConfig};
 use rand::Rng;
 use scoring::HeadsConsumer;
-use store::{EmbeddedStore, Store};
-use testkit::{Devnet, TestBroker, wait};
+use testkit::wait;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic};
+use crate::common::{Pipeline, assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic};
 
 const KILLS: usize = 6;
 const BLOCKS: u32 = 12;
@@ -38,13 +37,7 @@ async fn both_killed_at_once_still_end_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_killed_midway_resumes_exactly() {
     testkit::init_tracing();
-    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
-    let (broker, devnet) = (broker.unwrap(), devnet.unwrap());
-    let bus = broker.bus();
-    let topics = schemas::topics::provisioned();
-    bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
     let net = devnet.network("paseo-devnet");
     devnet.new_blocks(BLOCKS).await.unwrap();
     let last = devnet.finalized_number().await.unwrap();
@@ -80,13 +73,8 @@ async fn backfill_killed_midway_resumes_exactly() {
 /// chain builds `BLOCKS` blocks; a service that is not being killed runs throughout.
 async fn chaos(kill_ingest: bool, kill_consumer: bool) {
     testkit::init_tracing();
-    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
-    let (broker, devnet) = (broker.unwrap(), Arc::new(devnet.unwrap()));
-    let bus = broker.bus();
-    let topics = schemas::topics::provisioned();
-    bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
+    let devnet = Arc::new(devnet);
     let net = devnet.network("paseo-devnet");
 
     // The chain keeps producing blocks while we kill things.

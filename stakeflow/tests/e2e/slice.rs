@@ -7,11 +7,10 @@ use std::time::Duration;
 use api::{ApiConfig, AppState};
 use ingest::{BlockIngest, IngestConfig};
 use scoring::HeadsConsumer;
-use store::{EmbeddedStore, Store};
-use testkit::{Devnet, TestBroker, wait};
+use testkit::wait;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{
+use crate::common::{Pipeline, 
     assert_events_exactly_once, assert_exactly_once, blocks_on_topic, events_on_topic, typed_on_topic,
 };
 
@@ -23,13 +22,7 @@ async fn ready(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn block_flows_from_chain_to_topic_to_state_to_api() {
     testkit::init_tracing();
-    let (broker, devnet) = tokio::join!(TestBroker::start(), Devnet::start());
-    let (broker, devnet) = (broker.unwrap(), devnet.unwrap());
-    let bus = broker.bus();
-    let topics = schemas::topics::provisioned();
-    bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap());
+    let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
     let net = devnet.network("paseo-devnet");
     let token = CancellationToken::new();
 

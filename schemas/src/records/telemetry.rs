@@ -1,0 +1,104 @@
+use serde::{Deserialize, Serialize};
+
+use super::{decode_with, encode_with};
+use crate::registry::{TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT};
+use crate::SchemaError;
+
+/// A node event from a telemetry feed (schema `telemetry_node.v1.avsc`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TelemetryNodeEvent {
+    /// Network name.
+    pub network: String,
+    /// Feed URL.
+    pub source: String,
+    /// libp2p peer id.
+    pub peer_id: String,
+    /// Event kind.
+    pub kind: String,
+    /// Receive time, Unix ms.
+    pub at_ms: i64,
+    /// Node name.
+    pub name: String,
+    /// Implementation.
+    pub implementation: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// GRANDPA authority id.
+    pub validator: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// City.
+    pub city: Option<String>,
+    /// Peers.
+    pub peers: Option<i64>,
+    /// Block height.
+    pub height: Option<i64>,
+    /// Block hash.
+    pub hash: Option<String>,
+    /// Node start, Unix ms.
+    pub startup_time_ms: Option<i64>,
+}
+
+impl TelemetryNodeEvent {
+    /// Avro-encode and frame with the schema id.
+    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
+        encode_with(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, self)
+    }
+
+    /// Decode a Confluent-framed record.
+    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
+        decode_with(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, payload)
+    }
+}
+
+/// Our feed connection went up or down (schema `telemetry_feed.v1.avsc`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TelemetryFeedEvent {
+    /// Network name.
+    pub network: String,
+    /// Feed URL.
+    pub source: String,
+    /// `up` or `down`.
+    pub kind: String,
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// Why it went down.
+    pub reason: Option<String>,
+}
+
+impl TelemetryFeedEvent {
+    /// Avro-encode and frame with the schema id.
+    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
+        encode_with(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, self)
+    }
+
+    /// Decode a Confluent-framed record.
+    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
+        decode_with(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let n = TelemetryNodeEvent {
+            network: "polkadot".into(),
+            source: "wss://feed".into(),
+            peer_id: "12D3Koo".into(),
+            kind: "added".into(),
+            at_ms: 1,
+            name: "node".into(),
+            latitude: Some(1.5),
+            peers: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(TelemetryNodeEvent::decode(&n.encode().unwrap()).unwrap(), n);
+        let f = TelemetryFeedEvent { network: "p".into(), source: "s".into(), kind: "down".into(), at_ms: 2, reason: Some("eof".into()) };
+        assert_eq!(TelemetryFeedEvent::decode(&f.encode().unwrap()).unwrap(), f);
+    }
+}
