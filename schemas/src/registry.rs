@@ -75,8 +75,10 @@ pub const IDENTITY_ID: u32 = 8;
 pub const TELEMETRY_NODE_SUBJECT: &str = "stakeflow.telemetry.nodes-value";
 /// Id of the telemetry node event schema, version 1.
 pub const TELEMETRY_NODE_ID: u32 = 9;
-/// Subject of the telemetry feed event schema.
-pub const TELEMETRY_FEED_SUBJECT: &str = "stakeflow.telemetry.feed-value";
+/// Subject of the telemetry feed event schema. Feed events share the nodes
+/// topic (so a consumer sees them in order with the node events they frame),
+/// hence a TopicRecordNameStrategy subject: `<topic>-<record full name>`.
+pub const TELEMETRY_FEED_SUBJECT: &str = "stakeflow.telemetry.nodes-io.stakeflow.telemetry.TelemetryFeedEvent";
 /// Id of the telemetry feed event schema, version 1.
 pub const TELEMETRY_FEED_ID: u32 = 10;
 
@@ -199,7 +201,12 @@ mod tests {
             assert_eq!(subject_versions.clone().count(), 1, "{} v{} registered twice", a.subject, a.version);
             assert!(subject_versions.next().is_some());
         }
-        assert!(all.iter().all(|e| e.subject.ends_with("-value")));
+        // TopicNameStrategy (`<topic>-value`), or TopicRecordNameStrategy for
+        // a second record type on a topic (`<topic>-<namespace.Name>`).
+        for e in all {
+            let topic_record = e.schema.name().is_some_and(|n| e.subject.ends_with(&format!("-{}", n.fullname(None))));
+            assert!(e.subject.ends_with("-value") || topic_record, "subject {}", e.subject);
+        }
         for s in subjects() {
             let v: Vec<u32> = versions(s).iter().map(|e| e.version).collect();
             assert_eq!(v, (1..=v.len() as u32).collect::<Vec<_>>(), "versions of {s} are 1..n");

@@ -33,10 +33,11 @@ pub const ERA_POINTS: &str = "stakeflow.staking.era_points";
 /// Identities of accounts that matter, when they change, keyed `<chain>/<account>`.
 pub const IDENTITIES: &str = "stakeflow.identity.accounts";
 
-/// Node events from telemetry feeds, keyed `<network>/<peer_id>`.
+/// Telemetry, partitioned by network, in the order the feeds gave it: node
+/// events (`TelemetryNodeEvent`, keyed `<network>/<peer_id>`) and stakeflow's
+/// own feed connections going up and down (`TelemetryFeedEvent`, keyed
+/// `<network>/<source>`), on one topic so a consumer sees them in order.
 pub const TELEMETRY_NODES: &str = "stakeflow.telemetry.nodes";
-/// stakeflow's own feed connections going up and down, keyed `<network>/<source>`.
-pub const TELEMETRY_FEED: &str = "stakeflow.telemetry.feed";
 
 /// The typed event topics, in the order of `registry::TYPED_EVENT_SUBJECTS`.
 pub const TYPED_EVENTS: [&str; 6] =
@@ -75,7 +76,6 @@ pub const ALL: &[&str] = &[
     ERA_POINTS,
     IDENTITIES,
     TELEMETRY_NODES,
-    TELEMETRY_FEED,
 ];
 
 /// Key of a record about one account or era of a chain: `<chain>/<part>`.

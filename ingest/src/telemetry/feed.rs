@@ -172,7 +172,7 @@ impl FeedClient {
         };
         let key = topics::sub_key(&self.network, self.url.as_str());
         publisher
-            .publish_keyed(topics::TELEMETRY_FEED, &topics::chain_key(&self.network), &key, &event.encode()?, None)
+            .publish_keyed(topics::TELEMETRY_NODES, &topics::chain_key(&self.network), &key, &event.encode()?, None)
             .await?;
         Ok(())
     }

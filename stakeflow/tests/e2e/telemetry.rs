@@ -49,12 +49,13 @@ async fn feed_server(scripts: Vec<(Vec<String>, Option<tokio::sync::oneshot::Rec
     format!("ws://{addr}/feed")
 }
 
+/// The telemetry topic holds two record types; the schema id says which.
 fn node_events(bootstrap: &str) -> Vec<TelemetryNodeEvent> {
-    read_topic(bootstrap, topics::TELEMETRY_NODES).into_iter().map(|(_, _, p)| TelemetryNodeEvent::decode(&p).unwrap()).collect()
+    read_topic(bootstrap, topics::TELEMETRY_NODES).into_iter().filter_map(|(_, _, p)| TelemetryNodeEvent::decode(&p).ok()).collect()
 }
 
 fn feed_events(bootstrap: &str) -> Vec<TelemetryFeedEvent> {
-    read_topic(bootstrap, topics::TELEMETRY_FEED).into_iter().map(|(_, _, p)| TelemetryFeedEvent::decode(&p).unwrap()).collect()
+    read_topic(bootstrap, topics::TELEMETRY_NODES).into_iter().filter_map(|(_, _, p)| TelemetryFeedEvent::decode(&p).ok()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
