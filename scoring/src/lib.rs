@@ -5,6 +5,7 @@
 pub mod consumer;
 mod error;
 pub mod heads;
+pub mod uptime;
 
 pub use consumer::{CONSUMER, HeadsConsumer};
 pub use error::ScoringError;
