@@ -21,6 +21,7 @@ pub fn checks() -> Vec<(&'static str, fn(Opener) -> Pin<Box<dyn Future<Output = 
         ("positions_are_per_consumer_topic_and_partition", |o| Box::pin(positions_are_per_consumer_topic_and_partition(o))),
         ("state_survives_reopen", |o| Box::pin(state_survives_reopen(o))),
         ("observed_heads_never_move_backwards", |o| Box::pin(observed_heads_never_move_backwards(o))),
+        ("state_commits_with_its_position", |o| Box::pin(state_commits_with_its_position(o))),
     ]
 }
 
@@ -113,4 +114,22 @@ async fn observed_heads_never_move_backwards(open: Opener) {
     store.record_observed(&seen(12, 200)).await.unwrap();
     store.record_observed(&seen(11, 300)).await.unwrap();
     assert_eq!(store.observed_heads().await.unwrap(), vec![seen(12, 200)]);
+}
+
+async fn state_commits_with_its_position(open: Opener) {
+    {
+        let store = open().await;
+        assert_eq!(store.load_state("uptime", "all").await.unwrap(), None);
+        store.commit_state("uptime", "all", b"v1", &delta("t", 0, None, 3)).await.unwrap();
+        store.commit_state("uptime", "all", b"v2", &delta("t", 0, Some(3), 5)).await.unwrap();
+        // A replay of the last commit is refused and leaves state and position as they were.
+        let err = store.commit_state("uptime", "all", b"v3", &delta("t", 0, Some(3), 6)).await.unwrap_err();
+        assert!(err.is_stale(), "{err}");
+        store.commit_state("other", "all", b"x", &delta("t", 0, None, 1)).await.unwrap();
+    }
+    let store = open().await;
+    assert_eq!(store.load_state("uptime", "all").await.unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(store.positions("uptime", "t").await.unwrap()[0].next_offset, 5);
+    assert_eq!(store.load_state("other", "all").await.unwrap().as_deref(), Some(&b"x"[..]));
+    assert_eq!(store.load_state("uptime", "missing").await.unwrap(), None);
 }

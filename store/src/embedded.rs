@@ -17,6 +17,8 @@ const CHECKPOINTS: TableDefinition<(&str, &str, i32), i64> = TableDefinition::ne
 const HEADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("chain_heads");
 /// chain -> ObservedHead as JSON.
 const OBSERVED: TableDefinition<&str, &[u8]> = TableDefinition::new("observed_heads");
+/// (consumer, key) -> state bytes.
+const STATES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("consumer_states");
 
 /// A redb-backed [`Store`].
 #[derive(Clone)]
@@ -51,12 +53,32 @@ impl EmbeddedStore {
         txn.open_table(CHECKPOINTS).map_err(|e| err("create tables")(e.into()))?;
         txn.open_table(HEADS).map_err(|e| err("create tables")(e.into()))?;
         txn.open_table(OBSERVED).map_err(|e| err("create tables")(e.into()))?;
+        txn.open_table(STATES).map_err(|e| err("create tables")(e.into()))?;
         txn.commit().map_err(|e| err("commit")(e.into()))?;
         Ok(Self { db: Arc::new(db), path })
     }
 
     fn err(&self, op: &'static str) -> impl FnOnce(redb::Error) -> StoreError + '_ {
         move |e| StoreError::Embedded { path: self.path.display().to_string(), op, source: Box::new(e) }
+    }
+
+    /// Move a consumer's position inside `txn`, refusing a stale `from`
+    /// (the caller then drops the transaction, which aborts it).
+    fn move_checkpoint(&self, txn: &redb::WriteTransaction, consumer: &str, delta: &CheckpointDelta) -> Result<(), StoreError> {
+        let mut cps = txn.open_table(CHECKPOINTS).map_err(|e| self.err("open checkpoints")(e.into()))?;
+        let key = (consumer, delta.topic.as_str(), delta.partition);
+        let stored = cps.get(key).map_err(|e| self.err("read checkpoint")(e.into()))?.map(|v| v.value());
+        if stored != delta.from {
+            return Err(StoreError::StaleCheckpoint {
+                consumer: consumer.to_string(),
+                topic: delta.topic.clone(),
+                partition: delta.partition,
+                stored,
+                expected: delta.from,
+            });
+        }
+        cps.insert(key, delta.to).map_err(|e| self.err("write checkpoint")(e.into()))?;
+        Ok(())
     }
 
     /// Run blocking redb work off the async workers.
@@ -110,26 +132,38 @@ impl Store for EmbeddedStore {
         self.blocking(move |s| {
             let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
             {
-                let mut cps = txn.open_table(CHECKPOINTS).map_err(|e| s.err("open checkpoints")(e.into()))?;
-                let key = (consumer.as_str(), delta.topic.as_str(), delta.partition);
-                let stored = cps.get(key).map_err(|e| s.err("read checkpoint")(e.into()))?.map(|v| v.value());
-                if stored != delta.from {
-                    // Dropping the transaction without commit aborts it.
-                    return Err(StoreError::StaleCheckpoint {
-                        consumer,
-                        topic: delta.topic,
-                        partition: delta.partition,
-                        stored,
-                        expected: delta.from,
-                    });
-                }
-                cps.insert(key, delta.to).map_err(|e| s.err("write checkpoint")(e.into()))?;
+                s.move_checkpoint(&txn, &consumer, &delta)?;
                 let mut table = txn.open_table(HEADS).map_err(|e| s.err("open chain heads")(e.into()))?;
                 for head in &heads {
                     table
                         .insert((consumer.as_str(), head.chain.as_str()), to_json(head).as_slice())
                         .map_err(|e| s.err("write chain head")(e.into()))?;
                 }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn load_state(&self, consumer: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (consumer, key) = (consumer.to_string(), key.to_string());
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+            let v = table.get((consumer.as_str(), key.as_str())).map_err(|e| s.err("read state")(e.into()))?;
+            Ok(v.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
+    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta) -> Result<(), StoreError> {
+        let (consumer, key, state, delta) = (consumer.to_string(), key.to_string(), state.to_vec(), delta.clone());
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            {
+                s.move_checkpoint(&txn, &consumer, &delta)?;
+                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+                table.insert((consumer.as_str(), key.as_str()), state.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
             }
             txn.commit().map_err(|e| s.err("commit")(e.into()))
         })

@@ -52,6 +52,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The latest finalized block seen on each chain.
     async fn observed_heads(&self) -> Result<Vec<ObservedHead>, StoreError>;
+
+    /// A consumer's state saved under `key` (bytes the consumer serialised).
+    async fn load_state(&self, consumer: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Save a consumer's state under `key` and move its position, all or
+    /// nothing; refused like [`Store::commit_heads`] when `delta.from` is stale.
+    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta)
+    -> Result<(), StoreError>;
 }
 
 /// Open the store the config names, creating tables on first use.

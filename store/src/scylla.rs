@@ -35,6 +35,8 @@ struct Statements {
     observed_upsert: PreparedStatement,
     observed_insert: PreparedStatement,
     observed_all: PreparedStatement,
+    state_upsert: PreparedStatement,
+    state_get: PreparedStatement,
 }
 
 fn driver(op: &'static str) -> impl FnOnce(String) -> StoreError {
@@ -87,8 +89,75 @@ impl ScyllaStore {
             ))
             .await?,
             observed_all: prepare(format!("SELECT chain, number, observed_at_ms FROM {ks}.observed_heads")).await?,
+            state_upsert: prepare(format!(
+                "UPDATE {ks}.consumer_state SET payload = ? WHERE consumer = ? AND kind = 'state' AND key = ?"
+            ))
+            .await?,
+            state_get: prepare(format!(
+                "SELECT payload FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'state' AND key = ?"
+            ))
+            .await?,
         };
         Ok(Self { session, st })
+    }
+}
+
+impl ScyllaStore {
+    /// One conditional batch: the position moves from `delta.from` to
+    /// `delta.to` and `writes` apply, or nothing does.
+    async fn commit_with_checkpoint(
+        &self,
+        consumer: &str,
+        delta: &CheckpointDelta,
+        writes: Vec<(PreparedStatement, Vec<Option<CqlValue>>)>,
+    ) -> Result<(), StoreError> {
+        let key = checkpoint_key(&delta.topic, delta.partition);
+        let mut batch = Batch::new(BatchType::Logged);
+        let mut values: Vec<Vec<Option<CqlValue>>> = Vec::with_capacity(writes.len() + 1);
+        match delta.from {
+            None => {
+                batch.append_statement(self.st.checkpoint_insert.clone());
+                values.push(vec![
+                    Some(CqlValue::Text(consumer.to_string())),
+                    Some(CqlValue::Text(key.clone())),
+                    Some(CqlValue::BigInt(delta.to)),
+                ]);
+            }
+            Some(from) => {
+                batch.append_statement(self.st.checkpoint_update.clone());
+                values.push(vec![
+                    Some(CqlValue::BigInt(delta.to)),
+                    Some(CqlValue::Text(consumer.to_string())),
+                    Some(CqlValue::Text(key.clone())),
+                    Some(CqlValue::BigInt(from)),
+                ]);
+            }
+        }
+        for (statement, v) in writes {
+            batch.append_statement(statement);
+            values.push(v);
+        }
+        let result = self
+            .session
+            .batch(&batch, values)
+            .await
+            .map_err(|e| driver("commit with checkpoint")(e.to_string()))?;
+        if applied(result)? {
+            return Ok(());
+        }
+        let stored = self
+            .positions(consumer, &delta.topic)
+            .await?
+            .into_iter()
+            .find(|c| c.partition == delta.partition)
+            .map(|c| c.next_offset);
+        Err(StoreError::StaleCheckpoint {
+            consumer: consumer.to_string(),
+            topic: delta.topic.clone(),
+            partition: delta.partition,
+            stored,
+            expected: delta.from,
+        })
     }
 }
 
@@ -131,53 +200,28 @@ impl Store for ScyllaStore {
         heads: &[ChainHead],
         delta: &CheckpointDelta,
     ) -> Result<(), StoreError> {
-        let key = checkpoint_key(&delta.topic, delta.partition);
-        let mut batch = Batch::new(BatchType::Logged);
-        let mut values: Vec<Vec<Option<CqlValue>>> = Vec::with_capacity(heads.len() + 1);
-        match delta.from {
-            None => {
-                batch.append_statement(self.st.checkpoint_insert.clone());
-                values.push(vec![
-                    Some(CqlValue::Text(consumer.to_string())),
-                    Some(CqlValue::Text(key.clone())),
-                    Some(CqlValue::BigInt(delta.to)),
-                ]);
-            }
-            Some(from) => {
-                batch.append_statement(self.st.checkpoint_update.clone());
-                values.push(vec![
-                    Some(CqlValue::BigInt(delta.to)),
-                    Some(CqlValue::Text(consumer.to_string())),
-                    Some(CqlValue::Text(key.clone())),
-                    Some(CqlValue::BigInt(from)),
-                ]);
-            }
-        }
-        for head in heads {
-            batch.append_statement(self.st.head_upsert.clone());
-            values.push(rows::head_values(consumer, head));
-        }
+        let writes = heads.iter().map(|h| (self.st.head_upsert.clone(), rows::head_values(consumer, h))).collect();
+        self.commit_with_checkpoint(consumer, delta, writes).await
+    }
+
+    async fn load_state(&self, consumer: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let result = self
             .session
-            .batch(&batch, values)
+            .execute_unpaged(&self.st.state_get, (consumer, key))
             .await
-            .map_err(|e| driver("commit heads")(e.to_string()))?;
-        if applied(result)? {
-            return Ok(());
-        }
-        let stored = self
-            .positions(consumer, &delta.topic)
-            .await?
-            .into_iter()
-            .find(|c| c.partition == delta.partition)
-            .map(|c| c.next_offset);
-        Err(StoreError::StaleCheckpoint {
-            consumer: consumer.to_string(),
-            topic: delta.topic.clone(),
-            partition: delta.partition,
-            stored,
-            expected: delta.from,
-        })
+            .map_err(|e| driver("read state")(e.to_string()))?;
+        let rows = result.into_rows_result().map_err(|e| driver("read state")(e.to_string()))?;
+        let row = rows.maybe_first_row::<(Option<Vec<u8>>,)>().map_err(|e| driver("read state")(e.to_string()))?;
+        Ok(row.and_then(|(p,)| p))
+    }
+
+    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta) -> Result<(), StoreError> {
+        let values = vec![
+            Some(CqlValue::Blob(state.to_vec())),
+            Some(CqlValue::Text(consumer.to_string())),
+            Some(CqlValue::Text(key.to_string())),
+        ];
+        self.commit_with_checkpoint(consumer, delta, vec![(self.st.state_upsert.clone(), values)]).await
     }
 
     async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {

@@ -24,6 +24,7 @@ pub(super) async fn migrate(session: &Session, keyspace: &str, replication_facto
                consumer text, kind text, key text, \
                next_offset bigint, \
                number bigint, hash text, parent_hash text, timestamp_ms bigint, spec_version int, applied_blocks bigint, \
+               payload blob, \
                PRIMARY KEY ((consumer), kind, key))"
         ),
         format!(
