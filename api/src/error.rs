@@ -10,6 +10,12 @@ pub enum ApiError {
     /// The store failed.
     #[error("store unavailable")]
     Store(#[from] store::StoreError),
+    /// A query parameter is wrong.
+    #[error("bad query: {0}")]
+    BadQuery(String),
+    /// Something inside failed (logged, not shown).
+    #[error("internal error")]
+    Internal(String),
 }
 
 impl IntoResponse for ApiError {
@@ -18,6 +24,11 @@ impl IntoResponse for ApiError {
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store error while serving a request");
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
+            ApiError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_query"),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error while serving a request");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
         (status, Json(json!({"error": code, "message": self.to_string()}))).into_response()

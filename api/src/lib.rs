@@ -30,6 +30,8 @@ pub struct AppState {
     pub ready_max_lag: u64,
     /// Renders the process's metrics in Prometheus text format, for `/metrics`.
     pub metrics: Option<MetricsRender>,
+    /// Window over which `/nodes` reports offline time, ms.
+    pub uptime_window_ms: i64,
 }
 
 /// A function that renders metrics in Prometheus text format.

@@ -1,6 +1,7 @@
 //! Route table: one module per resource.
 
 mod health;
+mod nodes;
 mod registry;
 
 use axum::Router;
@@ -13,6 +14,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .route("/nodes", get(nodes::list))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
         .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))

@@ -6,6 +6,8 @@ pub mod consumer;
 mod error;
 pub mod heads;
 pub mod uptime;
+pub mod uptime_consumer;
 
 pub use consumer::{CONSUMER, HeadsConsumer};
+pub use uptime_consumer::{UPTIME_CONSUMER, UptimeConfig, UptimeConsumer, load_uptime};
 pub use error::ScoringError;

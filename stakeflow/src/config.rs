@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub api: ApiConfig,
     /// Chain ingest.
     pub ingest: IngestConfig,
+    /// Uptime accounting.
+    pub uptime: scoring::UptimeConfig,
     /// Telemetry feed clients.
     pub telemetry: ingest::telemetry::TelemetryConfig,
     /// Nominator (reserved).
@@ -57,6 +59,7 @@ impl Default for AppConfig {
             ingest: IngestConfig::default(),
             nominator: NominatorConfig::default(),
             telemetry: ingest::telemetry::TelemetryConfig::default(),
+            uptime: scoring::UptimeConfig::default(),
             metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,

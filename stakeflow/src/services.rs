@@ -109,6 +109,9 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                 let svc = HeadsConsumer::new(cfg.kafka.clone(), store.clone());
                 let t = token.child_token();
                 set.spawn(async move { ("scoring".to_string(), svc.run(t).await.map_err(Into::into)) });
+                let svc = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone());
+                let t = token.child_token();
+                set.spawn(async move { ("uptime".to_string(), svc.run(t).await.map_err(Into::into)) });
             }
             Service::Api => {
                 let state = AppState {
@@ -117,6 +120,7 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                     consumer: scoring::CONSUMER,
                     ready_max_lag: cfg.api.ready_max_lag,
                     metrics: Some(render.clone()),
+                    uptime_window_ms: cfg.uptime.window_ms(),
                 };
                 let (addr, server) = api::serve(&cfg.api, state, token.child_token()).await?;
                 println!("api: http://{addr}/health and http://{addr}/ready");

@@ -106,6 +106,8 @@ impl FeedClient {
         let mut up = false;
         loop {
             let frame = tokio::select! {
+                // Declare the feed up as soon as it is due, before more frames.
+                biased;
                 _ = &mut settled, if !up => {
                     up = true;
                     *attempt = 0;

@@ -168,3 +168,109 @@ async fn a_node_seen_by_two_feeds_is_reported_by_each() {
     assert_eq!(sources, want);
     assert!(nodes.iter().all(|e| e.peer_id == "12D3KooAlice" && e.kind == "added"));
 }
+
+/// The uptime consumer killed again and again ends with exactly the state of
+/// an uninterrupted replay of the same topic, and `/nodes` reports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uptime_survives_consumer_kills_and_equals_an_uninterrupted_replay() {
+    use rand::Rng;
+    use scoring::{UptimeConfig, UptimeConsumer};
+    testkit::init_tracing();
+    let Pipeline { broker, bus, store, .. } = Pipeline::start().await;
+
+    // Alice flaps 15 times, Bob stays; a malformed frame in the middle.
+    let mut frames = vec![format!("[13,\"{GENESIS}\",{},{}]", added(1, "alice", "12D3KooAlice"), added(2, "bob", "12D3KooBob"))];
+    for i in 0..15u64 {
+        frames.push(format!("[4,1,{}]", added(1, "alice", "12D3KooAlice")));
+        if i == 7 {
+            frames.push("{\"not\":\"a frame\"}".into());
+        }
+    }
+    frames.push("[4,1]".into()); // Alice finally leaves.
+    let url = feed_server(vec![(frames, None)]).await;
+    // Up at once, so the flaps below happen while the feed is up.
+    let cfg = TelemetryConfig { settle: Duration::ZERO, ..TelemetryConfig::default() };
+    let token = CancellationToken::new();
+    tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg).run(token.clone()));
+    // 2 snapshot + 15 x (removed, added) + final removed + feed up = 34 records.
+    let bootstrap = broker.bootstrap().to_string();
+    let total = wait::until("all telemetry records", Duration::from_secs(60), || {
+        let b = bootstrap.clone();
+        async move {
+            let n = tokio::task::spawn_blocking(move || read_topic(&b, topics::TELEMETRY_NODES).len()).await.unwrap();
+            (n >= 34).then_some(n as i64)
+        }
+    })
+    .await
+    .unwrap();
+
+    let small = UptimeConfig { batch: 2, ..UptimeConfig::default() };
+    for _ in 0..8 {
+        let task = tokio::spawn(UptimeConsumer::new(bus.clone(), store.clone(), small.clone()).run(CancellationToken::new()));
+        let after = rand::rng().random_range(5..150);
+        tokio::time::sleep(Duration::from_millis(after)).await; // fault injection, not synchronisation
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+    }
+    let killed = finish(store.clone(), bus.clone(), small.clone(), total).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fresh: std::sync::Arc<dyn store::Store> = std::sync::Arc::new(store::EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    let replayed = finish(fresh, bus.clone(), small, total).await;
+    token.cancel();
+    assert_eq!(killed, replayed, "a killed and restarted consumer ends where an uninterrupted one does");
+
+    let alice = killed.node("polkadot", "12D3KooAlice").unwrap();
+    let bob = killed.node("polkadot", "12D3KooBob").unwrap();
+    assert_eq!((alice.presence, bob.presence), (scoring::uptime::Presence::Offline, scoring::uptime::Presence::Online));
+    // Offline since her last removal; a removal and re-addition within one
+    // frame share a receive time and charge nothing.
+    let now = alice.since_ms + 60_000;
+    let window = UptimeConfig::default().window_ms();
+    let charged = killed.offline_in_window("polkadot", "12D3KooAlice", now, window);
+    let closed: i64 = alice.offline.iter().map(|(s, e)| e - s).sum();
+    assert_eq!(charged, closed + 60_000);
+    assert_eq!(killed.offline_in_window("polkadot", "12D3KooBob", now, window), 0);
+
+    // The API shows the same.
+    let state = api::AppState {
+        store: store.clone(),
+        networks: std::sync::Arc::new(vec![]),
+        consumer: scoring::CONSUMER,
+        ready_max_lag: 0,
+        metrics: None,
+        uptime_window_ms: UptimeConfig::default().window_ms(),
+    };
+    use tower::ServiceExt;
+    let resp = api::router(state.clone())
+        .oneshot(axum::http::Request::get("/nodes?network=polkadot&name=alice").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["status"], "offline");
+    assert!(body[0]["offline_in_window_ms"].as_i64().unwrap() > 0);
+    let bad = api::router(state).oneshot(axum::http::Request::get("/nodes?colour=red").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(bad.status(), 400, "unknown query parameters are refused");
+}
+
+/// Run the uptime consumer until its position covers all `total` records; its state then.
+async fn finish(
+    store: std::sync::Arc<dyn store::Store>,
+    bus: bus::BusConfig,
+    cfg: scoring::UptimeConfig,
+    total: i64,
+) -> scoring::uptime::UptimeState {
+    let task = tokio::spawn(scoring::UptimeConsumer::new(bus, store.clone(), cfg).run(CancellationToken::new()));
+    wait::until("the consumer to reach the end", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let p = store.positions(scoring::UPTIME_CONSUMER, topics::TELEMETRY_NODES).await.unwrap();
+            (p.iter().map(|c| c.next_offset).sum::<i64>() == total).then_some(())
+        }
+    })
+    .await
+    .unwrap();
+    task.abort();
+    scoring::load_uptime(store.as_ref()).await.unwrap()
+}

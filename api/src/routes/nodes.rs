@@ -1,0 +1,74 @@
+//! `GET /nodes`: what telemetry says about each node, with its offline time
+//! in the sliding window.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use scoring::uptime::Presence;
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodesQuery {
+    /// Only this network.
+    network: Option<String>,
+    /// Only nodes with this name.
+    name: Option<String>,
+}
+
+/// One node.
+#[derive(Debug, Serialize)]
+pub(crate) struct NodeView {
+    network: String,
+    peer_id: String,
+    name: String,
+    /// online, offline or unknown (no feed of the network is up).
+    status: &'static str,
+    online: bool,
+    discovered_at_ms: i64,
+    last_seen_ms: i64,
+    offline_in_window_ms: i64,
+    window_ms: i64,
+    implementation: Option<String>,
+    version: Option<String>,
+    validator: Option<String>,
+    city: Option<String>,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<NodesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<NodeView>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let uptime = scoring::load_uptime(state.store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let window = state.uptime_window_ms;
+    let nodes = uptime
+        .nodes
+        .values()
+        .filter(|n| q.network.as_deref().is_none_or(|w| w == n.network))
+        .filter(|n| q.name.as_deref().is_none_or(|w| w == n.name))
+        .map(|n| NodeView {
+            network: n.network.clone(),
+            peer_id: n.peer_id.clone(),
+            name: n.name.clone(),
+            status: match n.presence {
+                Presence::Online => "online",
+                Presence::Offline => "offline",
+                Presence::Unknown => "unknown",
+            },
+            online: n.presence == Presence::Online,
+            discovered_at_ms: n.discovered_at_ms,
+            last_seen_ms: n.last_seen_ms,
+            offline_in_window_ms: uptime.offline_in_window(&n.network, &n.peer_id, now, window),
+            window_ms: window,
+            implementation: n.implementation.clone(),
+            version: n.version.clone(),
+            validator: n.validator.clone(),
+            city: n.city.clone(),
+        })
+        .collect();
+    Ok(Json(nodes))
+}
