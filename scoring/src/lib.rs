@@ -6,8 +6,11 @@ pub mod consumer;
 mod error;
 pub mod heads;
 pub mod uptime;
-pub mod uptime_consumer;
+pub mod fold;
 
 pub use consumer::{CONSUMER, HeadsConsumer};
-pub use uptime_consumer::{UPTIME_CONSUMER, UptimeConfig, UptimeConsumer, load_uptime};
+pub use fold::{
+    FoldConsumer, SESSION_KEYS_CONSUMER, SessionKeys, SessionKeysFold, UPTIME_CONSUMER, UptimeConfig, UptimeConsumer, load_state,
+    load_uptime,
+};
 pub use error::ScoringError;

@@ -179,6 +179,21 @@ impl UptimeState {
     }
 }
 
+/// How a node was tied to a validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// The GRANDPA key the node reports is a validator's session key.
+    SessionKey,
+}
+
+/// The stash whose current GRANDPA session key the node reports, given the
+/// network's `grandpa key (0x hex) -> stash` map.
+pub fn stash_of(validator_ss58: &str, grandpa_to_stash: &BTreeMap<String, String>) -> Option<(String, MatchedBy)> {
+    let key = format!("0x{}", hex::encode(ss58_public_key(validator_ss58)?));
+    grandpa_to_stash.get(&key).map(|stash| (stash.clone(), MatchedBy::SessionKey))
+}
+
 /// The 32-byte public key of an SS58 address (any prefix), checksum verified.
 pub fn ss58_public_key(address: &str) -> Option<[u8; 32]> {
     use blake2::{Blake2b512, Digest};
@@ -314,6 +329,15 @@ mod tests {
         };
         assert_eq!(run(), run());
         assert_eq!(offline(&run(), 100), 10);
+    }
+
+    #[test]
+    fn nodes_map_to_stashes_by_their_grandpa_key() {
+        let alice_key = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d".to_string();
+        let map = BTreeMap::from([(alice_key, "0xstash".to_string())]);
+        assert_eq!(stash_of("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", &map), Some(("0xstash".into(), MatchedBy::SessionKey)));
+        assert_eq!(stash_of("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", &map), None, "not a session key");
+        assert_eq!(stash_of("garbage", &map), None);
     }
 
     #[test]

@@ -112,6 +112,9 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                 let svc = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone());
                 let t = token.child_token();
                 set.spawn(async move { ("uptime".to_string(), svc.run(t).await.map_err(Into::into)) });
+                let svc = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone());
+                let t = token.child_token();
+                set.spawn(async move { ("session-keys".to_string(), svc.run(t).await.map_err(Into::into)) });
             }
             Service::Api => {
                 let state = AppState {

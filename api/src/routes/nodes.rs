@@ -34,6 +34,10 @@ pub(crate) struct NodeView {
     implementation: Option<String>,
     version: Option<String>,
     validator: Option<String>,
+    /// The validator stash the node belongs to, when known.
+    stash: Option<String>,
+    /// How `stash` was found (`session_key`), or null.
+    matched_by: Option<scoring::uptime::MatchedBy>,
     city: Option<String>,
 }
 
@@ -43,6 +47,10 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<NodeView>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let uptime = scoring::load_uptime(state.store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let keys = scoring::load_state::<scoring::SessionKeysFold>(state.store.as_ref())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let empty = std::collections::BTreeMap::new();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let window = state.uptime_window_ms;
     let nodes = uptime
@@ -50,7 +58,12 @@ pub(crate) async fn list(
         .values()
         .filter(|n| q.network.as_deref().is_none_or(|w| w == n.network))
         .filter(|n| q.name.as_deref().is_none_or(|w| w == n.name))
-        .map(|n| NodeView {
+        .map(|n| {
+            let matched = n
+                .validator
+                .as_deref()
+                .and_then(|v| scoring::uptime::stash_of(v, keys.get(&n.network).unwrap_or(&empty)));
+            NodeView {
             network: n.network.clone(),
             peer_id: n.peer_id.clone(),
             name: n.name.clone(),
@@ -67,8 +80,10 @@ pub(crate) async fn list(
             implementation: n.implementation.clone(),
             version: n.version.clone(),
             validator: n.validator.clone(),
+            stash: matched.as_ref().map(|(s, _)| s.clone()),
+            matched_by: matched.map(|(_, m)| m),
             city: n.city.clone(),
-        })
+        }})
         .collect();
     Ok(Json(nodes))
 }

@@ -274,3 +274,67 @@ async fn finish(
     task.abort();
     scoring::load_uptime(store.as_ref()).await.unwrap()
 }
+
+/// A node reporting a validator's GRANDPA session key (as telemetry does) is
+/// tied to that validator's stash, through the session snapshot ingest read
+/// from the real chain runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_are_tied_to_stashes_by_the_session_keys_they_report() {
+    use tower::ServiceExt;
+    testkit::init_tracing();
+    let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
+    let net = devnet.network("polkadot");
+    let ingest = tokio::spawn(
+        ingest::BlockIngest::new(net, bus.clone(), ingest::IngestConfig::default(), store.clone()).run(CancellationToken::new()),
+    );
+    devnet.force_session().await.unwrap();
+    let keys_task = tokio::spawn(scoring::FoldConsumer::session_keys(bus.clone(), store.clone()).run(CancellationToken::new()));
+    let keys = wait::until("the session keys of the network", Duration::from_secs(120), || {
+        let store = store.clone();
+        async move {
+            let k = scoring::load_state::<scoring::SessionKeysFold>(store.as_ref()).await.unwrap();
+            k.get("polkadot").filter(|m| !m.is_empty()).cloned()
+        }
+    })
+    .await
+    .unwrap();
+    let (grandpa_hex, stash) = keys.iter().next().map(|(k, s)| (k.clone(), s.clone())).unwrap();
+    let grandpa: [u8; 32] = hex::decode(grandpa_hex.trim_start_matches("0x")).unwrap().try_into().unwrap();
+    let ss58 = subxt::utils::AccountId32(grandpa).to_string();
+
+    let frame = format!(
+        r#"[13,"{GENESIS}",3,[7,["val-node","Parity Polkadot","1.20.2","{ss58}","12D3KooVal","linux","x86_64","gnu",null,null,null],[10,0],[[]],[[],[],[]],[100,"0x64",6000,1,null],null,null]]"#
+    );
+    let url = feed_server(vec![(vec![frame], None)]).await;
+    let token = CancellationToken::new();
+    let cfg = TelemetryConfig { settle: Duration::ZERO, ..TelemetryConfig::default() };
+    tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg).run(token.clone()));
+    let uptime = tokio::spawn(scoring::UptimeConsumer::new(bus.clone(), store.clone(), scoring::UptimeConfig::default()).run(token.clone()));
+    let state = api::AppState {
+        store: store.clone(),
+        networks: std::sync::Arc::new(vec![]),
+        consumer: scoring::CONSUMER,
+        ready_max_lag: 0,
+        metrics: None,
+        uptime_window_ms: 1000,
+    };
+    let body = wait::until("the node in /nodes", Duration::from_secs(60), || {
+        let state = state.clone();
+        async move {
+            let resp = api::router(state).oneshot(axum::http::Request::get("/nodes").body(axum::body::Body::empty()).unwrap()).await.ok()?;
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.ok()?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+            (v.as_array()?.len() == 1).then_some(v)
+        }
+    })
+    .await
+    .unwrap();
+    let _ = broker;
+    token.cancel();
+    uptime.await.unwrap().unwrap();
+    ingest.abort();
+    keys_task.abort();
+    assert_eq!(body[0]["stash"], stash);
+    assert_eq!(body[0]["matched_by"], "session_key");
+    assert_eq!(body[0]["status"], "online");
+}

@@ -1,0 +1,227 @@
+//! Consumers that fold a topic into one state value, saved with their
+//! position in one store write, so a restart resumes exactly: the uptime
+//! consumer (telemetry -> [`UptimeState`]) and the session-keys consumer
+//! (session snapshots -> GRANDPA key to stash, per network).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::consumer::PartitionReader;
+use bus::{BusConfig, Publisher, Record, dead_letter};
+use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
+use serde::{Deserialize, Serialize};
+use store::{CheckpointDelta, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::ScoringError;
+use crate::uptime::UptimeState;
+
+/// Consumer name (store key and Kafka group).
+pub const UPTIME_CONSUMER: &str = "stakeflow-uptime";
+/// Key of the saved [`UptimeState`].
+pub const UPTIME_STATE_KEY: &str = "uptime";
+
+/// The `[uptime]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UptimeConfig {
+    /// Offline time is summed over this sliding window (default 7 days, as 1KV's weekly bound).
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// Most records applied per store write (default 500).
+    pub batch: usize,
+}
+
+impl Default for UptimeConfig {
+    fn default() -> Self {
+        Self { window: Duration::from_secs(7 * 24 * 3600), batch: 500 }
+    }
+}
+
+impl UptimeConfig {
+    /// The window in ms.
+    pub fn window_ms(&self) -> i64 {
+        self.window.as_millis() as i64
+    }
+}
+
+/// A topic folded into one state value.
+pub trait Fold: Send + Sync + 'static {
+    /// The state, saved as JSON.
+    type State: Serialize + serde::de::DeserializeOwned + Default + Send;
+    /// Consumer name (store key and Kafka group).
+    const NAME: &'static str;
+    /// Key of the saved state.
+    const KEY: &'static str;
+    /// Topic read.
+    const TOPIC: &'static str;
+    /// Apply one record's value; `Err` sends it to the dead-letter topic.
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String>;
+}
+
+/// Load a fold's saved state (the default when none).
+pub async fn load_state<F: Fold>(store: &dyn Store) -> Result<F::State, ScoringError> {
+    match store.load_state(F::NAME, F::KEY).await? {
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| ScoringError::Store(store::StoreError::Corrupt { what: F::NAME, reason: e.to_string() })),
+        None => Ok(F::State::default()),
+    }
+}
+
+/// Telemetry node and feed events into uptime.
+pub struct UptimeFold {
+    window_ms: i64,
+}
+
+impl Fold for UptimeFold {
+    type State = UptimeState;
+    const NAME: &'static str = UPTIME_CONSUMER;
+    const KEY: &'static str = UPTIME_STATE_KEY;
+    const TOPIC: &'static str = topics::TELEMETRY_NODES;
+
+    fn apply(&self, state: &mut UptimeState, payload: &[u8]) -> Result<(), String> {
+        if let Ok(ev) = TelemetryNodeEvent::decode(payload) {
+            state.apply_node(&ev, self.window_ms);
+        } else if let Ok(ev) = TelemetryFeedEvent::decode(payload) {
+            state.apply_feed(&ev, self.window_ms);
+        } else {
+            return Err("neither a TelemetryNodeEvent nor a TelemetryFeedEvent".into());
+        }
+        Ok(())
+    }
+}
+
+/// Consumer name of the session-keys fold.
+pub const SESSION_KEYS_CONSUMER: &str = "stakeflow-session-keys";
+
+/// Per network, the latest session's GRANDPA key (0x hex) to stash (0x hex).
+pub type SessionKeys = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// Session snapshots into the GRANDPA key of each validator: telemetry
+/// reports a node's GRANDPA authority id, and this says whose stash it is.
+pub struct SessionKeysFold;
+
+impl Fold for SessionKeysFold {
+    type State = SessionKeys;
+    const NAME: &'static str = SESSION_KEYS_CONSUMER;
+    const KEY: &'static str = "grandpa";
+    const TOPIC: &'static str = topics::SESSION_SNAPSHOTS;
+
+    fn apply(&self, state: &mut SessionKeys, payload: &[u8]) -> Result<(), String> {
+        let snap = schemas::SessionSnapshot::decode(payload).map_err(|e| e.to_string())?;
+        let keys = snap
+            .validators
+            .iter()
+            .filter_map(|v| v.keys.get("grandpa").map(|k| (k.to_lowercase(), v.stash.clone())))
+            .collect();
+        state.insert(snap.chain, keys);
+        Ok(())
+    }
+}
+
+/// Load the saved uptime state (empty when none).
+pub async fn load_uptime(store: &dyn Store) -> Result<UptimeState, ScoringError> {
+    load_state::<UptimeFold>(store).await
+}
+
+/// The uptime consumer.
+pub type UptimeConsumer = FoldConsumer<UptimeFold>;
+
+impl FoldConsumer<UptimeFold> {
+    /// Prepare the uptime consumer (connects on [`FoldConsumer::run`]).
+    pub fn new(bus: BusConfig, store: Arc<dyn Store>, cfg: UptimeConfig) -> Self {
+        let fold = UptimeFold { window_ms: cfg.window_ms() };
+        Self { bus, store, batch: cfg.batch, fold }
+    }
+}
+
+impl FoldConsumer<SessionKeysFold> {
+    /// Prepare the session-keys consumer.
+    pub fn session_keys(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 100, fold: SessionKeysFold }
+    }
+}
+
+/// Folds a topic into a state saved with its position.
+pub struct FoldConsumer<F: Fold> {
+    bus: BusConfig,
+    store: Arc<dyn Store>,
+    batch: usize,
+    fold: F,
+}
+
+impl<F: Fold> FoldConsumer<F> {
+
+    /// Run until `shutdown`; a stale write (another instance) reloads and goes on.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let result = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                r = self.consume() => r,
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!(consumer = F::NAME, error = %e, retry_in = ?backoff, "consumer interrupted; reloading"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn consume(&self) -> Result<(), ScoringError> {
+        let mut state = load_state::<F>(self.store.as_ref()).await?;
+        let stored = self.store.positions(F::NAME, F::TOPIC).await?;
+        let mut positions: HashMap<i32, i64> = stored.iter().map(|c| (c.partition, c.next_offset)).collect();
+        let from: Vec<bus::Position> =
+            stored.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
+        let reader = PartitionReader::assign(&self.bus, F::NAME, F::TOPIC, &from).await?;
+        let dlq = Publisher::new(&self.bus)?;
+        let mut carry: Option<Record> = None;
+        loop {
+            let first = match carry.take() {
+                Some(r) => r,
+                None => reader.next().await?,
+            };
+            let partition = first.partition;
+            let mut batch = vec![first];
+            // Gather what is already there, one partition per write.
+            while batch.len() < self.batch.max(1) {
+                match reader.next_within(Duration::from_millis(20)).await? {
+                    Some(r) if r.partition == partition => batch.push(r),
+                    Some(r) => {
+                        carry = Some(r);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            let start = positions.get(&partition).copied();
+            let mut last = None;
+            for record in &batch {
+                if start.is_some_and(|s| record.offset < s) {
+                    continue; // re-delivered
+                }
+                last = Some(record.offset);
+                let payload = record.payload.as_deref().unwrap_or_default();
+                if let Err(reason) = self.fold.apply(&mut state, payload) {
+                    tracing::error!(consumer = F::NAME, offset = record.offset, %reason, error_code = "undecodable_record", "record sent to the dead-letter topic");
+                    dead_letter::send(&dlq, record, &reason).await?;
+                    metrics::counter!("stakeflow_dead_letters_total", "topic" => record.topic.clone()).increment(1);
+                }
+            }
+            let Some(last) = last else { continue };
+            let bytes = serde_json::to_vec(&state)
+                .map_err(|e| ScoringError::Store(store::StoreError::Corrupt { what: F::NAME, reason: e.to_string() }))?;
+            let delta = CheckpointDelta { topic: F::TOPIC.to_string(), partition, from: start, to: last + 1 };
+            self.store.commit_state(F::NAME, F::KEY, &bytes, &delta).await?;
+            positions.insert(partition, delta.to);
+            reader.commit_advisory(F::TOPIC, partition, delta.to);
+            metrics::counter!("stakeflow_consumer_records_total", "consumer" => F::NAME).increment(batch.len() as u64);
+        }
+    }
+}
