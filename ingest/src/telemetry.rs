@@ -6,9 +6,12 @@
 //! * [`feed`]: the client: connect, subscribe, publish, reconnect forever;
 //!   our own connection going down is published as such, so consumers know
 //!   nodes are unknown then, not offline.
+//! * [`submit`]: nodes may report to stakeflow directly (`--telemetry-url`).
 
 pub mod feed;
 pub mod nodes;
 pub mod protocol;
+pub mod submit;
 
 pub use feed::{FeedClient, TelemetryConfig};
+pub use submit::SubmitServer;

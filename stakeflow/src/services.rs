@@ -104,6 +104,19 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                         set.spawn(async move { (name, client.run(t).await.map_err(Into::into)) });
                     }
                 }
+                if let Some(addr) = cfg.telemetry.submit_listen {
+                    let networks = cfg
+                        .networks
+                        .iter()
+                        .filter_map(|n| n.genesis_hash.clone().map(|g| (g, n.name.clone())))
+                        .collect();
+                    let server = ingest::telemetry::SubmitServer::bind(addr, networks, cfg.kafka.clone())
+                        .await
+                        .with_context(|| format!("telemetry /submit listener on {addr}"))?;
+                    println!("telemetry: nodes may report to ws://{}/submit", server.local_addr()?);
+                    let t = token.child_token();
+                    set.spawn(async move { ("telemetry-submit".to_string(), server.run(t).await.map_err(Into::into)) });
+                }
             }
             Service::Score => {
                 let svc = HeadsConsumer::new(cfg.kafka.clone(), store.clone());

@@ -31,11 +31,19 @@ pub struct TelemetryConfig {
     /// taken for offline while the snapshot is still coming in.
     #[serde(with = "humantime_serde")]
     pub settle: Duration,
+    /// Where to accept telemetry that nodes send themselves
+    /// (`--telemetry-url 'ws://<this address>/submit 0'`); unset: nowhere.
+    pub submit_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { min_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(60), settle: Duration::from_secs(5) }
+        Self {
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            settle: Duration::from_secs(5),
+            submit_listen: None,
+        }
     }
 }
 

@@ -77,6 +77,7 @@ async fn feed_events_are_keyed_by_peer_survive_bad_frames_and_reconnects() {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         settle: Duration::from_millis(300),
+        submit_listen: None,
     };
     let token = CancellationToken::new();
     let client = FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg);
@@ -337,4 +338,58 @@ async fn nodes_are_tied_to_stashes_by_the_session_keys_they_report() {
     assert_eq!(body[0]["stash"], stash);
     assert_eq!(body[0]["matched_by"], "session_key");
     assert_eq!(body[0]["status"], "online");
+}
+
+/// Nodes that report to stakeflow's own `/submit` endpoint appear like feed
+/// nodes (source `submit`); a node closing its connection is removed, and
+/// the uptime consumer counts it offline from then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reporting_to_submit_are_tracked_without_a_feed() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, store, .. } = Pipeline::start().await;
+    let networks = std::collections::BTreeMap::from([(GENESIS.to_string(), "polkadot".to_string())]);
+    let server = ingest::telemetry::SubmitServer::bind("127.0.0.1:0".parse().unwrap(), networks, bus.clone()).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let token = CancellationToken::new();
+    tokio::spawn(server.run(token.clone()));
+    let uptime = tokio::spawn(scoring::UptimeConsumer::new(bus.clone(), store.clone(), scoring::UptimeConfig::default()).run(token.clone()));
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/submit")).await.unwrap();
+    let msgs = [
+        format!(r#"{{"id":1,"ts":"2025-11-24T09:00:00Z","payload":{{"msg":"system.connected","chain":"Polkadot","genesis_hash":"{GENESIS}","name":"own-node","implementation":"Parity Polkadot","version":"1.20.2","network_id":"12D3KooOwn","startup_time":"1762300000000"}}}}"#),
+        r#"{"id":1,"ts":"2025-11-24T09:00:01Z","payload":{"msg":"afg.authority_set","authority_id":"5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu","authority_set_id":"1","authorities":"[]"}}"#.to_string(),
+        r#"{"id":1,"ts":"2025-11-24T09:00:06Z","payload":{"msg":"block.import","best":"0xc3","height":28401235,"origin":"NetworkBroadcast"}}"#.to_string(),
+        "garbage".to_string(),
+    ];
+    for m in msgs {
+        ws.send(Message::text(m)).await.unwrap();
+    }
+    let bootstrap = broker.bootstrap().to_string();
+    let b = bootstrap.clone();
+    wait::until("the node to be online", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let u = scoring::load_uptime(store.as_ref()).await.unwrap();
+            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == scoring::uptime::Presence::Online).cloned()
+        }
+    })
+    .await
+    .unwrap();
+    ws.close(None).await.unwrap();
+    let node = wait::until("the node to be offline after it disconnects", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let u = scoring::load_uptime(store.as_ref()).await.unwrap();
+            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == scoring::uptime::Presence::Offline).cloned()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(node.validator.as_deref(), Some("5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"));
+    let events = tokio::task::spawn_blocking(move || node_events(&b)).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["added", "added", "imported", "removed"]);
+    assert!(events.iter().all(|e| e.source == "submit" && e.peer_id == "12D3KooOwn"));
+    token.cancel();
+    uptime.await.unwrap().unwrap();
 }
