@@ -76,6 +76,10 @@ impl NodeTable {
                     (e.latitude, e.longitude, e.city) = (Some(*lat), Some(*lon), Some(city.clone()));
                 }
                 e.startup_time_ms = startup_time_ms.map(|t| t as i64);
+                e.cpu.clone_from(&details.cpu);
+                e.memory_bytes = details.memory_bytes.map(|m| m as i64);
+                e.core_count = details.core_count.map(|c| c as i64);
+                e.is_virtual_machine = details.is_virtual_machine;
                 Some(e)
             }
             FeedMessage::RemovedNode { node_id } => {
@@ -106,6 +110,11 @@ impl NodeTable {
                 e
             }),
             FeedMessage::StaleNode { node_id } => known(self, node_id).map(|d| event(&d, "stale")),
+            FeedMessage::Hardware { node_id, upload, download } => known(self, node_id).map(|d| {
+                let mut e = event(&d, "hardware");
+                (e.upload_kbps, e.download_kbps) = (*upload, *download);
+                e
+            }),
             FeedMessage::Unknown { .. } => {
                 self.skipped.unknown += 1;
                 None

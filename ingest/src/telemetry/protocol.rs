@@ -26,6 +26,14 @@ pub struct NodeDetails {
     pub target_os: Option<String>,
     /// CPU architecture.
     pub target_arch: Option<String>,
+    /// CPU model (sysinfo).
+    pub cpu: Option<String>,
+    /// Memory in bytes (sysinfo).
+    pub memory_bytes: Option<u64>,
+    /// CPU cores (sysinfo).
+    pub core_count: Option<u64>,
+    /// Runs in a VM (sysinfo).
+    pub is_virtual_machine: Option<bool>,
 }
 
 /// A block as the feed describes it.
@@ -112,10 +120,14 @@ pub enum FeedMessage {
         /// Transactions in the pool.
         txcount: u64,
     },
-    /// 9: bandwidth history (not kept).
+    /// 9: bandwidth history; the latest means are kept.
     Hardware {
         /// Node id.
         node_id: u64,
+        /// Latest upload mean, kB/s.
+        upload: Option<f64>,
+        /// Latest download mean, kB/s.
+        download: Option<f64>,
     },
     /// 10: server clock, ms.
     TimeSync(u64),
@@ -206,6 +218,7 @@ fn block(v: &Value) -> Option<BlockDetails> {
 
 fn details(v: &Value) -> Option<NodeDetails> {
     let a = v.as_array()?;
+    let sysinfo = a.get(9).filter(|s| s.is_object());
     Some(NodeDetails {
         name: s(a.first()?)?,
         implementation: s(a.get(1)?)?,
@@ -214,7 +227,16 @@ fn details(v: &Value) -> Option<NodeDetails> {
         network_id: s(a.get(4)?)?,
         target_os: opt_s(a.get(5)),
         target_arch: opt_s(a.get(6)),
+        cpu: opt_s(sysinfo.and_then(|s| s.get("cpu"))),
+        memory_bytes: sysinfo.and_then(|s| s.get("memory")).and_then(u),
+        core_count: sysinfo.and_then(|s| s.get("core_count")).and_then(u),
+        is_virtual_machine: sysinfo.and_then(|s| s.get("is_virtual_machine")).and_then(Value::as_bool),
     })
+}
+
+/// The last element of the `i`th array of a hardware payload.
+fn latest(p: &Value, i: usize) -> Option<f64> {
+    p.get(i)?.as_array()?.last()?.as_f64()
 }
 
 fn parse_message(action: &Value, p: &Value) -> FeedMessage {
@@ -250,7 +272,10 @@ fn parse_message(action: &Value, p: &Value) -> FeedMessage {
             let stats = p.get(1)?;
             Some(FeedMessage::NodeStatsUpdate { node_id: u(p.get(0)?)?, peers: u(stats.get(0)?)?, txcount: u(stats.get(1)?)? })
         })(),
-        9 => p.get(0).and_then(u).map(|node_id| FeedMessage::Hardware { node_id }),
+        9 => (|| {
+            let hw = p.get(1)?;
+            Some(FeedMessage::Hardware { node_id: u(p.get(0)?)?, upload: latest(hw, 0), download: latest(hw, 1) })
+        })(),
         10 => u(p).map(FeedMessage::TimeSync),
         11 => (|| Some(FeedMessage::AddedChain { label: s(p.get(0)?)?, genesis: s(p.get(1)?)?, node_count: u(p.get(2)?)? }))(),
         12 => s(p).map(FeedMessage::RemovedChain),
@@ -300,6 +325,7 @@ mod tests {
         assert_eq!((*peers, best.as_ref().map(|b| b.height)), (Some(38), Some(28401234)));
         assert_eq!(location.as_ref().map(|l| l.2.as_str()), Some("Istanbul"));
         assert_eq!(*startup_time_ms, Some(1762300000000));
+        assert_eq!((details.cpu.as_deref(), details.memory_bytes), (Some("AMD"), None));
 
         let old = r#"[3,[18,["sub-node-7","Parity Polkadot","0.9.1",null,"12D3KooWSGtb","linux"],[12,3],[[0.0]],[[],[],[]],[28400990,"0x55aa",6000,1763999853000,null],null,null]]"#;
         let m = parse_frame(old.as_bytes()).unwrap();
@@ -334,6 +360,9 @@ mod tests {
         assert_eq!(m[2], FeedMessage::LocatedNode { node_id: 18, lat: 52.52, lon: 13.405, city: "Berlin".into() });
         assert_eq!(m[3], FeedMessage::Pong("hb-42".into()));
         assert_eq!(m[4], FeedMessage::TimeSync(1764000000000));
+        let hw = parse_frame(br#"[9,[17,[[120.4,131.0,118.7],[240.9,260.3,255.1],[1.0,2.0,3.0]]],9,[18,[[],[],[]]]]"#).unwrap();
+        assert_eq!(hw[0], FeedMessage::Hardware { node_id: 17, upload: Some(118.7), download: Some(255.1) });
+        assert_eq!(hw[1], FeedMessage::Hardware { node_id: 18, upload: None, download: None });
     }
 
     proptest::proptest! {

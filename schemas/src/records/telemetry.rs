@@ -39,6 +39,18 @@ pub struct TelemetryNodeEvent {
     pub hash: Option<String>,
     /// Node start, Unix ms.
     pub startup_time_ms: Option<i64>,
+    /// CPU model.
+    pub cpu: Option<String>,
+    /// Memory, bytes.
+    pub memory_bytes: Option<i64>,
+    /// CPU cores.
+    pub core_count: Option<i64>,
+    /// Runs in a VM.
+    pub is_virtual_machine: Option<bool>,
+    /// Upload bandwidth, kB/s.
+    pub upload_kbps: Option<f64>,
+    /// Download bandwidth, kB/s.
+    pub download_kbps: Option<f64>,
 }
 
 impl TelemetryNodeEvent {
