@@ -254,7 +254,7 @@ mod tests {
             telemetry: vec![Url::parse("http://feed").unwrap()],
         };
         let p = cfg.problems();
-        assert_eq!(p.len(), 5, "{p:?}");
+        assert_eq!(p.len(), 4, "{p:?}");
     }
 
     fn chain(url: &str) -> SystemChain {
