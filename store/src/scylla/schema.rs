@@ -12,11 +12,22 @@ pub(super) async fn migrate(session: &Session, keyspace: &str, replication_facto
             reason: format!("keyspace name {keyspace:?} must be letters, digits and underscores"),
         });
     }
+    // Tablets (the default for new keyspaces since ScyllaDB 6) do not serve
+    // the lightweight transactions our checkpoints rely on everywhere yet, so
+    // ask for vnodes; servers that do not know the option get the plain form.
+    let keyspace_ddl = format!(
+        "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = \
+         {{'class': 'NetworkTopologyStrategy', 'replication_factor': {replication_factor}}}"
+    );
+    let with_vnodes = format!("{keyspace_ddl} AND tablets = {{'enabled': false}}");
+    if let Err(first) = session.query_unpaged(with_vnodes.as_str(), ()).await {
+        tracing::debug!(error = %first, "keyspace with tablets disabled refused; creating it plainly");
+        session
+            .query_unpaged(keyspace_ddl.as_str(), ())
+            .await
+            .map_err(|e| StoreError::Scylla { op: "migrate", reason: format!("{e} (statement: {keyspace_ddl})") })?;
+    }
     let ddl = [
-        format!(
-            "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = \
-             {{'class': 'NetworkTopologyStrategy', 'replication_factor': {replication_factor}}}"
-        ),
         // Checkpoints and the state derived with them share the `consumer`
         // partition so one conditional batch covers both.
         format!(
