@@ -41,6 +41,9 @@ enum Command {
         /// How many times to replay the recorded blocks (block numbers shift each pass).
         #[arg(long, default_value_t = 20)]
         repeat: u32,
+        /// Blocks per publish window (default: ingest's default).
+        #[arg(long)]
+        window: Option<usize>,
     },
 }
 
@@ -50,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         match cli.command {
             Command::Record { out } => record::record(&out).await,
-            Command::Run { fixture, repeat } => run::run(&fixture, repeat).await,
+            Command::Run { fixture, repeat, window } => run::run(&fixture, repeat, window).await,
         }
     })
 }
