@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bus::consumer::PartitionReader;
 use bus::{BusConfig, Publisher, Record, dead_letter};
 use schemas::{FinalizedBlock, topics};
 use store::{ChainHead, CheckpointDelta, Store};
@@ -32,35 +31,14 @@ impl HeadsConsumer {
     /// Run until `shutdown`. A stale-write refusal (another instance moved the
     /// position) reloads positions and state and carries on from there.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
-        let mut backoff = std::time::Duration::from_millis(200);
-        loop {
-            let result = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                r = self.consume() => r,
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(ScoringError::Store(e)) if e.is_stale() => {
-                    tracing::warn!(error = %e, "position moved under us; reloading from the store");
-                }
-                Err(e) => tracing::warn!(error = %e, retry_in = ?backoff, "heads consumer interrupted"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
-        }
+        crate::shell::run_with_retries(CONSUMER, shutdown, || self.consume()).await
     }
 
     async fn consume(&self) -> Result<(), ScoringError> {
-        let stored = self.store.positions(CONSUMER, topics::BLOCKS).await?;
-        let mut positions: HashMap<i32, i64> = stored.iter().map(|c| (c.partition, c.next_offset)).collect();
+        let (reader, mut positions) =
+            crate::shell::reader_at_stored_positions(&self.bus, self.store.as_ref(), CONSUMER, topics::BLOCKS).await?;
         let mut heads: HashMap<String, ChainHead> =
             self.store.chain_heads(CONSUMER).await?.into_iter().map(|h| (h.chain.clone(), h)).collect();
-        let from: Vec<bus::Position> =
-            stored.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
-        let reader = PartitionReader::assign(&self.bus, CONSUMER, topics::BLOCKS, &from).await?;
         let dlq = Publisher::new(&self.bus)?;
         tracing::info!(consumer = CONSUMER, positions = ?positions, chains = heads.len(), "heads consumer started");
         loop {

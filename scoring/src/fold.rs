@@ -3,11 +3,9 @@
 //! consumer (telemetry -> [`UptimeState`]) and the session-keys consumer
 //! (session snapshots -> GRANDPA key to stash, per network).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::consumer::PartitionReader;
 use bus::{BusConfig, Publisher, Record, dead_letter};
 use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
 use serde::{Deserialize, Serialize};
@@ -152,34 +150,15 @@ pub struct FoldConsumer<F: Fold> {
 }
 
 impl<F: Fold> FoldConsumer<F> {
-
     /// Run until `shutdown`; a stale write (another instance) reloads and goes on.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            let result = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                r = self.consume() => r,
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) => tracing::warn!(consumer = F::NAME, error = %e, retry_in = ?backoff, "consumer interrupted; reloading"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(10));
-        }
+        crate::shell::run_with_retries(F::NAME, shutdown, || self.consume()).await
     }
 
     async fn consume(&self) -> Result<(), ScoringError> {
         let mut state = load_state::<F>(self.store.as_ref()).await?;
-        let stored = self.store.positions(F::NAME, F::TOPIC).await?;
-        let mut positions: HashMap<i32, i64> = stored.iter().map(|c| (c.partition, c.next_offset)).collect();
-        let from: Vec<bus::Position> =
-            stored.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
-        let reader = PartitionReader::assign(&self.bus, F::NAME, F::TOPIC, &from).await?;
+        let (reader, mut positions) =
+            crate::shell::reader_at_stored_positions(&self.bus, self.store.as_ref(), F::NAME, F::TOPIC).await?;
         let dlq = Publisher::new(&self.bus)?;
         let mut carry: Option<Record> = None;
         loop {

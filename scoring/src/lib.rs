@@ -5,6 +5,7 @@
 pub mod consumer;
 mod error;
 pub mod heads;
+mod shell;
 pub mod uptime;
 pub mod fold;
 
