@@ -1,5 +1,22 @@
 //! Typed records, one module per topic family, sharing one codec path.
 
+/// `encode` and `decode` for a record type with its schema id and subject.
+macro_rules! codec {
+    ($ty:ty, $id:expr, $subject:expr) => {
+        impl $ty {
+            /// Avro-encode and frame with the schema id.
+            pub fn encode(&self) -> Result<Vec<u8>, crate::SchemaError> {
+                crate::records::encode_with($id, $subject, self)
+            }
+
+            /// Decode a Confluent-framed record; refuses other schema ids.
+            pub fn decode(payload: &[u8]) -> Result<Self, crate::SchemaError> {
+                crate::records::decode_with($id, $subject, payload)
+            }
+        }
+    };
+}
+
 mod block;
 mod event;
 mod snapshot;

@@ -1,8 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{decode_with, encode_with};
 use crate::registry::{FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT};
-use crate::SchemaError;
 
 /// One finalized block (schema `finalized_block.avsc`).
 ///
@@ -28,21 +26,12 @@ pub struct FinalizedBlock {
     pub spec_version: i32,
 }
 
-impl FinalizedBlock {
-    /// Avro-encode and frame with the schema id.
-    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        encode_with(FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, self)
-    }
-
-    /// Decode a Confluent-framed record; refuses other schema ids.
-    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        decode_with(FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT, payload)
-    }
-}
+codec!(FinalizedBlock, FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SchemaError;
     use apache_avro::reader::datum::GenericDatumReader;
 
     fn sample() -> FinalizedBlock {

@@ -1,8 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{decode_with, encode_with};
 use crate::registry::{CHAIN_EVENT_ID, CHAIN_EVENT_SUBJECT};
-use crate::SchemaError;
 
 /// One event of a finalized block (schema `chain_event.v1.avsc`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,17 +27,9 @@ pub struct ChainEvent {
     pub spec_version: i32,
 }
 
+codec!(ChainEvent, CHAIN_EVENT_ID, CHAIN_EVENT_SUBJECT);
+
 impl ChainEvent {
-    /// Avro-encode and frame with the schema id.
-    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        encode_with(CHAIN_EVENT_ID, CHAIN_EVENT_SUBJECT, self)
-    }
-
-    /// Decode a Confluent-framed record; refuses other schema ids.
-    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        decode_with(CHAIN_EVENT_ID, CHAIN_EVENT_SUBJECT, payload)
-    }
-
     /// The record key: `<chain>/<block>/<index>`, unique per event.
     pub fn key(&self) -> Vec<u8> {
         format!("{}/{}/{}", self.chain, self.block_number, self.index).into_bytes()
@@ -49,6 +39,7 @@ impl ChainEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SchemaError;
 
     #[test]
     fn round_trips_and_refuses_a_block_record() {

@@ -2,28 +2,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{decode_with, encode_with};
 use crate::registry::{
     ERA_POINTS_ID, ERA_POINTS_SUBJECT, IDENTITY_ID, IDENTITY_SUBJECT, NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT,
     SESSION_SNAPSHOT_ID, SESSION_SNAPSHOT_SUBJECT, VALIDATOR_ERA_ID, VALIDATOR_ERA_SUBJECT,
 };
-use crate::SchemaError;
-
-macro_rules! codec {
-    ($ty:ty, $id:expr, $subject:expr) => {
-        impl $ty {
-            /// Avro-encode and frame with the schema id.
-            pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-                encode_with($id, $subject, self)
-            }
-
-            /// Decode a Confluent-framed record; refuses other schema ids.
-            pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-                decode_with($id, $subject, payload)
-            }
-        }
-    };
-}
 
 /// A validator of a session with its keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

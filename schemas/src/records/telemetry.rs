@@ -1,8 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{decode_with, encode_with};
 use crate::registry::{TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT};
-use crate::SchemaError;
 
 /// A node event from a telemetry feed (schema `telemetry_node.v1.avsc`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -53,17 +51,7 @@ pub struct TelemetryNodeEvent {
     pub download_kbps: Option<f64>,
 }
 
-impl TelemetryNodeEvent {
-    /// Avro-encode and frame with the schema id.
-    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        encode_with(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, self)
-    }
-
-    /// Decode a Confluent-framed record.
-    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        decode_with(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, payload)
-    }
-}
+codec!(TelemetryNodeEvent, TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT);
 
 /// Our feed connection went up or down (schema `telemetry_feed.v1.avsc`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -80,17 +68,7 @@ pub struct TelemetryFeedEvent {
     pub reason: Option<String>,
 }
 
-impl TelemetryFeedEvent {
-    /// Avro-encode and frame with the schema id.
-    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        encode_with(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, self)
-    }
-
-    /// Decode a Confluent-framed record.
-    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        decode_with(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, payload)
-    }
-}
+codec!(TelemetryFeedEvent, TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{decode_with, encode_with};
 use crate::registry::{TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS};
-use crate::SchemaError;
 
 /// An event the programme uses, typed (schema `typed_event.v1.avsc`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -45,17 +43,7 @@ pub struct TypedEvent {
     pub fields_json: String,
 }
 
-impl TypedEvent {
-    /// Avro-encode and frame with the schema id.
-    pub fn encode(&self) -> Result<Vec<u8>, SchemaError> {
-        encode_with(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[0], self)
-    }
-
-    /// Decode a Confluent-framed record; refuses other schema ids.
-    pub fn decode(payload: &[u8]) -> Result<Self, SchemaError> {
-        decode_with(TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[0], payload)
-    }
-}
+codec!(TypedEvent, TYPED_EVENT_ID, TYPED_EVENT_SUBJECTS[0]);
 
 #[cfg(test)]
 mod tests {
