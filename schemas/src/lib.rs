@@ -13,6 +13,6 @@ pub mod topics;
 
 pub use error::SchemaError;
 pub use records::{
-    Backer, ChainEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator,
+    Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, Round, ScoreRecord, SessionSnapshot, SessionValidator,
     TelemetryFeedEvent, TelemetryNodeEvent, TypedEvent, ValidatorEra, ValidatorPoints,
 };

@@ -82,6 +82,19 @@ pub const TELEMETRY_FEED_SUBJECT: &str = "stakeflow.telemetry.nodes-io.stakeflow
 /// Id of the telemetry feed event schema, version 1.
 pub const TELEMETRY_FEED_ID: u32 = 10;
 
+/// Subject of the candidate list schema.
+pub const CANDIDATE_LIST_SUBJECT: &str = "stakeflow.programme.candidates-value";
+/// Id of the candidate list schema, version 1.
+pub const CANDIDATE_LIST_ID: u32 = 11;
+/// Subject of the round schema.
+pub const ROUND_SUBJECT: &str = "stakeflow.programme.rounds-value";
+/// Id of the round schema, version 1.
+pub const ROUND_ID: u32 = 12;
+/// Subject of the candidate score schema.
+pub const CANDIDATE_SCORE_SUBJECT: &str = "stakeflow.programme.scores-value";
+/// Id of the candidate score schema, version 1.
+pub const CANDIDATE_SCORE_ID: u32 = 13;
+
 /// The compatibility rule every subject follows.
 pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
 
@@ -108,6 +121,9 @@ const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
     entry!(IDENTITY_ID, IDENTITY_SUBJECT, 1, "identity.v1.avsc"),
     entry!(TELEMETRY_NODE_ID, TELEMETRY_NODE_SUBJECT, 1, "telemetry_node.v1.avsc"),
     entry!(TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT, 1, "telemetry_feed.v1.avsc"),
+    entry!(CANDIDATE_LIST_ID, CANDIDATE_LIST_SUBJECT, 1, "candidate_list.v1.avsc"),
+    entry!(ROUND_ID, ROUND_SUBJECT, 1, "round.v1.avsc"),
+    entry!(CANDIDATE_SCORE_ID, CANDIDATE_SCORE_SUBJECT, 1, "candidate_score.v1.avsc"),
 ];
 
 /// Every schema we publish with, parsed once.

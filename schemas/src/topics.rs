@@ -39,6 +39,16 @@ pub const IDENTITIES: &str = "stakeflow.identity.accounts";
 /// `<network>/<source>`), on one topic so a consumer sees them in order.
 pub const TELEMETRY_NODES: &str = "stakeflow.telemetry.nodes";
 
+/// The programme's candidate list per network, keyed by network (compacted).
+pub const CANDIDATES: &str = "stakeflow.programme.candidates";
+/// Scoring rounds, keyed `<network>/<round>`; each follows its candidates' scores.
+pub const ROUNDS: &str = "stakeflow.programme.rounds";
+/// Each candidate's validity and score in each round, keyed `<network>/<round>/<stash>`.
+pub const SCORES: &str = "stakeflow.programme.scores";
+
+/// Every topic scoring writes.
+pub const PROGRAMME: &[&str] = &[CANDIDATES, ROUNDS, SCORES];
+
 /// The typed event topics, in the order of `registry::TYPED_EVENT_SUBJECTS`.
 pub const TYPED_EVENTS: [&str; 6] =
     [STAKING_EVENTS, SESSION_EVENTS, IDENTITY_EVENTS, PROXY_EVENTS, UTILITY_EVENTS, SYSTEM_EVENTS];
@@ -65,7 +75,7 @@ pub const TELEMETRY: &[&str] = &[TELEMETRY_NODES];
 
 /// Every data topic stakeflow writes.
 pub fn all() -> impl Iterator<Item = &'static str> {
-    CHAIN.iter().chain(TELEMETRY).copied()
+    CHAIN.iter().chain(TELEMETRY).chain(PROGRAMME).copied()
 }
 
 /// Key of a record about one account or era of a chain: `<chain>/<part>`.
@@ -91,7 +101,7 @@ mod tests {
     fn chain_topics_are_all_provisioned() {
         let p = provisioned();
         assert!(all().all(|t| p.contains(&t.to_string()) && p.contains(&dead_letter(t))));
-        assert_eq!(all().count(), CHAIN.len() + TELEMETRY.len());
+        assert_eq!(all().count(), CHAIN.len() + TELEMETRY.len() + PROGRAMME.len());
     }
 
     #[test]

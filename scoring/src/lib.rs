@@ -15,3 +15,6 @@ pub use fold::{
     load_uptime,
 };
 pub use error::ScoringError;
+pub mod candidates;
+pub mod validity;
+pub mod score;

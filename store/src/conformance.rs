@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{ChainHead, CheckpointDelta, ObservedHead, Store};
+use crate::{ChainHead, CheckpointDelta, ObservedHead, StateWrite, Store};
 
 /// Opens the store under test; calling it again opens the *same* data anew
 /// (a restart), so persistence can be checked.
@@ -22,6 +22,9 @@ pub fn checks() -> Vec<(&'static str, fn(Opener) -> Pin<Box<dyn Future<Output = 
         ("state_survives_reopen", |o| Box::pin(state_survives_reopen(o))),
         ("observed_heads_never_move_backwards", |o| Box::pin(observed_heads_never_move_backwards(o))),
         ("state_commits_with_its_position", |o| Box::pin(state_commits_with_its_position(o))),
+        ("several_states_and_positions_commit_together", |o| Box::pin(several_states_and_positions_commit_together(o))),
+        ("scoring_rows_scan_by_prefix_in_key_order", |o| Box::pin(scoring_rows_scan_by_prefix_in_key_order(o))),
+        ("unguarded_settings_overwrite", |o| Box::pin(unguarded_settings_overwrite(o))),
     ]
 }
 
@@ -132,4 +135,57 @@ async fn state_commits_with_its_position(open: Opener) {
     assert_eq!(store.positions("uptime", "t").await.unwrap()[0].next_offset, 5);
     assert_eq!(store.load_state("other", "all").await.unwrap().as_deref(), Some(&b"x"[..]));
     assert_eq!(store.load_state("uptime", "missing").await.unwrap(), None);
+}
+
+fn write(key: &str, value: &[u8]) -> StateWrite {
+    StateWrite { key: key.to_string(), value: value.to_vec() }
+}
+
+/// The scorer's write: its state, a round's rows and positions on several
+/// topics and partitions, in one step.
+async fn several_states_and_positions_commit_together(open: Opener) {
+    {
+        let store = open().await;
+        let first = [delta("blocks", 0, None, 4), delta("validators", 1, None, 9)];
+        store.commit_states("scorer", &[write("state", b"s1"), write("round/p/0001", b"r1")], &first).await.unwrap();
+        // One stale position among fresh ones refuses the whole write.
+        let mixed = [delta("blocks", 0, Some(4), 6), delta("validators", 1, Some(8), 12)];
+        let err = store.commit_states("scorer", &[write("state", b"bad"), write("round/p/0002", b"bad")], &mixed).await.unwrap_err();
+        assert!(err.is_stale(), "{err}");
+        assert_eq!(store.load_state("scorer", "state").await.unwrap().as_deref(), Some(&b"s1"[..]));
+        assert_eq!(store.load_state("scorer", "round/p/0002").await.unwrap(), None);
+        assert_eq!(store.positions("scorer", "blocks").await.unwrap()[0].next_offset, 4, "the fresh position did not move either");
+        // A position new to the consumer joins existing ones.
+        let next = [delta("blocks", 0, Some(4), 6), delta("validators", 1, Some(9), 12), delta("identities", 0, None, 2)];
+        store.commit_states("scorer", &[write("state", b"s2"), write("round/p/0002", b"r2")], &next).await.unwrap();
+    }
+    let store = open().await;
+    assert_eq!(store.load_state("scorer", "state").await.unwrap().as_deref(), Some(&b"s2"[..]));
+    assert_eq!(store.load_state("scorer", "round/p/0002").await.unwrap().as_deref(), Some(&b"r2"[..]));
+    assert_eq!(store.positions("scorer", "validators").await.unwrap()[0].next_offset, 12);
+    assert_eq!(store.positions("scorer", "identities").await.unwrap()[0].next_offset, 2);
+}
+
+async fn scoring_rows_scan_by_prefix_in_key_order(open: Opener) {
+    let store = open().await;
+    let d = [delta("t", 0, None, 1)];
+    let rows = [write("round/polkadot/000000000010", b"10"), write("round/polkadot/000000000002", b"2"), write("round/kusama/000000000001", b"k"), write("roundx", b"x")];
+    store.commit_states("scorer", &rows, &d).await.unwrap();
+    store.commit_states("other", &[write("round/polkadot/000000000003", b"o")], &d).await.unwrap();
+    let got = store.scan_states("scorer", "round/polkadot/").await.unwrap();
+    let got: Vec<(&str, &[u8])> = got.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    assert_eq!(got, vec![("round/polkadot/000000000002", &b"2"[..]), ("round/polkadot/000000000010", &b"10"[..])]);
+    assert_eq!(store.scan_states("scorer", "round/").await.unwrap().len(), 3);
+    assert!(store.scan_states("scorer", "none/").await.unwrap().is_empty());
+}
+
+async fn unguarded_settings_overwrite(open: Opener) {
+    {
+        let store = open().await;
+        store.put_state("control", "scoring.live", b"a").await.unwrap();
+        store.put_state("control", "scoring.live", b"b").await.unwrap();
+        assert!(store.positions("control", "t").await.unwrap().is_empty(), "no position is written");
+    }
+    let store = open().await;
+    assert_eq!(store.load_state("control", "scoring.live").await.unwrap().as_deref(), Some(&b"b"[..]));
 }

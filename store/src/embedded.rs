@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
+use crate::{StateWrite, ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
 
 /// (consumer, topic, partition) -> next offset.
 const CHECKPOINTS: TableDefinition<(&str, &str, i32), i64> = TableDefinition::new("checkpoints");
@@ -164,6 +164,59 @@ impl Store for EmbeddedStore {
                 s.move_checkpoint(&txn, &consumer, &delta)?;
                 let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
                 table.insert((consumer.as_str(), key.as_str()), state.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn commit_states(&self, consumer: &str, writes: &[StateWrite], deltas: &[CheckpointDelta]) -> Result<(), StoreError> {
+        let (consumer, writes, deltas) = (consumer.to_string(), writes.to_vec(), deltas.to_vec());
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            {
+                for delta in &deltas {
+                    s.move_checkpoint(&txn, &consumer, delta)?;
+                }
+                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+                for w in &writes {
+                    table
+                        .insert((consumer.as_str(), w.key.as_str()), w.value.as_slice())
+                        .map_err(|e| s.err("write state")(e.into()))?;
+                }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
+    async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let (consumer, prefix) = (consumer.to_string(), prefix.to_string());
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+            let mut out = Vec::new();
+            let from = (consumer.as_str(), prefix.as_str());
+            for row in table.range(from..).map_err(|e| s.err("scan states")(e.into()))? {
+                let (k, v) = row.map_err(|e| s.err("scan states")(e.into()))?;
+                let (c, key) = k.value();
+                if c != consumer || !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push((key.to_string(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let (consumer, key, value) = (consumer.to_string(), key.to_string(), value.to_vec());
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            {
+                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+                table.insert((consumer.as_str(), key.as_str()), value.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
             }
             txn.commit().map_err(|e| s.err("commit")(e.into()))
         })

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 pub use config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
-pub use model::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead};
+pub use model::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, StateWrite};
 pub use scylla::ScyllaStore;
 
 /// Where derived state and consumer positions live.
@@ -60,9 +60,24 @@ pub trait Store: Send + Sync + 'static {
     /// nothing; refused like [`Store::commit_heads`] when `delta.from` is stale.
     async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta)
     -> Result<(), StoreError>;
+
+    /// Save several state values and move several positions (any topics and
+    /// partitions of `consumer`), all or nothing; refused when any `from` is stale.
+    async fn commit_states(&self, consumer: &str, writes: &[StateWrite], deltas: &[CheckpointDelta])
+    -> Result<(), StoreError>;
+
+    /// Every state value of `consumer` whose key starts with `prefix` (ASCII keys), in key order.
+    async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Save a state value that no position guards (settings such as which
+    /// scoring namespace is live).
+    async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError>;
 }
 
 /// Open the store the config names, creating tables on first use.
+///
+/// A namespace (see [`StoreConfig::namespaced`]) is a store of its own: a
+/// separate redb file, or a separate ScyllaDB keyspace.
 pub async fn open(cfg: &StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     Ok(match cfg {
         StoreConfig::Embedded { path } => std::sync::Arc::new(EmbeddedStore::open(path).await?),

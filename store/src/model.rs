@@ -54,3 +54,12 @@ pub struct ObservedHead {
     /// When it was seen, Unix ms.
     pub observed_at_ms: i64,
 }
+
+/// A state value to save under `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateWrite {
+    /// Key (ASCII).
+    pub key: String,
+    /// Bytes the consumer serialised.
+    pub value: Vec<u8>,
+}

@@ -16,7 +16,7 @@ use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlValue;
 
-use crate::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
+use crate::{StateWrite, ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
 use rows::{checkpoint_key, parse_checkpoint_key};
 
 /// A ScyllaDB-backed [`Store`].
@@ -37,6 +37,7 @@ struct Statements {
     observed_all: PreparedStatement,
     state_upsert: PreparedStatement,
     state_get: PreparedStatement,
+    state_scan: PreparedStatement,
 }
 
 fn driver(op: &'static str) -> impl FnOnce(String) -> StoreError {
@@ -97,6 +98,10 @@ impl ScyllaStore {
                 "SELECT payload FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'state' AND key = ?"
             ))
             .await?,
+            state_scan: prepare(format!(
+                "SELECT key, payload FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'state' AND key >= ? AND key < ?"
+            ))
+            .await?,
         };
         Ok(Self { session, st })
     }
@@ -111,26 +116,39 @@ impl ScyllaStore {
         delta: &CheckpointDelta,
         writes: Vec<(PreparedStatement, Vec<Option<CqlValue>>)>,
     ) -> Result<(), StoreError> {
-        let key = checkpoint_key(&delta.topic, delta.partition);
+        self.commit_with_checkpoints(consumer, std::slice::from_ref(delta), writes).await
+    }
+
+    /// One conditional batch over one partition: every position moves from
+    /// its `from` to its `to` and `writes` apply, or nothing does.
+    async fn commit_with_checkpoints(
+        &self,
+        consumer: &str,
+        deltas: &[CheckpointDelta],
+        writes: Vec<(PreparedStatement, Vec<Option<CqlValue>>)>,
+    ) -> Result<(), StoreError> {
         let mut batch = Batch::new(BatchType::Logged);
-        let mut values: Vec<Vec<Option<CqlValue>>> = Vec::with_capacity(writes.len() + 1);
-        match delta.from {
-            None => {
-                batch.append_statement(self.st.checkpoint_insert.clone());
-                values.push(vec![
-                    Some(CqlValue::Text(consumer.to_string())),
-                    Some(CqlValue::Text(key.clone())),
-                    Some(CqlValue::BigInt(delta.to)),
-                ]);
-            }
-            Some(from) => {
-                batch.append_statement(self.st.checkpoint_update.clone());
-                values.push(vec![
-                    Some(CqlValue::BigInt(delta.to)),
-                    Some(CqlValue::Text(consumer.to_string())),
-                    Some(CqlValue::Text(key.clone())),
-                    Some(CqlValue::BigInt(from)),
-                ]);
+        let mut values: Vec<Vec<Option<CqlValue>>> = Vec::with_capacity(writes.len() + deltas.len());
+        for delta in deltas {
+            let key = checkpoint_key(&delta.topic, delta.partition);
+            match delta.from {
+                None => {
+                    batch.append_statement(self.st.checkpoint_insert.clone());
+                    values.push(vec![
+                        Some(CqlValue::Text(consumer.to_string())),
+                        Some(CqlValue::Text(key)),
+                        Some(CqlValue::BigInt(delta.to)),
+                    ]);
+                }
+                Some(from) => {
+                    batch.append_statement(self.st.checkpoint_update.clone());
+                    values.push(vec![
+                        Some(CqlValue::BigInt(delta.to)),
+                        Some(CqlValue::Text(consumer.to_string())),
+                        Some(CqlValue::Text(key)),
+                        Some(CqlValue::BigInt(from)),
+                    ]);
+                }
             }
         }
         for (statement, v) in writes {
@@ -145,19 +163,25 @@ impl ScyllaStore {
         if applied(result)? {
             return Ok(());
         }
-        let stored = self
-            .positions(consumer, &delta.topic)
-            .await?
-            .into_iter()
-            .find(|c| c.partition == delta.partition)
-            .map(|c| c.next_offset);
-        Err(StoreError::StaleCheckpoint {
-            consumer: consumer.to_string(),
-            topic: delta.topic.clone(),
-            partition: delta.partition,
-            stored,
-            expected: delta.from,
-        })
+        // Name the first position that was not what the writer expected.
+        for delta in deltas {
+            let stored = self
+                .positions(consumer, &delta.topic)
+                .await?
+                .into_iter()
+                .find(|c| c.partition == delta.partition)
+                .map(|c| c.next_offset);
+            if stored != delta.from || deltas.len() == 1 {
+                return Err(StoreError::StaleCheckpoint {
+                    consumer: consumer.to_string(),
+                    topic: delta.topic.clone(),
+                    partition: delta.partition,
+                    stored,
+                    expected: delta.from,
+                });
+            }
+        }
+        Err(StoreError::Scylla { op: "commit with checkpoint", reason: "conditional batch not applied".into() })
     }
 }
 
@@ -222,6 +246,58 @@ impl Store for ScyllaStore {
             Some(CqlValue::Text(key.to_string())),
         ];
         self.commit_with_checkpoint(consumer, delta, vec![(self.st.state_upsert.clone(), values)]).await
+    }
+
+    async fn commit_states(&self, consumer: &str, writes: &[StateWrite], deltas: &[CheckpointDelta]) -> Result<(), StoreError> {
+        let writes = writes
+            .iter()
+            .map(|w| {
+                let values = vec![
+                    Some(CqlValue::Blob(w.value.clone())),
+                    Some(CqlValue::Text(consumer.to_string())),
+                    Some(CqlValue::Text(w.key.clone())),
+                ];
+                (self.st.state_upsert.clone(), values)
+            })
+            .collect();
+        if deltas.is_empty() {
+            return Err(StoreError::Scylla { op: "commit states", reason: "no position to guard the write".into() });
+        }
+        self.commit_with_checkpoints(consumer, deltas, writes).await
+    }
+
+    async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Keys are ASCII, so every key with the prefix sorts below prefix + DEL.
+        let upper = format!("{prefix}\u{7f}");
+        let mut out = Vec::new();
+        let mut paging = scylla::response::PagingState::start();
+        loop {
+            let (result, next) = self
+                .session
+                .execute_single_page(&self.st.state_scan, (consumer, prefix, upper.as_str()), paging)
+                .await
+                .map_err(|e| driver("scan states")(e.to_string()))?;
+            let rows = result.into_rows_result().map_err(|e| driver("scan states")(e.to_string()))?;
+            for row in rows.rows::<(String, Option<Vec<u8>>)>().map_err(|e| driver("scan states")(e.to_string()))? {
+                let (key, payload) = row.map_err(|e| driver("scan states")(e.to_string()))?;
+                if let Some(payload) = payload {
+                    out.push((key, payload));
+                }
+            }
+            match next.into_paging_control_flow() {
+                std::ops::ControlFlow::Break(()) => break,
+                std::ops::ControlFlow::Continue(p) => paging = p,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.session
+            .execute_unpaged(&self.st.state_upsert, (value, consumer, key))
+            .await
+            .map_err(|e| driver("put state")(e.to_string()))?;
+        Ok(())
     }
 
     async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {

@@ -1,0 +1,354 @@
+//! Per-check settings, with per-network defaults from 1KV's production
+//! values (`apps/1kv-backend/templates/{kusama,polkadot}-otv-backend.yaml`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Which defaults a network starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// 1KV's Polkadot values.
+    Polkadot,
+    /// 1KV's Kusama values.
+    Kusama,
+    /// Kusama's thresholds, without the checks that need data a test network lacks.
+    Testnet,
+}
+
+impl Profile {
+    /// The profile a network name implies.
+    pub fn for_network(name: &str) -> Self {
+        match name {
+            "polkadot" => Profile::Polkadot,
+            "kusama" => Profile::Kusama,
+            _ => Profile::Testnet,
+        }
+    }
+}
+
+/// A check with only an on/off switch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Switch {
+    /// Leave the check out.
+    pub skip: bool,
+}
+
+/// Check 3: client version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientVersionConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// The lowest acceptable version (1KV's `forcedVersion`).
+    pub min_version: Option<String>,
+    /// Implementations exempt from the version rule (1KV exempts Kagome).
+    pub exempt_implementations: Vec<String>,
+}
+impl Default for ClientVersionConfig {
+    fn default() -> Self {
+        Self { skip: false, min_version: Some("1.15.2".into()), exempt_implementations: vec!["Kagome Node".into()] }
+    }
+}
+
+/// Check 4: time since the node was first seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionTimeConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Least time since first seen in telemetry (1KV: a week).
+    #[serde(with = "humantime_serde")]
+    pub min: Duration,
+}
+impl Default for ConnectionTimeConfig {
+    fn default() -> Self {
+        Self { skip: false, min: Duration::from_secs(7 * 24 * 3600) }
+    }
+}
+
+/// Check 6: offline time in the uptime window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfflineTimeConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Most offline share of the window (1KV: 0.02 of a week, about 3.4 h).
+    pub max_ratio: f64,
+}
+impl Default for OfflineTimeConfig {
+    fn default() -> Self {
+        Self { skip: false, max_ratio: 0.02 }
+    }
+}
+
+/// Check 7: commission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommissionConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Highest commission, percent (Polkadot 5, Kusama 15).
+    pub max_percent: f64,
+}
+impl Default for CommissionConfig {
+    fn default() -> Self {
+        Self { skip: false, max_percent: 15.0 }
+    }
+}
+
+/// Check 8: self stake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SelfStakeConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Least self stake, tokens (Polkadot 5,000 DOT, Kusama 10 KSM).
+    pub min_tokens: f64,
+}
+impl Default for SelfStakeConfig {
+    fn default() -> Self {
+        Self { skip: false, min_tokens: 10.0 }
+    }
+}
+
+/// Check 9: unclaimed rewards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UnclaimedConfig {
+    /// Leave the check out (1KV production skips it).
+    pub skip: bool,
+    /// Rewards may stay unclaimed this many eras (Polkadot 1, Kusama 4).
+    pub threshold_eras: u32,
+}
+impl Default for UnclaimedConfig {
+    fn default() -> Self {
+        Self { skip: true, threshold_eras: 4 }
+    }
+}
+
+/// Check 11: Kusama rank of Polkadot candidates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KusamaRankConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// The Kusama network of this deployment the standing is read from.
+    pub network: String,
+    /// Least Kusama rank (1KV's code: 100).
+    pub min_rank: u32,
+}
+impl Default for KusamaRankConfig {
+    fn default() -> Self {
+        Self { skip: true, network: "kusama".into(), min_rank: 100 }
+    }
+}
+
+/// Check 12: hosting provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Providers whose nodes are invalid.
+    pub banned: Vec<String>,
+}
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self { skip: true, banned: vec!["Hetzner Online GmbH".into(), "Contabo Inc.".into(), "Contabo GmbH".into()] }
+    }
+}
+
+/// Check 14: sanctioned country or region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SanctionedGeoConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Vec<String>,
+    /// Region names or ISO 3166-2 codes.
+    pub regions: Vec<String>,
+}
+impl Default for SanctionedGeoConfig {
+    fn default() -> Self {
+        let regions = [
+            "Crimea", "Autonomous Republic of Crimea", "Republic of Crimea", "Krym", "Luhansk", "Luhanska Oblast",
+            "Luganskaya Oblast", "Luhansk Oblast", "Donetsk", "Donetska Oblast", "Donetskaya Oblast", "Donetsk Oblast",
+            "Sevastopol", "Sevastopol City", "Sebastopol", "Sebastopol City", "UA-43", "UA-40", "UA-14", "UA-09",
+        ];
+        Self {
+            skip: true,
+            countries: ["RU", "IR", "CU", "KP", "SY"].map(String::from).to_vec(),
+            regions: regions.map(String::from).to_vec(),
+        }
+    }
+}
+
+/// Check 15: nodes per identity (1KV's FAQ policy, never enforced there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodesPerIdentityConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Most candidates per identity, sub-identities included (Polkadot 1, Kusama 2).
+    pub max: u32,
+}
+impl Default for NodesPerIdentityConfig {
+    fn default() -> Self {
+        Self { skip: false, max: 2 }
+    }
+}
+
+/// Every check's settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidityConfig {
+    /// 1: online.
+    pub online: Switch,
+    /// 2: in Staking.Validators.
+    pub validate_intention: Switch,
+    /// 3: client version.
+    pub client_version: ClientVersionConfig,
+    /// 4: first seen long enough ago.
+    pub connection_time: ConnectionTimeConfig,
+    /// 5: identity with a Reasonable or KnownGood judgement.
+    pub identity: Switch,
+    /// 6: offline time in the window.
+    pub offline_time: OfflineTimeConfig,
+    /// 7: commission.
+    pub commission: CommissionConfig,
+    /// 8: self stake.
+    pub self_stake: SelfStakeConfig,
+    /// 9: unclaimed rewards.
+    pub unclaimed_rewards: UnclaimedConfig,
+    /// 10: not blocking nominations.
+    pub blocked: Switch,
+    /// 11: Kusama rank.
+    pub kusama_rank: KusamaRankConfig,
+    /// 12: provider.
+    pub provider: ProviderConfig,
+    /// 13: no dummy BEEFY key.
+    pub beefy_key: Switch,
+    /// 14: sanctioned geography.
+    pub sanctioned_geo: SanctionedGeoConfig,
+    /// 15: nodes per identity.
+    pub nodes_per_identity: NodesPerIdentityConfig,
+}
+
+impl ValidityConfig {
+    /// The defaults of a profile.
+    ///
+    /// Provider and geography checks start switched off everywhere: they need
+    /// an IP-to-provider and IP-to-country source (1KV used ipinfo), which
+    /// stakeflow does not have; with no data they could only say "unknown".
+    /// Their lists keep 1KV's values so turning them on is one switch.
+    pub fn for_profile(profile: Profile) -> Self {
+        let mut c = Self::default();
+        match profile {
+            Profile::Polkadot => {
+                c.commission.max_percent = 5.0;
+                c.self_stake.min_tokens = 5_000.0;
+                c.unclaimed_rewards.threshold_eras = 1;
+                c.kusama_rank.skip = false;
+                c.nodes_per_identity.max = 1;
+            }
+            Profile::Kusama => {}
+            Profile::Testnet => {
+                c.client_version.skip = true;
+                c.connection_time.skip = true;
+            }
+        }
+        c
+    }
+
+    /// Every problem with these settings.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(0.0..=100.0).contains(&self.commission.max_percent) {
+            out.push(format!("commission.max_percent {} is not a percentage", self.commission.max_percent));
+        }
+        if !self.self_stake.min_tokens.is_finite() || self.self_stake.min_tokens < 0.0 {
+            out.push(format!("self_stake.min_tokens {} must be a non-negative number", self.self_stake.min_tokens));
+        }
+        if !(0.0..=1.0).contains(&self.offline_time.max_ratio) {
+            out.push(format!("offline_time.max_ratio {} must be within 0..=1", self.offline_time.max_ratio));
+        }
+        if !self.client_version.skip {
+            match &self.client_version.min_version {
+                None => out.push("client_version.min_version is required while the check is on".into()),
+                Some(v) if super::checks::parse_version(v).is_none() => {
+                    out.push(format!("client_version.min_version {v:?} is not a version like 1.15.2"))
+                }
+                Some(_) => {}
+            }
+        }
+        if !self.nodes_per_identity.skip && self.nodes_per_identity.max == 0 {
+            out.push("nodes_per_identity.max must be at least 1".into());
+        }
+        out
+    }
+}
+
+/// Deep-merge `overrides` into the profile's defaults and read the result;
+/// unknown keys are errors.
+pub fn resolve(profile: Profile, overrides: &serde_json::Value) -> Result<ValidityConfig, String> {
+    let mut base = serde_json::to_value(ValidityConfig::for_profile(profile)).map_err(|e| e.to_string())?;
+    merge(&mut base, overrides);
+    serde_json::from_value(base).map_err(|e| e.to_string())
+}
+
+/// Overlay `top` onto `base`, object by object.
+pub(crate) fn merge(base: &mut serde_json::Value, top: &serde_json::Value) {
+    match (base, top) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn profiles_carry_1kv_production_values() {
+        let p = ValidityConfig::for_profile(Profile::Polkadot);
+        assert_eq!((p.commission.max_percent, p.self_stake.min_tokens, p.unclaimed_rewards.threshold_eras), (5.0, 5000.0, 1));
+        assert!(p.unclaimed_rewards.skip && !p.kusama_rank.skip);
+        let k = ValidityConfig::for_profile(Profile::Kusama);
+        assert_eq!((k.commission.max_percent, k.self_stake.min_tokens, k.nodes_per_identity.max), (15.0, 10.0, 2));
+        assert!(k.kusama_rank.skip);
+    }
+
+    #[test]
+    fn overrides_merge_deeply_and_unknown_keys_fail() {
+        let c = resolve(Profile::Polkadot, &json!({"commission": {"max_percent": 7.5}, "identity": {"skip": true}})).unwrap();
+        assert_eq!(c.commission.max_percent, 7.5);
+        assert!(c.identity.skip);
+        assert_eq!(c.self_stake.min_tokens, 5000.0, "untouched keys keep the profile's value");
+        let err = resolve(Profile::Polkadot, &json!({"comission": {"max_percent": 7.5}})).unwrap_err();
+        assert!(err.contains("comission"), "{err}");
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let mut c = ValidityConfig::for_profile(Profile::Kusama);
+        c.commission.max_percent = 150.0;
+        c.client_version.min_version = Some("latest".into());
+        let p = c.problems();
+        assert!(p.iter().any(|m| m.contains("commission.max_percent")), "{p:?}");
+        assert!(p.iter().any(|m| m.contains("client_version.min_version")), "{p:?}");
+    }
+}
