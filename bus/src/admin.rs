@@ -89,6 +89,39 @@ pub async fn watermarks(cfg: &BusConfig, topic: &str, partition: i32) -> Result<
     .await
 }
 
+/// High watermarks (next offset to be written) of every partition of
+/// `topics`, with one client: what "caught up" means for a reader.
+pub async fn high_watermarks(cfg: &BusConfig, topics: &[&str]) -> Result<Vec<(String, i32, i64)>, BusError> {
+    let cfg = cfg.clone();
+    let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+    blocking(move || {
+        let brokers = cfg.bootstrap();
+        let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
+        let mut out = Vec::new();
+        for topic in topics {
+            let md = client
+                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
+                .map_err(BusError::kafka("fetch metadata", brokers))?;
+            let partitions = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none())
+                .map(|t| t.partitions().len() as i32)
+                .unwrap_or(0);
+            if partitions == 0 {
+                return Err(BusError::MissingTopic { topic, brokers: brokers.to_string() });
+            }
+            for p in 0..partitions {
+                let (_, high) =
+                    client.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
+                out.push((topic.clone(), p, high));
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
 /// librdkafka's metadata calls block; keep them off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BusError> + Send + 'static,

@@ -8,4 +8,10 @@ pub enum ScoringError {
     /// The store failed or refused a stale write.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// A record could not be encoded.
+    #[error(transparent)]
+    Schema(schemas::SchemaError),
+    /// The state could not be (de)serialised.
+    #[error("scoring state: {0}")]
+    State(String),
 }

@@ -18,3 +18,4 @@ pub use error::ScoringError;
 pub mod candidates;
 pub mod validity;
 pub mod score;
+pub mod programme;

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 pub use checks::{CheckContext, CheckKind, CheckResult, Evidence, Verdict, parse_version, planck_to_tokens, sources, tokens_to_planck};
 pub use config::{Profile, ValidityConfig, resolve};
-pub(crate) use config::merge as merge_json;
 pub use facts::{CandidateFacts, Fact, IdentityFacts, KusamaStanding, LocationFacts, NodeFacts, StakingFacts};
 
 /// A candidate's validity: every enabled check, and the verdict they imply.

@@ -20,6 +20,7 @@ mod config;
 mod embedded;
 mod error;
 mod model;
+mod namespace;
 mod scylla;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ pub use config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use model::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, StateWrite};
+pub use namespace::{Namespaces, set_live};
 pub use scylla::ScyllaStore;
 
 /// Where derived state and consumer positions live.

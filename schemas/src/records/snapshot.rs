@@ -8,7 +8,7 @@ use crate::registry::{
 };
 
 /// A validator of a session with its keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SessionValidator {
     /// Stash, 0x hex.
     pub stash: String,
@@ -17,7 +17,7 @@ pub struct SessionValidator {
 }
 
 /// The validator set of a new session (schema `session_snapshot.v1.avsc`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SessionSnapshot {
     /// Network name.
     pub chain: String,
@@ -35,7 +35,7 @@ pub struct SessionSnapshot {
 codec!(SessionSnapshot, SESSION_SNAPSHOT_ID, SESSION_SNAPSHOT_SUBJECT);
 
 /// A nominator's stake behind a validator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Backer {
     /// Nominator, 0x hex.
     pub who: String,
@@ -44,7 +44,7 @@ pub struct Backer {
 }
 
 /// A validator at the start of an era (schema `validator_era.v1.avsc`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ValidatorEra {
     /// Network name.
     pub chain: String,
@@ -74,7 +74,7 @@ pub struct ValidatorEra {
 codec!(ValidatorEra, VALIDATOR_ERA_ID, VALIDATOR_ERA_SUBJECT);
 
 /// A nominator at the start of an era (schema `nominator_era.v1.avsc`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NominatorEra {
     /// Network name.
     pub chain: String,
@@ -94,7 +94,7 @@ pub struct NominatorEra {
 codec!(NominatorEra, NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT);
 
 /// Points of one validator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ValidatorPoints {
     /// Stash, 0x hex.
     pub stash: String,
@@ -103,7 +103,7 @@ pub struct ValidatorPoints {
 }
 
 /// Reward points of an ended era (schema `era_points.v1.avsc`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EraPoints {
     /// Network name.
     pub chain: String,
@@ -121,7 +121,7 @@ pub struct EraPoints {
 codec!(EraPoints, ERA_POINTS_ID, ERA_POINTS_SUBJECT);
 
 /// A registrar's judgement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Judgement {
     /// Registrar index.
     pub registrar_index: i64,

@@ -1,0 +1,168 @@
+//! Rounds onto the bus, exactly once without transactions: a round's
+//! candidate records go out in stash order, all to the network's partition,
+//! and the round record last. Before publishing, the topics' tails say what
+//! is already there: a round record means the round is complete; otherwise
+//! the last candidate record of the round says where to continue.
+
+use bus::{BusConfig, Outgoing, Publisher};
+use schemas::{CandidateScore, CheckRecord, Round, ScoreRecord, topics};
+
+use super::round::RoundSnapshot;
+use crate::ScoringError;
+use crate::validity::Verdict;
+
+fn verdict(v: Verdict) -> String {
+    match v {
+        Verdict::Valid => "valid",
+        Verdict::Invalid => "invalid",
+        Verdict::Unknown => "unknown",
+    }
+    .to_string()
+}
+
+/// Key of a round record.
+pub fn round_key(network: &str, round: u64) -> String {
+    format!("{network}/{round}")
+}
+
+/// Key of a candidate record.
+pub fn score_key(network: &str, round: u64, stash: &str) -> String {
+    format!("{network}/{round}/{stash}")
+}
+
+/// The round record.
+pub fn round_record(s: &RoundSnapshot) -> Round {
+    let (valid, invalid, unknown) = s.counts();
+    Round {
+        network: s.network.clone(),
+        round: s.round as i64,
+        era: s.era.map(i64::from),
+        chain: s.chain.clone(),
+        block_number: s.block as i64,
+        at_ms: s.at_ms,
+        seed: s.seed.to_string(),
+        weights: s.weights.named().iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        validity_config_json: serde_json::to_string(&s.validity).unwrap_or_default(),
+        stats_json: serde_json::to_string(&s.stats).unwrap_or_default(),
+        candidates: s.candidates.len() as i64,
+        valid: valid as i64,
+        invalid: invalid as i64,
+        unknown: unknown as i64,
+    }
+}
+
+/// The candidate records, in stash order (the order they are published in).
+pub fn score_records(s: &RoundSnapshot) -> Vec<CandidateScore> {
+    let mut out: Vec<CandidateScore> = s
+        .candidates
+        .iter()
+        .map(|c| CandidateScore {
+            network: s.network.clone(),
+            round: s.round as i64,
+            stash: c.candidate.stash.clone(),
+            name: c.candidate.name.clone(),
+            slot_id: i64::from(c.candidate.slot_id),
+            verdict: verdict(c.validity.verdict),
+            valid: c.validity.valid,
+            checks: c
+                .validity
+                .checks
+                .iter()
+                .map(|r| CheckRecord {
+                    check: r.check.key().to_string(),
+                    verdict: verdict(r.verdict),
+                    reason: r.reason.clone(),
+                    value: r.evidence.value.clone(),
+                    bound: r.evidence.bound.clone(),
+                    source: r.evidence.source.clone(),
+                    at: r.evidence.at.clone(),
+                })
+                .collect(),
+            skipped: c.validity.skipped.iter().map(|k| k.key().to_string()).collect(),
+            rank: i64::from(c.history.rank),
+            inclusion: c.history.inclusion,
+            span_inclusion: c.history.span_inclusion,
+            nominated_at: c.history.nominated_at.map(i64::from),
+            faults: c.history.faults.len() as i64,
+            score: c.score.as_ref().map(|sc| ScoreRecord {
+                components: sc.components.named().iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+                aggregate: sc.aggregate,
+                randomness: sc.randomness,
+                total: sc.total,
+                inputs_json: c.inputs.as_ref().and_then(|i| serde_json::to_string(i).ok()).unwrap_or_default(),
+            }),
+        })
+        .collect();
+    out.sort_by(|a, b| a.stash.cmp(&b.stash));
+    out
+}
+
+/// Where a round's publication stands on the topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// The round record is there: nothing to do.
+    Complete,
+    /// Candidate records up to and including this stash are there.
+    Partial(String),
+    /// Nothing of the round is there.
+    Nothing,
+}
+
+/// Read the tails of the round and score topics for `network`'s partition.
+pub async fn published(bus: &BusConfig, publisher: &Publisher, network: &str, round: u64) -> Result<Published, ScoringError> {
+    let prefix = format!("{network}/");
+    let of_network = |k: &[u8]| k.starts_with(prefix.as_bytes());
+    let partition = publisher.partition_for(topics::ROUNDS, network.as_bytes()).await?;
+    if let Some(last) = bus::consumer::last_matching(bus, topics::ROUNDS, partition, of_network).await?
+        && let Some(r) = last.payload.as_deref().and_then(|p| Round::decode(p).ok())
+        && r.round as u64 >= round
+    {
+        return Ok(Published::Complete);
+    }
+    let partition = publisher.partition_for(topics::SCORES, network.as_bytes()).await?;
+    if let Some(last) = bus::consumer::last_matching(bus, topics::SCORES, partition, of_network).await?
+        && let Some(s) = last.payload.as_deref().and_then(|p| CandidateScore::decode(p).ok())
+        && s.round as u64 == round
+    {
+        return Ok(Published::Partial(s.stash));
+    }
+    Ok(Published::Nothing)
+}
+
+/// Publish what of `snapshot` is not on the topics yet.
+pub async fn publish_round(bus: &BusConfig, publisher: &Publisher, snapshot: &RoundSnapshot) -> Result<(), ScoringError> {
+    let network = snapshot.network.as_str();
+    let state = published(bus, publisher, network, snapshot.round).await?;
+    if state == Published::Complete {
+        return Ok(());
+    }
+    let records = score_records(snapshot);
+    let todo: Vec<&CandidateScore> = match &state {
+        Published::Partial(after) => records.iter().filter(|r| r.stash.as_str() > after.as_str()).collect(),
+        _ => records.iter().collect(),
+    };
+    let encoded: Vec<(String, Vec<u8>)> = todo
+        .iter()
+        .map(|r| Ok((score_key(network, snapshot.round, &r.stash), r.encode()?)))
+        .collect::<Result<_, schemas::SchemaError>>()
+        .map_err(ScoringError::Schema)?;
+    // Candidate records first (in order: the idempotent producer keeps it), then the round.
+    for chunk in encoded.chunks(500) {
+        let batch: Vec<Outgoing> = chunk
+            .iter()
+            .map(|(key, payload)| Outgoing {
+                topic: topics::SCORES,
+                partition_key: network.as_bytes(),
+                key: key.as_bytes(),
+                payload,
+                headers: None,
+            })
+            .collect();
+        publisher.publish_all(batch).await?;
+    }
+    let round = round_record(snapshot).encode().map_err(ScoringError::Schema)?;
+    publisher
+        .publish_keyed(topics::ROUNDS, network.as_bytes(), round_key(network, snapshot.round).as_bytes(), &round, None)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! One round, evaluated in one pure step: candidates and folded facts in,
+//! every candidate's checks, history and score out, with all inputs kept so
+//! the round can be explained and recomputed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::chain_facts::ChainFacts;
+use super::history::{self, History};
+use crate::candidates::{Candidate, ss58_decode};
+use crate::score::{self, RoundSeed, Score, ScoreInputs, ScoreStats, Weights};
+use crate::uptime::{NodeUptime, Presence, UptimeState, stash_of};
+use crate::validity::{
+    self, CandidateFacts, CheckContext, Fact, IdentityFacts, KusamaStanding, LocationFacts, NodeFacts, StakingFacts, Validity,
+    ValidityConfig, Verdict, sources,
+};
+
+/// A candidate's standing, as another network's rounds give it (the Kusama rank check).
+pub type Standings = BTreeMap<String, (u32, bool)>;
+
+/// Everything a round is computed from.
+pub struct RoundInput<'a> {
+    /// Network.
+    pub network: &'a str,
+    /// Session index of the relay chain.
+    pub round: u64,
+    /// Chain whose session started the round.
+    pub chain: &'a str,
+    /// Block of the session change.
+    pub block: u64,
+    /// Its timestamp: checks are judged at this time.
+    pub at_ms: i64,
+    /// Token decimals.
+    pub decimals: u8,
+    /// The candidate list.
+    pub candidates: &'a [Candidate],
+    /// Relay chain facts (sessions, faults).
+    pub relay: &'a ChainFacts,
+    /// Staking chain facts (validators, nominators, points); the relay itself without a staking chain.
+    pub staking: &'a ChainFacts,
+    /// Identity chain facts.
+    pub identity: &'a ChainFacts,
+    /// Name of the identity chain (for evidence).
+    pub identity_chain: &'a str,
+    /// Telemetry.
+    pub uptime: &'a UptimeState,
+    /// Uptime window, ms.
+    pub uptime_window_ms: i64,
+    /// The Kusama programme's standings, when that network is scored here.
+    pub kusama: Option<&'a Standings>,
+    /// Check settings.
+    pub validity: &'a ValidityConfig,
+    /// Weights.
+    pub weights: &'a Weights,
+    /// The programme's nominators (0x hex), left out of nominator stake.
+    pub own_nominators: &'a BTreeSet<String>,
+}
+
+/// One candidate in a round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRound {
+    /// The list entry.
+    pub candidate: Candidate,
+    /// Stash as 0x hex (the key of chain records); empty if undecodable.
+    pub account: String,
+    /// What validity was judged on.
+    pub facts: CandidateFacts,
+    /// Checks and verdict.
+    pub validity: Validity,
+    /// Rank, inclusion, last active era, faults.
+    pub history: History,
+    /// Score inputs (valid candidates only).
+    pub inputs: Option<ScoreInputs>,
+    /// Score (valid candidates only).
+    pub score: Option<Score>,
+}
+
+/// A whole round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundSnapshot {
+    /// Network.
+    pub network: String,
+    /// Session index.
+    pub round: u64,
+    /// Active era.
+    pub era: Option<u32>,
+    /// Chain of the session change.
+    pub chain: String,
+    /// Block of the session change.
+    pub block: u64,
+    /// Its timestamp.
+    pub at_ms: i64,
+    /// Seed of the random factors.
+    pub seed: RoundSeed,
+    /// Weights used.
+    pub weights: Weights,
+    /// Check settings used.
+    pub validity: ValidityConfig,
+    /// Statistics the components were scaled against.
+    pub stats: ScoreStats,
+    /// Every candidate, in list order.
+    pub candidates: Vec<CandidateRound>,
+}
+
+impl RoundSnapshot {
+    /// Counts of valid, invalid and unknown candidates.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let n = |v: Verdict| self.candidates.iter().filter(|c| c.validity.verdict == v).count();
+        (n(Verdict::Valid), n(Verdict::Invalid), n(Verdict::Unknown))
+    }
+
+    /// Standings to hand to a network that checks this one's ranks.
+    pub fn standings(&self) -> Standings {
+        self.candidates.iter().map(|c| (c.account.clone(), (c.history.rank, c.validity.valid))).collect()
+    }
+
+    /// Recompute every score from the stored inputs, weights and seed (what
+    /// "reproducible" means; also how a weight change is tried on a round).
+    pub fn rescore(&self, weights: &Weights) -> Vec<Score> {
+        let inputs: Vec<ScoreInputs> = self.candidates.iter().filter_map(|c| c.inputs.clone()).collect();
+        score::score_round(&inputs, weights, &self.seed).0
+    }
+}
+
+fn hex_account(ss58: &str) -> Option<String> {
+    ss58_decode(ss58).map(|(_, key)| format!("0x{}", hex::encode(key)))
+}
+
+fn rfc3339(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The telemetry nodes of a network by the stash they belong to, and how
+/// each was tied: by the GRANDPA key the node reports (exact), else by the
+/// node's name equal to the candidate's registered name.
+fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a NodeUptime, &'static str)>> {
+    let grandpa: BTreeMap<String, String> = input
+        .relay
+        .session
+        .iter()
+        .flat_map(|s| s.keys.iter())
+        .filter_map(|(stash, keys)| keys.get("grandpa").map(|k| (k.to_lowercase(), stash.clone())))
+        .collect();
+    let by_name: BTreeMap<&str, String> =
+        input.candidates.iter().filter_map(|c| Some((c.name.trim(), hex_account(&c.stash)?))).collect();
+    let mut out: BTreeMap<String, Vec<(&NodeUptime, &'static str)>> = BTreeMap::new();
+    for node in input.uptime.nodes.values().filter(|n| n.network == input.network) {
+        let by_key = node.validator.as_deref().and_then(|v| stash_of(v, &grandpa)).map(|(s, _)| (s, "session_key"));
+        let matched = by_key.or_else(|| by_name.get(node.name.trim()).map(|s| (s.clone(), "name")));
+        if let Some((stash, how)) = matched {
+            out.entry(stash).or_default().push((node, how));
+        }
+    }
+    out
+}
+
+/// What telemetry says of a candidate (its best node speaks for it), and that node's city.
+fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> Option<(Fact<NodeFacts>, Option<String>)> {
+    // The best node speaks for the candidate: online first, then the longest known.
+    let rank = |n: &NodeUptime| match n.presence {
+        Presence::Online => 0,
+        Presence::Unknown => 1,
+        Presence::Offline => 2,
+    };
+    let (best, how) = nodes.iter().min_by_key(|(n, _)| (rank(n), n.discovered_at_ms, n.peer_id.clone()))?;
+    let online = match best.presence {
+        Presence::Online => Some(true),
+        Presence::Offline => Some(false),
+        Presence::Unknown => None,
+    };
+    let facts = NodeFacts {
+        online,
+        online_since_ms: (online == Some(true)).then_some(best.since_ms),
+        discovered_at_ms: nodes.iter().map(|(n, _)| n.discovered_at_ms).min().unwrap_or(best.discovered_at_ms),
+        offline_ms: input.uptime.offline_in_window(&best.network, &best.peer_id, input.at_ms, input.uptime_window_ms),
+        window_ms: input.uptime_window_ms,
+        implementation: best.implementation.clone(),
+        version: best.version.clone(),
+        matched_by: how.to_string(),
+    };
+    let at = format!("node {} last seen {}", best.name, rfc3339(best.last_seen_ms));
+    Some((Fact::new(facts, sources::TELEMETRY, at), best.city.clone()))
+}
+
+/// Evaluate a round.
+pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
+    let era = input.staking.active_era().or(input.relay.active_era());
+    let telemetry_up = input.uptime.feeds_up.iter().any(|(net, _)| net == input.network);
+    let nodes = nodes_by_stash(input);
+    let ctx = CheckContext { now_ms: input.at_ms, decimals: input.decimals };
+
+    // Identity roots first: nodes per identity counts candidates sharing one.
+    let accounts: Vec<Option<String>> = input.candidates.iter().map(|c| hex_account(&c.stash)).collect();
+    let root_of = |account: &str| -> Option<String> {
+        let own = input.identity.identities.get(account)?;
+        Some(own.super_account.clone().unwrap_or_else(|| account.to_string()))
+    };
+    let mut per_root: BTreeMap<String, u32> = BTreeMap::new();
+    for account in accounts.iter().flatten() {
+        if let Some(root) = root_of(account) {
+            *per_root.entry(root).or_default() += 1;
+        }
+    }
+
+    let mut rows: Vec<CandidateRound> = Vec::with_capacity(input.candidates.len());
+    for (candidate, account) in input.candidates.iter().zip(&accounts) {
+        let account = account.clone().unwrap_or_default();
+        let (node, city) = nodes.get(&account).and_then(|n| node_facts(n, input)).unzip();
+        let facts = candidate_facts(input, candidate, &account, node, city.flatten(), telemetry_up, &per_root);
+        let validity = validity::evaluate(&facts, input.validity, ctx);
+        let addresses = history::identity_addresses(&account, input.identity);
+        let history = history::history(&account, &addresses, input.staking, input.relay, era);
+        rows.push(CandidateRound { candidate: candidate.clone(), account, facts, validity, history, inputs: None, score: None });
+    }
+
+    // Only valid candidates are scored, against statistics of the valid set.
+    for row in rows.iter_mut().filter(|r| r.validity.valid) {
+        row.inputs = Some(score_inputs(input, row));
+    }
+    let seed = RoundSeed::derive(input.network, input.round);
+    let inputs: Vec<ScoreInputs> = rows.iter().filter_map(|r| r.inputs.clone()).collect();
+    let (scores, stats) = score::score_round(&inputs, input.weights, &seed);
+    let mut by_stash: BTreeMap<String, Score> = scores.into_iter().map(|s| (s.stash.clone(), s)).collect();
+    for row in rows.iter_mut() {
+        row.score = by_stash.remove(&row.account);
+    }
+
+    RoundSnapshot {
+        network: input.network.to_string(),
+        round: input.round,
+        era,
+        chain: input.chain.to_string(),
+        block: input.block,
+        at_ms: input.at_ms,
+        seed,
+        weights: input.weights.clone(),
+        validity: input.validity.clone(),
+        stats,
+        candidates: rows,
+    }
+}
+
+fn candidate_facts(
+    input: &RoundInput<'_>,
+    candidate: &Candidate,
+    account: &str,
+    node: Option<Fact<NodeFacts>>,
+    city: Option<String>,
+    telemetry_up: bool,
+    per_root: &BTreeMap<String, u32>,
+) -> CandidateFacts {
+    let staking = input.staking;
+    let era_at = |e: u32, b: u64| format!("era {e} (block {b})");
+    let intends = staking.validators_era.map(|e| {
+        let at = staking.validators.values().next().map_or_else(|| format!("era {e}"), |v| era_at(e, v.block));
+        Fact::new(staking.validators.contains_key(account), sources::VALIDATORS, at)
+    });
+    let prefs = staking.validators.get(account).map(|v| {
+        Fact::new(
+            StakingFacts {
+                commission_perbill: v.commission_perbill,
+                blocked: v.blocked,
+                self_bonded: v.self_bonded.parse().unwrap_or_default(),
+            },
+            sources::VALIDATORS,
+            era_at(v.era, v.block),
+        )
+    });
+    let identity = input.identity.identities.get(account).map(|own| {
+        let root = own.super_account.clone().unwrap_or_else(|| account.to_string());
+        let root_record = input.identity.identities.get(&root);
+        // A sub-identity is judged by its super's identity, as in 1KV.
+        let (has, display, judgements, block) = match (&own.super_account, root_record) {
+            (Some(_), Some(r)) => (r.has_identity, r.display.clone(), r.judgements.clone(), r.block),
+            (Some(_), None) => (true, None, Vec::new(), own.block),
+            (None, _) => (own.has_identity, own.display.clone(), own.judgements.clone(), own.block),
+        };
+        let facts = IdentityFacts { root, display, has_identity: has, judgements };
+        Fact::new(facts, sources::IDENTITIES, format!("block {block} of {}", input.identity_chain))
+    });
+    let nodes_of_identity = input.identity.identities.get(account).map(|own| {
+        let root = own.super_account.clone().unwrap_or_else(|| account.to_string());
+        let n = per_root.get(&root).copied().unwrap_or(1);
+        Fact::new(n, sources::IDENTITIES, format!("candidates sharing identity {root}"))
+    });
+    let beefy_key = input.relay.session.as_ref().and_then(|s| {
+        let key = s.keys.get(account)?.get("beefy")?;
+        Some(Fact::new(key.clone(), sources::SESSIONS, format!("session {}", s.index)))
+    });
+    // Telemetry gives the city only; region, country and provider need an IP source.
+    let location = city.map(|c| Fact::new(LocationFacts { city: Some(c), ..LocationFacts::default() }, sources::TELEMETRY, "telemetry location"));
+    let kusama = candidate.kusama_stash.as_deref().and_then(|k| {
+        let standing = input.kusama?.get(&hex_account(k)?)?;
+        Some(Fact::new(KusamaStanding { rank: standing.0, valid: standing.1 }, sources::KUSAMA, "latest Kusama round"))
+    });
+    CandidateFacts {
+        stash: candidate.stash.clone(),
+        skip_self_stake: candidate.skip_self_stake,
+        has_kusama_stash: candidate.kusama_stash.is_some(),
+        telemetry_up,
+        node,
+        location,
+        intends_to_validate: intends,
+        staking: prefs,
+        identity,
+        nodes_of_identity,
+        beefy_key,
+        unclaimed_eras: None,
+        kusama,
+    }
+}
+
+fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound) -> ScoreInputs {
+    let f = &row.facts;
+    let node = f.node.as_ref().map(|n| &n.value);
+    let loc = f.location.as_ref().map(|l| l.value.clone()).unwrap_or_default();
+    let banned = loc
+        .provider
+        .as_ref()
+        .is_some_and(|p| input.validity.provider.banned.iter().any(|b| b.trim().eq_ignore_ascii_case(p.trim())));
+    ScoreInputs {
+        stash: row.account.clone(),
+        inclusion: row.history.inclusion,
+        span_inclusion: row.history.span_inclusion,
+        discovered_at_ms: node.map(|n| n.discovered_at_ms),
+        nominated_at_era: row.history.nominated_at,
+        rank: row.history.rank,
+        unclaimed_eras: 0,
+        bonded: f
+            .staking
+            .as_ref()
+            .map(|s| validity::planck_to_tokens(s.value.self_bonded, input.decimals))
+            .unwrap_or_default(),
+        faults: row.history.faults.len() as u32,
+        offline_ms: node.map(|n| n.offline_ms).unwrap_or_default(),
+        city: loc.city,
+        region: loc.region,
+        country: loc.country,
+        provider: loc.provider,
+        provider_banned: banned,
+        nominator_stake: history::nominator_stake(&row.account, input.staking, input.own_nominators, input.decimals),
+        implementation: node.and_then(|n| n.implementation.clone()),
+    }
+}
