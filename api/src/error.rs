@@ -13,6 +13,9 @@ pub enum ApiError {
     /// A query parameter is wrong.
     #[error("bad query: {0}")]
     BadQuery(String),
+    /// What was asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// Something inside failed (logged, not shown).
     #[error("internal error")]
     Internal(String),
@@ -26,6 +29,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
             }
             ApiError::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad_query"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "internal error while serving a request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -32,6 +32,20 @@ pub struct AppState {
     pub metrics: Option<MetricsRender>,
     /// Window over which `/nodes` reports offline time, ms.
     pub uptime_window_ms: i64,
+    /// Where scoring tables live (the live namespace); `None`: in `store`.
+    pub namespaces: Option<Arc<store::Namespaces>>,
+    /// Networks with a programme (the default when a request names none and there is one).
+    pub scored_networks: Arc<Vec<String>>,
+}
+
+impl AppState {
+    /// The store holding the live scoring tables.
+    pub async fn scoring_store(&self) -> Result<Arc<dyn Store>, ApiError> {
+        match &self.namespaces {
+            Some(ns) => Ok(ns.live().await?.1),
+            None => Ok(self.store.clone()),
+        }
+    }
 }
 
 /// A function that renders metrics in Prometheus text format.

@@ -1,5 +1,6 @@
 //! Route table: one module per resource.
 
+mod candidates;
 mod health;
 mod nodes;
 mod registry;
@@ -15,6 +16,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/nodes", get(nodes::list))
+        .route("/candidates", get(candidates::list))
+        .route("/candidates/{stash}", get(candidates::one))
+        .route("/candidates/{stash}/score", get(candidates::score))
+        .route("/rounds", get(candidates::rounds))
+        .route("/rounds/{round}", get(candidates::round_view))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
         .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))

@@ -130,14 +130,14 @@ impl FoldConsumer<UptimeFold> {
     /// Prepare the uptime consumer (connects on [`FoldConsumer::run`]).
     pub fn new(bus: BusConfig, store: Arc<dyn Store>, cfg: UptimeConfig) -> Self {
         let fold = UptimeFold { window_ms: cfg.window_ms() };
-        Self { bus, store, batch: cfg.batch, fold }
+        Self { bus, store, batch: cfg.batch, fold, namespaces: None }
     }
 }
 
 impl FoldConsumer<SessionKeysFold> {
     /// Prepare the session-keys consumer.
     pub fn session_keys(bus: BusConfig, store: Arc<dyn Store>) -> Self {
-        Self { bus, store, batch: 100, fold: SessionKeysFold }
+        Self { bus, store, batch: 100, fold: SessionKeysFold, namespaces: None }
     }
 }
 
@@ -147,23 +147,62 @@ pub struct FoldConsumer<F: Fold> {
     store: Arc<dyn Store>,
     batch: usize,
     fold: F,
+    /// When set, the state lives in the live scoring namespace and a swap reloads.
+    namespaces: Option<Arc<store::Namespaces>>,
 }
 
 impl<F: Fold> FoldConsumer<F> {
-    /// Run until `shutdown`; a stale write (another instance) reloads and goes on.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
-        crate::shell::run_with_retries(F::NAME, shutdown, || self.consume()).await
+    /// Keep the state in the live scoring namespace instead of the given store.
+    pub fn following(mut self, namespaces: Arc<store::Namespaces>) -> Self {
+        self.namespaces = Some(namespaces);
+        self
     }
 
-    async fn consume(&self) -> Result<(), ScoringError> {
-        let mut state = load_state::<F>(self.store.as_ref()).await?;
+    /// Run until `shutdown`; a stale write (another instance) reloads and goes on.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
+        crate::shell::run_with_retries(F::NAME, shutdown, || async {
+            let (name, store) = match &self.namespaces {
+                Some(ns) => ns.live().await?,
+                None => (None, self.store.clone()),
+            };
+            self.consume(store, None, name).await.map(|_| ())
+        })
+        .await
+    }
+
+    /// Fold into `store` until every partition is read to where it ended
+    /// when this began (a rebuild); returns the records applied.
+    pub async fn catch_up(&self, store: Arc<dyn Store>) -> Result<usize, ScoringError> {
+        let highs = bus::admin::high_watermarks(&self.bus, &[F::TOPIC]).await?;
+        let until = highs.into_iter().map(|(_, p, h)| (p, h)).collect();
+        self.consume(store, Some(until), None).await
+    }
+
+    async fn consume(
+        &self,
+        store: Arc<dyn Store>,
+        until: Option<std::collections::HashMap<i32, i64>>,
+        namespace: Option<String>,
+    ) -> Result<usize, ScoringError> {
+        let mut state = load_state::<F>(store.as_ref()).await?;
         let (reader, mut positions) =
-            crate::shell::reader_at_stored_positions(&self.bus, self.store.as_ref(), F::NAME, F::TOPIC).await?;
+            crate::shell::reader_at_stored_positions(&self.bus, store.as_ref(), F::NAME, F::TOPIC).await?;
+        let done = |positions: &std::collections::HashMap<i32, i64>| {
+            until.as_ref().is_some_and(|u| u.iter().all(|(p, h)| positions.get(p).copied().unwrap_or(0) >= *h))
+        };
         let dlq = Publisher::new(&self.bus)?;
         let mut carry: Option<Record> = None;
+        let mut applied = 0;
         loop {
+            if done(&positions) {
+                return Ok(applied);
+            }
             let first = match carry.take() {
                 Some(r) => r,
+                None if until.is_some() => match reader.next_within(Duration::from_secs(5)).await? {
+                    Some(r) => r,
+                    None => return Ok(applied), // a gap (compaction) below the watermark
+                },
                 None => reader.next().await?,
             };
             let partition = first.partition;
@@ -186,6 +225,7 @@ impl<F: Fold> FoldConsumer<F> {
                     continue; // re-delivered
                 }
                 last = Some(record.offset);
+                applied += 1;
                 let payload = record.payload.as_deref().unwrap_or_default();
                 if let Err(reason) = self.fold.apply(&mut state, payload) {
                     tracing::error!(consumer = F::NAME, offset = record.offset, %reason, error_code = "undecodable_record", "record sent to the dead-letter topic");
@@ -197,10 +237,15 @@ impl<F: Fold> FoldConsumer<F> {
             let bytes = serde_json::to_vec(&state)
                 .map_err(|e| ScoringError::Store(store::StoreError::Corrupt { what: F::NAME, reason: e.to_string() }))?;
             let delta = CheckpointDelta { topic: F::TOPIC.to_string(), partition, from: start, to: last + 1 };
-            self.store.commit_state(F::NAME, F::KEY, &bytes, &delta).await?;
+            store.commit_state(F::NAME, F::KEY, &bytes, &delta).await?;
             positions.insert(partition, delta.to);
             reader.commit_advisory(F::TOPIC, partition, delta.to);
             metrics::counter!("stakeflow_consumer_records_total", "consumer" => F::NAME).increment(batch.len() as u64);
+            if let Some(ns) = &self.namespaces
+                && ns.live_name().await? != namespace
+            {
+                return Err(ScoringError::State("scoring namespace swapped; reloading".into()));
+            }
         }
     }
 }

@@ -5,7 +5,9 @@
 pub mod chain_facts;
 pub mod config;
 pub mod eras;
+pub mod explain;
 pub mod history;
+pub mod list_feed;
 pub mod publish;
 pub mod round;
 pub mod scorer;

@@ -82,6 +82,30 @@ pub enum Command {
     Api,
     /// Load and check the configuration, print a summary, and exit.
     Validate,
+    /// Rebuild every scoring table from the topics into a new namespace while
+    /// the live one serves (try changed weights or rules over history).
+    Rescore(RescoreArgs),
+    /// Make a rebuilt namespace live (`--base` goes back to the base tables).
+    Swap(SwapArgs),
+}
+
+/// Options of `rescore`.
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// Name of the new namespace (letters, digits, `_`).
+    #[arg(long)]
+    pub into: String,
+}
+
+/// Options of `swap`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SwapArgs {
+    /// The namespace to make live.
+    pub name: Option<String>,
+    /// Go back to the base tables.
+    #[arg(long)]
+    pub base: bool,
 }
 
 /// Options of `run`.

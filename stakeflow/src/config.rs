@@ -33,6 +33,8 @@ pub struct AppConfig {
     pub ingest: IngestConfig,
     /// Uptime accounting.
     pub uptime: scoring::UptimeConfig,
+    /// The programme of each network: candidates, checks, weights.
+    pub scoring: scoring::programme::ScoringConfig,
     /// Telemetry feed clients.
     pub telemetry: ingest::telemetry::TelemetryConfig,
     /// Nominator (reserved).
@@ -60,6 +62,7 @@ impl Default for AppConfig {
             nominator: NominatorConfig::default(),
             telemetry: ingest::telemetry::TelemetryConfig::default(),
             uptime: scoring::UptimeConfig::default(),
+            scoring: scoring::programme::ScoringConfig::default(),
             metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,
@@ -76,6 +79,33 @@ impl AppConfig {
     /// Names of every followed chain (relay, staking and identity chains).
     pub fn chain_names(&self) -> Vec<String> {
         self.networks.iter().flat_map(|n| n.followed_chains()).map(|c| c.config.name).collect()
+    }
+
+    /// The networks with a programme, resolved for the scorer.
+    pub fn scored_networks(&self) -> anyhow::Result<Vec<scoring::programme::ScoredNetwork>> {
+        let mut out = Vec::new();
+        for (name, programme) in &self.scoring.networks {
+            let net = self
+                .networks
+                .iter()
+                .find(|n| &n.name == name)
+                .with_context(|| format!("scoring.networks.{name}: no network of that name is loaded"))?;
+            let chains = net.followed_chains();
+            let role = |f: fn(&chain::Roles) -> bool| {
+                chains.iter().find(|c| f(&c.roles)).map_or_else(|| net.name.clone(), |c| c.config.name.clone())
+            };
+            let (relay, staking, identity) = (role(|r| r.relay), role(|r| r.staking), role(|r| r.identity));
+            let scored = scoring::programme::ScoredNetwork::new(
+                name,
+                (&relay, &staking, &identity),
+                net.decimals,
+                net.ss58_prefix,
+                programme.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("scoring.networks.{name}: {e}"))?;
+            out.push(scored);
+        }
+        Ok(out)
     }
 
     /// Names of the configured networks.
@@ -114,7 +144,7 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
     for file in files {
         cfg.networks.push(load_network(&file)?);
     }
-    let needs_networks = !matches!(cli.command, Command::Score | Command::Nominate);
+    let needs_networks = !matches!(cli.command, Command::Score | Command::Nominate | Command::Swap(_));
     let problems = problems(&cfg, needs_networks);
     anyhow::ensure!(problems.is_empty(), "invalid configuration:\n  - {}", problems.join("\n  - "));
     Ok(cfg)
@@ -150,6 +180,10 @@ fn problems(cfg: &AppConfig, needs_networks: bool) -> Vec<String> {
     }
     for n in &cfg.networks {
         out.extend(n.problems());
+    }
+    let names: Vec<String> = cfg.network_names();
+    for (name, programme) in &cfg.scoring.networks {
+        out.extend(programme.problems(name, &names));
     }
     if cfg.kafka.partitions < 1 {
         out.push(format!("kafka.partitions must be at least 1, not {}", cfg.kafka.partitions));

@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod observability;
+mod replay;
 mod services;
 
 use clap::Parser;
@@ -42,5 +43,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Score => services::run_one(cfg, services::Service::Score).await,
         Command::Api => services::run_one(cfg, services::Service::Api).await,
         Command::Nominate => Ok(nominator::run(&cfg.nominator).await?),
+        Command::Rescore(a) => replay::rescore(cfg, &a.into).await,
+        Command::Swap(a) => replay::swap(cfg, if a.base { None } else { a.name.as_deref() }).await,
     }
 }

@@ -70,6 +70,8 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
     let render = metrics_render();
     let store_cfg = cfg.store_config();
     let store = store::open(&store_cfg).await.with_context(|| format!("opening the store ({store_cfg:?})"))?;
+    // Scoring tables live in the live namespace (see `stakeflow rescore` / `swap`).
+    let namespaces = std::sync::Arc::new(store::Namespaces::new(store_cfg.clone(), store.clone()));
     if cfg.kafka.brokers.is_some() && cfg.kafka.create_topics && services.iter().any(|s| *s != Service::Api) {
         let topics = schemas::topics::provisioned();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -122,12 +124,30 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                 let svc = HeadsConsumer::new(cfg.kafka.clone(), store.clone());
                 let t = token.child_token();
                 set.spawn(async move { ("scoring".to_string(), svc.run(t).await.map_err(Into::into)) });
-                let svc = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone());
+                let svc = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone())
+                    .following(namespaces.clone());
                 let t = token.child_token();
                 set.spawn(async move { ("uptime".to_string(), svc.run(t).await.map_err(Into::into)) });
-                let svc = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone());
+                let svc = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone()).following(namespaces.clone());
                 let t = token.child_token();
                 set.spawn(async move { ("session-keys".to_string(), svc.run(t).await.map_err(Into::into)) });
+                let scored = cfg.scored_networks()?;
+                for net in &scored {
+                    let Some(source) = &net.programme.candidates else { continue };
+                    let source: scoring::candidates::CandidateSource =
+                        source.parse().with_context(|| format!("scoring.networks.{}.candidates", net.name))?;
+                    let watcher = scoring::candidates::CandidateWatcher::new(source.clone(), net.ss58_prefix, net.programme.candidates_poll);
+                    let (bus, name, t) = (cfg.kafka.clone(), net.name.clone(), token.child_token());
+                    set.spawn(async move {
+                        let task = format!("candidates[{name}]");
+                        (task, scoring::programme::list_feed::publish_lists(bus, name, source, watcher, t).await.map_err(Into::into))
+                    });
+                }
+                if !scored.is_empty() {
+                    let scorer = scoring::programme::Scorer::new(cfg.kafka.clone(), namespaces.clone(), scored, cfg.uptime.window_ms());
+                    let t = token.child_token();
+                    set.spawn(async move { ("scorer".to_string(), scorer.run(t).await.map_err(Into::into)) });
+                }
             }
             Service::Api => {
                 let state = AppState {
@@ -137,6 +157,8 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
                     ready_max_lag: cfg.api.ready_max_lag,
                     metrics: Some(render.clone()),
                     uptime_window_ms: cfg.uptime.window_ms(),
+                    namespaces: Some(namespaces.clone()),
+                    scored_networks: std::sync::Arc::new(cfg.scoring.networks.keys().cloned().collect()),
                 };
                 let (addr, server) = api::serve(&cfg.api, state, token.child_token()).await?;
                 println!("api: http://{addr}/health and http://{addr}/ready");

@@ -29,7 +29,7 @@ pub use config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use model::{ChainHead, Checkpoint, CheckpointDelta, ObservedHead, StateWrite};
-pub use namespace::{Namespaces, set_live};
+pub use namespace::{Namespaces, live_namespace, namespace_exists, set_live};
 pub use scylla::ScyllaStore;
 
 /// Where derived state and consumer positions live.

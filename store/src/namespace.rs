@@ -34,23 +34,7 @@ impl Namespaces {
 
     /// The name of the live namespace (`None`: the base store's own tables).
     pub async fn live_name(&self) -> Result<Option<String>, StoreError> {
-        match &self.base_cfg {
-            StoreConfig::Embedded { path } => {
-                let file = pointer_file(path);
-                match tokio::fs::read_to_string(&file).await {
-                    Ok(s) if s.trim().is_empty() => Ok(None),
-                    Ok(s) => Ok(Some(s.trim().to_string())),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(StoreError::Corrupt { what: "scoring namespace pointer", reason: format!("{}: {e}", file.display()) }),
-                }
-            }
-            StoreConfig::Scylla { .. } => Ok(self
-                .base
-                .load_state(CONTROL, LIVE_KEY)
-                .await?
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|s| !s.is_empty())),
-        }
+        read_pointer(&self.base_cfg, Some(self.base.as_ref())).await
     }
 
     /// The store holding a namespace (`None`: the base store), opened once.
@@ -76,9 +60,49 @@ fn poisoned<T>(_: T) -> StoreError {
     StoreError::Corrupt { what: "namespace cache", reason: "a thread panicked while holding it".into() }
 }
 
+async fn read_pointer(base_cfg: &StoreConfig, base: Option<&dyn Store>) -> Result<Option<String>, StoreError> {
+    match base_cfg {
+        StoreConfig::Embedded { path } => {
+            let file = pointer_file(path);
+            match tokio::fs::read_to_string(&file).await {
+                Ok(s) if s.trim().is_empty() => Ok(None),
+                Ok(s) => Ok(Some(s.trim().to_string())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(StoreError::Corrupt { what: "scoring namespace pointer", reason: format!("{}: {e}", file.display()) }),
+            }
+        }
+        StoreConfig::Scylla { .. } => {
+            let opened;
+            let base = match base {
+                Some(b) => b,
+                None => {
+                    opened = crate::open(base_cfg).await?;
+                    opened.as_ref()
+                }
+            };
+            Ok(base.load_state(CONTROL, LIVE_KEY).await?.and_then(|b| String::from_utf8(b).ok()).filter(|s| !s.is_empty()))
+        }
+    }
+}
+
+/// The live namespace, read without opening an embedded base store (which a
+/// running process may hold).
+pub async fn live_namespace(base_cfg: &StoreConfig) -> Result<Option<String>, StoreError> {
+    read_pointer(base_cfg, None).await
+}
+
 fn pointer_file(path: &std::path::Path) -> std::path::PathBuf {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("state");
     path.with_file_name(format!("{stem}.live"))
+}
+
+/// Whether a namespace has been written (its file or keyspace holds tables).
+pub async fn namespace_exists(base_cfg: &StoreConfig, name: &str) -> Result<bool, StoreError> {
+    let cfg = base_cfg.namespaced(name).map_err(|reason| StoreError::Corrupt { what: "namespace name", reason })?;
+    match &cfg {
+        StoreConfig::Embedded { path } => Ok(path.is_file()),
+        StoreConfig::Scylla { .. } => Ok(!crate::open(&cfg).await?.scan_states("stakeflow-scorer", "").await?.is_empty()),
+    }
 }
 
 /// Make `name` the live namespace (`None`: back to the base tables). Works

@@ -46,8 +46,9 @@ pub(crate) async fn list(
     query: Result<Query<NodesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<NodeView>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let uptime = scoring::load_uptime(state.store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let keys = scoring::load_state::<scoring::SessionKeysFold>(state.store.as_ref())
+    let scoring_store = state.scoring_store().await?;
+    let uptime = scoring::load_uptime(scoring_store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let keys = scoring::load_state::<scoring::SessionKeysFold>(scoring_store.as_ref())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let empty = std::collections::BTreeMap::new();

@@ -37,6 +37,8 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: 0,
+        namespaces: None,
+        scored_networks: Arc::new(vec![]),
     };
     let (addr, server) = api::serve(&api_cfg, state, token.child_token()).await.unwrap();
     let url = format!("http://{addr}/ready");

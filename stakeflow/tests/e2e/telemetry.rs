@@ -240,6 +240,8 @@ async fn uptime_survives_consumer_kills_and_equals_an_uninterrupted_replay() {
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: UptimeConfig::default().window_ms(),
+        namespaces: None,
+        scored_networks: std::sync::Arc::new(vec![]),
     };
     use tower::ServiceExt;
     let resp = api::router(state.clone())
@@ -318,6 +320,8 @@ async fn nodes_are_tied_to_stashes_by_the_session_keys_they_report() {
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: 1000,
+        namespaces: None,
+        scored_networks: std::sync::Arc::new(vec![]),
     };
     let body = wait::until("the node in /nodes", Duration::from_secs(60), || {
         let state = state.clone();

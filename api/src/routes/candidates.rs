@@ -1,0 +1,187 @@
+//! Candidates and rounds: the latest round's verdicts, checks with their
+//! evidence, history and scores, explained field by field.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use scoring::programme::{CandidateRound, RoundSnapshot, explain};
+use scoring::validity::Verdict;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState};
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// `?network=` (optional when one network is scored) and `?round=` (default: latest).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct At {
+    network: Option<String>,
+    round: Option<u64>,
+}
+
+/// Query of `GET /candidates`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    network: Option<String>,
+    round: Option<u64>,
+    /// valid, invalid or unknown.
+    verdict: Option<Verdict>,
+    /// total (default), rank or name.
+    sort: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
+    match asked {
+        Some(n) if state.scored_networks.contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::NotFound(format!("network {n:?} is not scored here; scored: {:?}", state.scored_networks))),
+        None if state.scored_networks.len() == 1 => Ok(state.scored_networks[0].clone()),
+        None => Err(ApiError::BadQuery(format!("give ?network=, one of {:?}", state.scored_networks))),
+    }
+}
+
+async fn round(state: &AppState, network: &str, round: Option<u64>) -> Result<RoundSnapshot, ApiError> {
+    let store = state.scoring_store().await?;
+    let found = match round {
+        Some(r) => scoring::programme::stored_round(store.as_ref(), network, r).await,
+        None => scoring::programme::latest_round(store.as_ref(), network).await,
+    }
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    found.ok_or_else(|| match round {
+        Some(r) => ApiError::NotFound(format!("no round {r} of {network}")),
+        None => ApiError::NotFound(format!("no round of {network} has been scored yet")),
+    })
+}
+
+/// A candidate in a list.
+#[derive(Debug, Serialize)]
+pub(crate) struct Summary {
+    slot_id: u32,
+    name: String,
+    stash: String,
+    verdict: Verdict,
+    valid: bool,
+    /// The checks that are not valid.
+    reasons: Vec<Value>,
+    rank: u32,
+    inclusion: f64,
+    span_inclusion: f64,
+    nominated_at: Option<u32>,
+    faults: usize,
+    total: Option<f64>,
+    aggregate: Option<f64>,
+}
+
+fn summary(c: &CandidateRound) -> Summary {
+    Summary {
+        slot_id: c.candidate.slot_id,
+        name: c.candidate.name.clone(),
+        stash: c.candidate.stash.clone(),
+        verdict: c.validity.verdict,
+        valid: c.validity.valid,
+        reasons: c.validity.reasons().map(|r| json!({"check": r.check, "verdict": r.verdict, "reason": r.reason})).collect(),
+        rank: c.history.rank,
+        inclusion: c.history.inclusion,
+        span_inclusion: c.history.span_inclusion,
+        nominated_at: c.history.nominated_at,
+        faults: c.history.faults.len(),
+        total: c.score.as_ref().map(|s| s.total),
+        aggregate: c.score.as_ref().map(|s| s.aggregate),
+    }
+}
+
+/// `GET /candidates`: one page of the round's candidates.
+pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadQuery(format!("limit must be within 1..=1000, not {limit}")));
+    }
+    let net = network(&state, q.network)?;
+    let r = round(&state, &net, q.round).await?;
+    let mut rows: Vec<&CandidateRound> = r.candidates.iter().filter(|c| q.verdict.is_none_or(|v| c.validity.verdict == v)).collect();
+    match q.sort.as_deref().unwrap_or("total") {
+        "total" => rows.sort_by(|a, b| {
+            let t = |c: &CandidateRound| c.score.as_ref().map_or(f64::NEG_INFINITY, |s| s.total);
+            t(b).total_cmp(&t(a)).then_with(|| a.candidate.name.cmp(&b.candidate.name))
+        }),
+        "rank" => rows.sort_by(|a, b| b.history.rank.cmp(&a.history.rank).then_with(|| a.candidate.name.cmp(&b.candidate.name))),
+        "name" => rows.sort_by(|a, b| a.candidate.name.cmp(&b.candidate.name)),
+        other => return Err(ApiError::BadQuery(format!("sort must be total, rank or name, not {other:?}"))),
+    }
+    let total = rows.len();
+    let page: Vec<Summary> = rows.into_iter().skip(q.offset.unwrap_or(0)).take(limit).map(summary).collect();
+    let (valid, invalid, unknown) = r.counts();
+    Ok(Json(json!({
+        "network": net, "round": r.round, "era": r.era, "at_ms": r.at_ms,
+        "counts": {"valid": valid, "invalid": invalid, "unknown": unknown},
+        "total": total, "candidates": page,
+    })))
+}
+
+fn find<'a>(r: &'a RoundSnapshot, stash: &str) -> Result<&'a CandidateRound, ApiError> {
+    let wanted = stash.to_lowercase();
+    r.candidates
+        .iter()
+        .find(|c| c.candidate.stash == stash || c.account == wanted)
+        .ok_or_else(|| ApiError::NotFound(format!("{stash} is not a candidate of {} in round {}", r.network, r.round)))
+}
+
+/// `GET /candidates/{stash}`: everything about one candidate in a round.
+pub(crate) async fn one(State(state): State<AppState>, Path(stash): Path<String>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let net = network(&state, q.network)?;
+    let r = round(&state, &net, q.round).await?;
+    let c = find(&r, &stash)?;
+    Ok(Json(json!({
+        "network": net, "round": r.round, "era": r.era, "at_ms": r.at_ms,
+        "candidate": c.candidate, "account": c.account,
+        "verdict": c.validity.verdict, "valid": c.validity.valid,
+        "checks": c.validity.checks, "skipped": c.validity.skipped,
+        "history": c.history, "facts": c.facts,
+        "score": c.score,
+    })))
+}
+
+/// `GET /candidates/{stash}/score`: the score field by field.
+pub(crate) async fn score(State(state): State<AppState>, Path(stash): Path<String>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let net = network(&state, q.network)?;
+    let r = round(&state, &net, q.round).await?;
+    let c = find(&r, &stash)?;
+    let Some(s) = &c.score else {
+        let why: Vec<&str> = c.validity.reasons().map(|x| x.reason.as_str()).collect();
+        return Err(ApiError::NotFound(format!("{stash} was not scored in round {}: only valid candidates are ({})", r.round, why.join("; "))));
+    };
+    Ok(Json(json!({
+        "network": net, "round": r.round, "seed": r.seed, "stash": c.candidate.stash,
+        "components": explain::explain(c, &r),
+        "aggregate": s.aggregate, "randomness": s.randomness, "total": s.total,
+        "inputs": c.inputs,
+    })))
+}
+
+/// `GET /rounds`: the rounds stored for a network.
+pub(crate) async fn rounds(State(state): State<AppState>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let net = network(&state, q.network)?;
+    let store = state.scoring_store().await?;
+    let numbers = scoring::programme::round_numbers(store.as_ref(), &net).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(json!({"network": net, "rounds": numbers})))
+}
+
+/// `GET /rounds/{round}`: a round's seed, weights, settings, statistics and counts.
+pub(crate) async fn round_view(State(state): State<AppState>, Path(number): Path<u64>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let net = network(&state, q.network)?;
+    let r = round(&state, &net, Some(number)).await?;
+    let (valid, invalid, unknown) = r.counts();
+    Ok(Json(json!({
+        "network": r.network, "round": r.round, "era": r.era, "chain": r.chain, "block": r.block, "at_ms": r.at_ms,
+        "seed": r.seed, "weights": r.weights, "validity": r.validity, "stats": r.stats,
+        "counts": {"valid": valid, "invalid": invalid, "unknown": unknown},
+    })))
+}
