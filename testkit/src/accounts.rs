@@ -108,4 +108,21 @@ impl Devnet {
         ]);
         self.submit(signer, call("Identity", "set_identity", vec![info])).await
     }
+
+    /// Give `who`'s identity a judgement by registrar 0 (`Reasonable` = 2,
+    /// `KnownGood` = 3 in the Judgement enum), writing the registration in
+    /// place: getting a judgement the real way takes a registrar and a fee
+    /// round trip the scoring tests do not need. `who` must have an identity
+    /// and no judgement yet. No event is emitted: ingest reads it at the next era.
+    pub async fn give_judgement(&self, who: [u8; 32], judgement: u8) -> anyhow::Result<()> {
+        let client = self.client("devnet").await?;
+        let at = client.api().at_current_block().await?;
+        let key = at.storage().entry(dynamic::storage::<([u8; 32],), Value>("Identity", "IdentityOf"))?.fetch_key((who,))?;
+        let raw = at.storage().fetch_raw(key.clone()).await.context("IdentityOf of the account")?;
+        // Registration starts with its judgements: compact length 0, then the rest.
+        anyhow::ensure!(raw.first() == Some(&0), "the identity already has judgements");
+        let mut value = vec![0x04, 0, 0, 0, 0, judgement];
+        value.extend_from_slice(&raw[1..]);
+        self.set_storage(json!([[format!("0x{}", hex::encode(&key)), format!("0x{}", hex::encode(&value))]])).await
+    }
 }

@@ -116,7 +116,7 @@ pub struct Pipeline {
     pub broker: testkit::TestBroker,
     pub bus: bus::BusConfig,
     pub store: std::sync::Arc<dyn store::Store>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Pipeline {
@@ -127,7 +127,7 @@ impl Pipeline {
         bus::admin::ensure_topics(&bus, &topics.iter().map(String::as_str).collect::<Vec<_>>()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = store::EmbeddedStore::open(&dir.path().join("state.redb")).await.unwrap();
-        Self { broker, bus, store: std::sync::Arc::new(store), _dir: dir }
+        Self { broker, bus, store: std::sync::Arc::new(store), dir }
     }
 
     /// The pipeline and a devnet, started side by side.

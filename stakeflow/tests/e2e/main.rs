@@ -8,6 +8,7 @@ mod dead_letter;
 mod interrupted_window;
 mod network;
 mod restart;
+mod scoring_round;
 mod run_binary;
 mod slice;
 mod telemetry;

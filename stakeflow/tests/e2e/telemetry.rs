@@ -15,16 +15,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::common::{Pipeline, read_topic};
 
-const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+pub(crate) const GENESIS: &str = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 
-fn added(id: u64, name: &str, peer: &str) -> String {
+pub(crate) fn added(id: u64, name: &str, peer: &str) -> String {
     format!(r#"3,[{id},["{name}","Parity Polkadot","1.20.2",null,"{peer}","linux","x86_64","gnu",null,null,null],[10,0],[[]],[[],[],[]],[100,"0x64",6000,1,null],null,null]"#)
 }
 
 /// A feed server: each accepted connection must subscribe to `GENESIS`, then
 /// gets the next script's frames; the server closes it when the script's
 /// signal fires (never, without one).
-async fn feed_server(scripts: Vec<(Vec<String>, Option<tokio::sync::oneshot::Receiver<()>>)>) -> String {
+pub(crate) async fn feed_server(scripts: Vec<(Vec<String>, Option<tokio::sync::oneshot::Receiver<()>>)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
