@@ -344,3 +344,164 @@ fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound) -> ScoreInputs {
         implementation: node.and_then(|n| n.implementation.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::programme::chain_facts::{IdentityRecord, SessionFacts, ValidatorFacts};
+    use crate::validity::{CheckKind, Profile};
+    use schemas::{TelemetryFeedEvent, TelemetryNodeEvent};
+
+    const NET: &str = "testnet";
+    const DAY: i64 = 86_400_000;
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn ss58(prefix: u8, key: [u8; 32]) -> String {
+        use blake2::{Blake2b512, Digest};
+        let mut body = vec![prefix];
+        body.extend_from_slice(&key);
+        let hash = Blake2b512::new().chain_update(b"SS58PRE").chain_update(&body).finalize();
+        body.extend_from_slice(&hash[..2]);
+        bs58::encode(body).into_string()
+    }
+
+    fn key(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    fn hex(k: [u8; 32]) -> String {
+        format!("0x{}", ::hex::encode(k))
+    }
+
+    fn candidate(slot: u32, name: &str, k: [u8; 32]) -> Candidate {
+        Candidate { slot_id: slot, name: name.into(), stash: ss58(42, k), kusama_stash: None, skip_self_stake: false, kyc: true, matrix: vec![] }
+    }
+
+    fn node(peer: &str, name: &str, validator: Option<String>, at: i64) -> TelemetryNodeEvent {
+        TelemetryNodeEvent {
+            network: NET.into(),
+            source: "feed".into(),
+            peer_id: peer.into(),
+            kind: "added".into(),
+            at_ms: at,
+            name: name.into(),
+            implementation: Some("Parity Polkadot".into()),
+            version: Some("1.16.0".into()),
+            validator,
+            ..Default::default()
+        }
+    }
+
+    /// Three validators intending to validate with judged identities, two of
+    /// them under one identity; telemetry up with nodes for all three.
+    fn world() -> (ChainFacts, UptimeState, Vec<Candidate>) {
+        let mut chain = ChainFacts::default();
+        chain.validators_era = Some(10);
+        for (n, commission, bonded) in [(1u8, 10_000_000u32, 500u128), (2, 20_000_000, 900), (3, 30_000_000, 700)] {
+            chain.validators.insert(
+                hex(key(n)),
+                ValidatorFacts { era: 10, block: 100, commission_perbill: commission, blocked: false, self_bonded: (bonded * 10u128.pow(10)).to_string() },
+            );
+        }
+        let judged = |subs: Vec<String>| IdentityRecord { has_identity: true, judgements: vec!["KnownGood".into()], subs, ..Default::default() };
+        chain.identities.insert(hex(key(1)), judged(vec![]));
+        chain.identities.insert(hex(key(2)), judged(vec![hex(key(3))]));
+        chain.identities.insert(hex(key(3)), IdentityRecord { super_account: Some(hex(key(2))), ..Default::default() });
+        // Validator 1's node reports GRANDPA key 0x11.. under an unrelated name.
+        let mut keys = BTreeMap::new();
+        keys.insert(hex(key(1)), BTreeMap::from([("grandpa".to_string(), hex(key(0x11)))]));
+        chain.session = Some(SessionFacts { index: 5, block: 100, active_era: Some(10), keys });
+        let mut uptime = UptimeState::default();
+        let window = 7 * DAY;
+        uptime.apply_feed(&TelemetryFeedEvent { network: NET.into(), source: "feed".into(), kind: "up".into(), at_ms: NOW - 30 * DAY, reason: None }, window);
+        uptime.apply_node(&node("p1", "my-box", Some(ss58(42, key(0x11))), NOW - 20 * DAY), window);
+        uptime.apply_node(&node("p2", "two", None, NOW - 10 * DAY), window);
+        uptime.apply_node(&node("p3", "three", None, NOW - 15 * DAY), window);
+        let candidates = vec![candidate(1, "one", key(1)), candidate(2, "two", key(2)), candidate(3, "three", key(3))];
+        (chain, uptime, candidates)
+    }
+
+    fn run(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig) -> RoundSnapshot {
+        let weights = Weights::default();
+        let own = BTreeSet::new();
+        evaluate_round(&RoundInput {
+            network: NET,
+            round: 5,
+            chain: NET,
+            block: 100,
+            at_ms: NOW,
+            decimals: 10,
+            candidates,
+            relay: chain,
+            staking: chain,
+            identity: chain,
+            identity_chain: NET,
+            uptime,
+            uptime_window_ms: 7 * DAY,
+            kusama: None,
+            validity,
+            weights: &weights,
+            own_nominators: &own,
+        })
+    }
+
+    fn row<'a>(r: &'a RoundSnapshot, name: &str) -> &'a CandidateRound {
+        r.candidates.iter().find(|c| c.candidate.name == name).expect("candidate in round")
+    }
+
+    #[test]
+    fn nodes_are_tied_by_session_key_or_name_and_identities_are_counted() {
+        let (chain, uptime, candidates) = world();
+        let validity = ValidityConfig::for_profile(Profile::Kusama); // at most 2 per identity
+        let r = run(&chain, &uptime, &candidates, &validity);
+        let one = row(&r, "one");
+        assert_eq!(one.facts.node.as_ref().map(|n| n.value.matched_by.as_str()), Some("session_key"));
+        assert_eq!(row(&r, "two").facts.node.as_ref().map(|n| n.value.matched_by.as_str()), Some("name"));
+        assert_eq!(row(&r, "three").facts.nodes_of_identity.as_ref().map(|f| f.value), Some(2));
+        assert_eq!(row(&r, "three").facts.identity.as_ref().map(|f| f.value.root.clone()), Some(hex(key(2))));
+        assert!(r.candidates.iter().all(|c| c.validity.valid), "{:#?}", r.candidates.iter().map(|c| c.validity.reasons().collect::<Vec<_>>()).collect::<Vec<_>>());
+        assert_eq!(r.candidates.iter().filter(|c| c.score.is_some()).count(), 3);
+
+        // Polkadot allows one node per identity: two and three both fail it.
+        let strict = crate::validity::resolve(Profile::Kusama, &serde_json::json!({"nodes_per_identity": {"max": 1}})).unwrap();
+        let r = run(&chain, &uptime, &candidates, &strict);
+        for name in ["two", "three"] {
+            let bad: Vec<CheckKind> = row(&r, name).validity.reasons().map(|c| c.check).collect();
+            assert_eq!(bad, vec![CheckKind::NodesPerIdentity], "{name}");
+        }
+        assert!(row(&r, "one").validity.valid);
+        assert!(row(&r, "two").score.is_none(), "invalid candidates are not scored");
+    }
+
+    #[test]
+    fn our_feed_down_makes_online_unknown_not_invalid() {
+        let (chain, mut uptime, candidates) = world();
+        uptime.apply_feed(&TelemetryFeedEvent { network: NET.into(), source: "feed".into(), kind: "down".into(), at_ms: NOW - DAY, reason: None }, 7 * DAY);
+        let r = run(&chain, &uptime, &candidates, &ValidityConfig::for_profile(Profile::Kusama));
+        for c in &r.candidates {
+            assert_eq!(c.validity.verdict, Verdict::Unknown, "{}", c.candidate.name);
+            let online = c.validity.checks.iter().find(|x| x.check == CheckKind::Online).unwrap();
+            assert_eq!(online.verdict, Verdict::Unknown);
+        }
+    }
+
+    #[test]
+    fn a_round_does_not_depend_on_list_order_and_replays_exactly() {
+        let (chain, uptime, mut candidates) = world();
+        let validity = ValidityConfig::for_profile(Profile::Kusama);
+        let a = run(&chain, &uptime, &candidates, &validity);
+        candidates.reverse();
+        let b = run(&chain, &uptime, &candidates, &validity);
+        let totals = |r: &RoundSnapshot| -> BTreeMap<String, f64> {
+            r.candidates.iter().filter_map(|c| Some((c.account.clone(), c.score.as_ref()?.total))).collect()
+        };
+        assert_eq!(totals(&a), totals(&b));
+        assert_eq!(a.stats, b.stats);
+        // Stored as JSON and read back, the inputs give the same scores bit for bit.
+        let stored: RoundSnapshot = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        let again: BTreeMap<String, f64> = stored.rescore(&stored.weights).into_iter().map(|s| (s.stash, s.total)).collect();
+        assert_eq!(again, totals(&a));
+        // The most self stake (two: 900) gets the whole bonded weight.
+        assert_eq!(row(&a, "two").score.as_ref().unwrap().components.bonded, a.weights.bonded);
+    }
+}
