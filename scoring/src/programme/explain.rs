@@ -55,7 +55,7 @@ pub fn explain(row: &CandidateRound, round: &RoundSnapshot) -> Vec<Explained> {
     vec![
         e("inclusion", w.inclusion, (*inclusion).into(), format!("share of the last 84 eras with points; scaled q5..q95; {lower}"), bounds(&s.inclusion, 0.05, 0.95), c.inclusion),
         e("span_inclusion", w.span_inclusion, (*span_inclusion).into(), format!("share of the last 28 eras with points; scaled q5..q95; {lower}"), bounds(&s.span_inclusion, 0.05, 0.95), c.span_inclusion),
-        e("discovered", w.discovered, serde_json::json!(discovered_at_ms), format!("first telemetry sighting (ms); scaled q10..q90; earlier scores higher"), bounds(&s.discovered, 0.1, 0.9), c.discovered),
+        e("discovered", w.discovered, serde_json::json!(discovered_at_ms), "first telemetry sighting (ms); scaled q10..q90; earlier scores higher".to_string(), bounds(&s.discovered, 0.1, 0.9), c.discovered),
         e("nominated", w.nominated, serde_json::json!(nominated_at_era), format!("last era with points (none counts as 0); scaled q10..q90; {lower}"), bounds(&s.nominated, 0.1, 0.9), c.nominated),
         e("rank", w.rank, (*rank).into(), format!("eras any address of the identity was active; scaled q10..q90; {higher}"), bounds(&s.rank, 0.1, 0.9), c.rank),
         e("unclaimed", w.unclaimed, (*unclaimed_eras).into(), "minus the weight per unclaimed era".into(), None, c.unclaimed),

@@ -126,6 +126,9 @@ pub struct ListVersion {
     pub candidates: Vec<Candidate>,
 }
 
+/// Most block records certified per pass (bounds memory and the size of one store write).
+const MAX_BLOCKS_PER_PASS: usize = 2_000;
+
 /// Versions of a list kept, for rounds evaluated behind the list's changes.
 const LIST_VERSIONS: usize = 8;
 
@@ -301,30 +304,82 @@ impl<'a> Session<'a> {
         Ok(Self { scorer, store, mode, state, readers, next, stored, held: BTreeMap::new(), publisher })
     }
 
-    /// Read every topic to its high watermark (as of now) into `held`.
-    async fn read_to_ends(&mut self) -> Result<usize, ScoringError> {
+    /// Read into `held`: up to [`MAX_BLOCKS_PER_PASS`] block records, then
+    /// every other topic until each partition is at its high watermark (as
+    /// of now) or holds a record beyond its chain's clock. A pass is thus
+    /// bounded by the blocks it certifies, however long the backlog.
+    async fn read_to_ends(&mut self, chains_of_interest: &BTreeSet<String>) -> Result<usize, ScoringError> {
         let topics = input_topics();
         let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
         let mut read = 0;
-        for topic in topics {
-            let behind = |next: &BTreeMap<(&'static str, i32), i64>| {
-                highs.iter().any(|(t, p, high)| t == topic && next.get(&(topic, *p)).copied().unwrap_or(0) < *high)
-            };
+        // Blocks first: they set the clock.
+        let mut blocks = 0;
+        let reader = &self.readers[topics::BLOCKS];
+        let pending = |next: &BTreeMap<(&'static str, i32), i64>, topic: &'static str| {
+            highs.iter().any(|(t, p, h)| t == topic && next.get(&(topic, *p)).copied().unwrap_or(0) < *h)
+        };
+        let held_blocks: usize = self.held.iter().filter(|((t, _), _)| *t == topics::BLOCKS).map(|(_, q)| q.len()).sum();
+        while held_blocks + blocks < MAX_BLOCKS_PER_PASS && pending(&self.next, topics::BLOCKS) {
+            let Some(record) = reader.next_within(Duration::from_secs(5)).await? else { break };
+            self.next.insert((topics::BLOCKS, record.partition), record.offset + 1);
+            self.held.entry((topics::BLOCKS, record.partition)).or_default().push_back(record);
+            blocks += 1;
+            read += 1;
+        }
+        let clock = self.clock();
+        for topic in topics.into_iter().filter(|t| *t != topics::BLOCKS) {
             let reader = &self.readers[topic];
-            while behind(&self.next) {
-                // The watermark says records are there; a long silence means a gap (compaction).
+            loop {
+                // A partition is done at its watermark, or once it holds a record the clock has not reached.
+                let open = highs.iter().any(|(t, p, h)| {
+                    t == topic && self.next.get(&(topic, *p)).copied().unwrap_or(0) < *h && {
+                        let beyond = self.held.get(&(topic, *p)).and_then(|q| q.back()).is_some_and(|r| {
+                            let (chain, block, _) = place(r);
+                            let chain = chain.unwrap_or_default();
+                            chains_of_interest.contains(&chain) && clock.get(&chain).is_none_or(|c| block > *c)
+                        });
+                        !beyond
+                    }
+                });
+                if !open {
+                    break;
+                }
                 let Some(record) = reader.next_within(Duration::from_secs(5)).await? else { break };
-                self.next.insert((topic, record.partition), record.offset + 1);
-                self.held.entry((topic, record.partition)).or_default().push_back(record);
+                let p = record.partition;
+                self.next.insert((topic, p), record.offset + 1);
+                self.held.entry((topic, p)).or_default().push_back(record);
                 read += 1;
             }
         }
         Ok(read)
     }
 
+    /// The newest certified block per chain: applied, or held on the blocks topic.
+    fn clock(&self) -> BTreeMap<String, u64> {
+        let mut clock: BTreeMap<String, u64> =
+            self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect();
+        for ((topic, _), queue) in &self.held {
+            if *topic == topics::BLOCKS {
+                for record in queue {
+                    if let (Some(chain), block, _) = place(record) {
+                        let e = clock.entry(chain).or_default();
+                        *e = (*e).max(block);
+                    }
+                }
+            }
+        }
+        clock
+    }
+
     /// One pass: read, apply what is certified, evaluate rounds, publish, save.
     async fn pass(&mut self) -> Result<Pass, ScoringError> {
-        self.read_to_ends().await?;
+        let chains_of_interest: BTreeSet<String> = self
+            .scorer
+            .networks
+            .iter()
+            .flat_map(|n| [n.relay.clone(), n.staking.clone(), n.identity.clone()])
+            .collect();
+        self.read_to_ends(&chains_of_interest).await?;
         let dlq = self.publisher.clone();
         let dlq = &dlq;
         let mut applied = 0;
@@ -343,25 +398,7 @@ impl<'a> Session<'a> {
             }
         }
 
-        // Clocks: the newest block record per chain, held or already applied.
-        let chains_of_interest: BTreeSet<&str> = self
-            .scorer
-            .networks
-            .iter()
-            .flat_map(|n| [n.relay.as_str(), n.staking.as_str(), n.identity.as_str()])
-            .collect();
-        let mut clock: BTreeMap<String, u64> =
-            self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect();
-        for ((topic, _), queue) in &self.held {
-            if *topic == topics::BLOCKS {
-                for record in queue {
-                    if let (Some(chain), block, _) = place(record) {
-                        let e = clock.entry(chain).or_default();
-                        *e = (*e).max(block);
-                    }
-                }
-            }
-        }
+        let clock = self.clock();
 
         // Take every record whose block is certified, per partition in order.
         let mut items: Vec<(String, u64, u32, usize, &'static str, Record)> = Vec::new();
@@ -375,7 +412,7 @@ impl<'a> Session<'a> {
                 let (chain, block, seq) = place(record);
                 let chain = chain.unwrap_or_default();
                 let certified = *topic == topics::BLOCKS
-                    || !chains_of_interest.contains(chain.as_str())
+                    || !chains_of_interest.contains(&chain)
                     || clock.get(&chain).is_some_and(|c| block <= *c);
                 if !certified {
                     held_back += queue.len();
@@ -394,7 +431,7 @@ impl<'a> Session<'a> {
         let mut uptime: Option<UptimeState> = None;
         for (chain, _, _, _, topic, record) in &items {
             applied += 1;
-            if !chains_of_interest.contains(chain.as_str()) {
+            if !chains_of_interest.contains(chain) {
                 continue;
             }
             if let Err(reason) = self.apply(topic, chain, record) {
