@@ -5,11 +5,14 @@
 //! ```text
 //! stakeflow-bench record            # once: devnet activity -> bench/fixtures/paseo-devnet.json
 //! stakeflow-bench run [--repeat 20] # decode + publish vs raw produce, printed
+//! stakeflow-bench rescore           # full rounds of 1,000 and 10,000 synthetic candidates
+//! stakeflow-bench replay            # rebuild every scoring table from 1,000 eras on the topics
 //! ```
 
 mod fixture;
 mod record;
 mod run;
+mod scoring;
 
 use std::path::PathBuf;
 
@@ -45,6 +48,27 @@ enum Command {
         #[arg(long)]
         window: Option<usize>,
     },
+    /// Full scoring rounds of synthetic programmes (pure, no I/O).
+    Rescore {
+        /// Candidate counts.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        candidates: Vec<usize>,
+        /// Rounds per size (the median is printed).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// Rebuild every scoring table from synthetic eras published to the embedded broker.
+    Replay {
+        /// Eras of history.
+        #[arg(long, default_value_t = 1000)]
+        eras: u64,
+        /// Candidates (validators) per era.
+        #[arg(long, default_value_t = 20)]
+        validators: usize,
+        /// Nominators per era.
+        #[arg(long, default_value_t = 20)]
+        nominators: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +78,11 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Record { out } => record::record(&out).await,
             Command::Run { fixture, repeat, window } => run::run(&fixture, repeat, window).await,
+            Command::Rescore { candidates, repeat } => {
+                scoring::rescore(&candidates, repeat.max(1));
+                Ok(())
+            }
+            Command::Replay { eras, validators, nominators } => scoring::replay(eras, validators, nominators).await,
         }
     })
 }

@@ -85,6 +85,8 @@ impl PartitionReader {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
+            // An idle partition must not hold up the busy ones for librdkafka's 500 ms default.
+            .set("fetch.wait.max.ms", "50")
             .create()
             .map_err(BusError::kafka("consumer", &brokers))?;
         let mut tpl = TopicPartitionList::new();

@@ -6,7 +6,7 @@ use crate::registry::{FINALIZED_BLOCK_ID, FINALIZED_BLOCK_SUBJECT};
 ///
 /// Every field is derived from the block itself, so publishing the same block
 /// twice yields identical bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FinalizedBlock {
     /// Network name from the network TOML.
     pub chain: String,

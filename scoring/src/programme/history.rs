@@ -81,6 +81,22 @@ pub fn nominator_stake(stash: &str, staking: &ChainFacts, excluded: &BTreeSet<St
         .sum()
 }
 
+/// [`nominator_stake`] of every target at once: one pass over the nominators.
+pub fn nominator_stakes(staking: &ChainFacts, excluded: &BTreeSet<String>, decimals: u8) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (who, n) in &staking.nominators {
+        if excluded.contains(who) {
+            continue;
+        }
+        let planck: u128 = n.bonded.parse().unwrap_or_default();
+        let root = crate::validity::planck_to_tokens(planck, decimals).sqrt();
+        for t in n.targets.iter().collect::<BTreeSet<_>>() {
+            *out.entry(t.clone()).or_insert(0.0) += root;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +155,7 @@ mod tests {
         assert!((nominator_stake("0xa", &staking, &excluded, 10) - 14.0).abs() < 1e-9);
         assert!((nominator_stake("0xb", &staking, &excluded, 10) - 10.0).abs() < 1e-9);
         assert_eq!(nominator_stake("0xc", &staking, &excluded, 10), 0.0);
+        let all = nominator_stakes(&staking, &excluded, 10);
+        assert_eq!((all["0xa"], all["0xb"], all.get("0xc")), (14.0, 10.0, None));
     }
 }

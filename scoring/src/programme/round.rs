@@ -216,8 +216,10 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
     }
 
     // Only valid candidates are scored, against statistics of the valid set.
+    let stakes = history::nominator_stakes(input.staking, input.own_nominators, input.decimals);
     for row in rows.iter_mut().filter(|r| r.validity.valid) {
-        row.inputs = Some(score_inputs(input, row));
+        let stake = stakes.get(&row.account).copied().unwrap_or_default();
+        row.inputs = Some(score_inputs(input, row, stake));
     }
     let seed = RoundSeed::derive(input.network, input.round);
     let inputs: Vec<ScoreInputs> = rows.iter().filter_map(|r| r.inputs.clone()).collect();
@@ -312,7 +314,7 @@ fn candidate_facts(
     }
 }
 
-fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound) -> ScoreInputs {
+fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound, nominator_stake: f64) -> ScoreInputs {
     let f = &row.facts;
     let node = f.node.as_ref().map(|n| &n.value);
     let loc = f.location.as_ref().map(|l| l.value.clone()).unwrap_or_default();
@@ -340,7 +342,7 @@ fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound) -> ScoreInputs {
         country: loc.country,
         provider: loc.provider,
         provider_banned: banned,
-        nominator_stake: history::nominator_stake(&row.account, input.staking, input.own_nominators, input.decimals),
+        nominator_stake,
         implementation: node.and_then(|n| n.implementation.clone()),
     }
 }

@@ -249,9 +249,10 @@ impl Scorer {
         .await
     }
 
-    /// Rebuild into `store` from the topics up to their current ends; returns
+    /// Rebuild into `store` from the topics up to where they end now; returns
     /// the number of rounds evaluated. `progress` hears (records applied, rounds) after every pass.
     pub async fn rebuild(&self, store: Arc<dyn Store>, mut progress: impl FnMut(usize, usize)) -> Result<usize, ScoringError> {
+        let ends = bus::admin::high_watermarks(&self.bus, &input_topics()).await?;
         let mut session = Session::open(self, store, Mode::Rebuild).await?;
         let (mut applied, mut rounds) = (0, 0);
         loop {
@@ -259,7 +260,12 @@ impl Scorer {
             applied += pass.applied;
             rounds += pass.rounds;
             progress(applied, rounds);
-            if pass.applied == 0 {
+            // Done once everything that was there is read and nothing more applies
+            // (what stays held belongs to blocks not certified yet).
+            let read_all = ends.iter().all(|(t, p, h)| {
+                input_topics().into_iter().find(|x| x == t).is_some_and(|t| session.next.get(&(t, *p)).copied().unwrap_or(0) >= *h)
+            });
+            if pass.applied == 0 && read_all {
                 return Ok(rounds);
             }
         }
@@ -308,10 +314,9 @@ impl<'a> Session<'a> {
     /// every other topic until each partition is at its high watermark (as
     /// of now) or holds a record beyond its chain's clock. A pass is thus
     /// bounded by the blocks it certifies, however long the backlog.
-    async fn read_to_ends(&mut self, chains_of_interest: &BTreeSet<String>) -> Result<usize, ScoringError> {
+    async fn read_to_ends(&mut self, chains_of_interest: &BTreeSet<String>) -> Result<bool, ScoringError> {
         let topics = input_topics();
         let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
-        let mut read = 0;
         // Blocks first: they set the clock.
         let mut blocks = 0;
         let reader = &self.readers[topics::BLOCKS];
@@ -324,9 +329,9 @@ impl<'a> Session<'a> {
             self.next.insert((topics::BLOCKS, record.partition), record.offset + 1);
             self.held.entry((topics::BLOCKS, record.partition)).or_default().push_back(record);
             blocks += 1;
-            read += 1;
         }
         let clock = self.clock();
+        let mut complete = true;
         for topic in topics.into_iter().filter(|t| *t != topics::BLOCKS) {
             let reader = &self.readers[topic];
             loop {
@@ -344,20 +349,27 @@ impl<'a> Session<'a> {
                 if !open {
                     break;
                 }
-                let Some(record) = reader.next_within(Duration::from_secs(5)).await? else { break };
+                let Some(record) = reader.next_within(Duration::from_secs(5)).await? else {
+                    // A slow broker: certify nothing new this pass, read on in the next.
+                    complete = false;
+                    break;
+                };
                 let p = record.partition;
                 self.next.insert((topic, p), record.offset + 1);
                 self.held.entry((topic, p)).or_default().push_back(record);
-                read += 1;
             }
         }
-        Ok(read)
+        Ok(complete)
+    }
+
+    /// The blocks applied so far per chain.
+    fn applied_clock(&self) -> BTreeMap<String, u64> {
+        self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect()
     }
 
     /// The newest certified block per chain: applied, or held on the blocks topic.
     fn clock(&self) -> BTreeMap<String, u64> {
-        let mut clock: BTreeMap<String, u64> =
-            self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect();
+        let mut clock = self.applied_clock();
         for ((topic, _), queue) in &self.held {
             if *topic == topics::BLOCKS {
                 for record in queue {
@@ -379,7 +391,7 @@ impl<'a> Session<'a> {
             .iter()
             .flat_map(|n| [n.relay.clone(), n.staking.clone(), n.identity.clone()])
             .collect();
-        self.read_to_ends(&chains_of_interest).await?;
+        let complete = self.read_to_ends(&chains_of_interest).await?;
         let dlq = self.publisher.clone();
         let dlq = &dlq;
         let mut applied = 0;
@@ -398,7 +410,8 @@ impl<'a> Session<'a> {
             }
         }
 
-        let clock = self.clock();
+        // Blocks are certified only once every other topic has been read up to them.
+        let clock = if complete { self.clock() } else { self.applied_clock() };
 
         // Take every record whose block is certified, per partition in order.
         let mut items: Vec<(String, u64, u32, usize, &'static str, Record)> = Vec::new();
@@ -411,9 +424,7 @@ impl<'a> Session<'a> {
             while let Some(record) = queue.front() {
                 let (chain, block, seq) = place(record);
                 let chain = chain.unwrap_or_default();
-                let certified = *topic == topics::BLOCKS
-                    || !chains_of_interest.contains(&chain)
-                    || clock.get(&chain).is_some_and(|c| block <= *c);
+                let certified = !chains_of_interest.contains(&chain) || clock.get(&chain).is_some_and(|c| block <= *c);
                 if !certified {
                     held_back += queue.len();
                     break;

@@ -1,0 +1,326 @@
+//! Scoring figures on synthetic programmes:
+//! - `rescore`: one full round (facts, 15 checks, history, 15 components)
+//!   for N candidates, against the checks alone over the same facts;
+//! - `replay`: every scoring table rebuilt from topics holding E eras, against
+//!   a raw read of the same records from the same broker.
+//!
+//! Both references are measured in the same run, so the ratios travel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bus::{Outgoing, Publisher};
+use rdkafka::message::{Header, OwnedHeaders};
+use schemas::{Backer, CandidateEntry, CandidateList, EraPoints, FinalizedBlock, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints, topics};
+use scoring::candidates::Candidate;
+use scoring::programme::chain_facts::{ChainFacts, IdentityRecord, NominatorFacts, SessionFacts, ValidatorFacts};
+use scoring::programme::round::{RoundInput, evaluate_round};
+use scoring::programme::{ProgrammeConfig, ScoredNetwork, Scorer};
+use scoring::score::Weights;
+use scoring::uptime::UptimeState;
+use scoring::validity::{self, CheckContext, Profile, ValidityConfig};
+
+const NET: &str = "bench";
+const DAY: i64 = 86_400_000;
+const NOW: i64 = 1_800_000_000_000;
+
+/// splitmix64: deterministic inputs without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn key(i: usize) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+    k[31] = 0xAB;
+    k
+}
+
+fn hex(k: [u8; 32]) -> String {
+    format!("0x{}", ::hex::encode(k))
+}
+
+fn ss58(k: [u8; 32]) -> String {
+    subxt::utils::AccountId32(k).to_string()
+}
+
+fn candidates(n: usize) -> Vec<Candidate> {
+    (0..n)
+        .map(|i| Candidate { slot_id: i as u32, name: format!("node-{i}"), stash: ss58(key(i)), kusama_stash: None, skip_self_stake: false, kyc: true, matrix: vec![] })
+        .collect()
+}
+
+/// N validators with prefs, identities (every third a sub of the one before),
+/// 4N nominators of 16 targets, 200 eras of history, and a telemetry node each.
+fn world(n: usize) -> (ChainFacts, UptimeState) {
+    let mut rng = Rng(n as u64);
+    let mut f = ChainFacts { validators_era: Some(200), points_era: Some(199), ..ChainFacts::default() };
+    for i in 0..n {
+        let stash = hex(key(i));
+        f.validators.insert(
+            stash.clone(),
+            ValidatorFacts {
+                era: 200,
+                block: 1,
+                commission_perbill: (rng.below(12) * 10_000_000) as u32,
+                blocked: rng.below(50) == 0,
+                self_bonded: ((rng.below(100_000) + 1) as u128 * 10u128.pow(10)).to_string(),
+            },
+        );
+        for era in 0..200u32 {
+            if rng.below(3) > 0 {
+                f.active.entry(stash.clone()).or_default().insert(era);
+                f.pointed.entry(stash.clone()).or_default().insert(era);
+            }
+        }
+        let record = if i % 3 == 2 {
+            IdentityRecord { super_account: Some(hex(key(i - 1))), ..IdentityRecord::default() }
+        } else {
+            let subs = if i % 3 == 1 && i + 1 < n { vec![hex(key(i + 1))] } else { vec![] };
+            IdentityRecord { has_identity: true, judgements: vec!["Reasonable".into()], subs, ..IdentityRecord::default() }
+        };
+        f.identities.insert(stash, record);
+    }
+    for j in 0..4 * n {
+        let targets = (0..16).map(|_| hex(key(rng.below(n as u64) as usize))).collect();
+        f.nominators.insert(format!("0xn{j:08}"), NominatorFacts { era: 200, bonded: (rng.below(1_000_000) as u128 * 10u128.pow(10)).to_string(), targets });
+    }
+    f.session = Some(SessionFacts { index: 1000, block: 1, active_era: Some(200), keys: BTreeMap::new() });
+    let mut uptime = UptimeState::default();
+    let w = 7 * DAY;
+    uptime.apply_feed(&schemas::TelemetryFeedEvent { network: NET.into(), source: "f".into(), kind: "up".into(), at_ms: NOW - 30 * DAY, reason: None }, w);
+    for i in 0..n {
+        let ev = schemas::TelemetryNodeEvent {
+            network: NET.into(),
+            source: "f".into(),
+            peer_id: format!("peer-{i}"),
+            kind: "added".into(),
+            at_ms: NOW - (rng.below(20) as i64 + 8) * DAY,
+            name: format!("node-{i}"),
+            implementation: Some(if i % 5 == 0 { "Kagome Node" } else { "Parity Polkadot" }.into()),
+            version: Some("1.16.0".into()),
+            city: Some(format!("city-{}", rng.below(40))),
+            ..Default::default()
+        };
+        uptime.apply_node(&ev, w);
+    }
+    (f, uptime)
+}
+
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+/// Full rounds of `sizes` candidates, `repeat` times each.
+pub fn rescore(sizes: &[usize], repeat: usize) {
+    let validity = ValidityConfig::for_profile(Profile::Kusama);
+    let weights = Weights::default();
+    let own = BTreeSet::new();
+    println!("rescore: one full round (facts, 15 checks, rank/inclusion/faults, 15 components) vs the 15 checks alone, median of {repeat}");
+    for &n in sizes {
+        let (facts, uptime) = world(n);
+        let list = candidates(n);
+        let input = RoundInput {
+            network: NET,
+            round: 1000,
+            chain: NET,
+            block: 1,
+            at_ms: NOW,
+            decimals: 10,
+            candidates: &list,
+            relay: &facts,
+            staking: &facts,
+            identity: &facts,
+            identity_chain: NET,
+            uptime: &uptime,
+            uptime_window_ms: 7 * DAY,
+            kusama: None,
+            validity: &validity,
+            weights: &weights,
+            own_nominators: &own,
+        };
+        let mut full = Vec::new();
+        let mut snapshot = None;
+        for _ in 0..repeat {
+            let t = Instant::now();
+            snapshot = Some(evaluate_round(&input));
+            full.push(t.elapsed());
+        }
+        let snapshot = snapshot.expect("at least one round");
+        let ctx = CheckContext { now_ms: NOW, decimals: 10 };
+        let mut checks = Vec::new();
+        for _ in 0..repeat {
+            let t = Instant::now();
+            let valid = snapshot.candidates.iter().filter(|c| validity::evaluate(&c.facts, &validity, ctx).valid).count();
+            checks.push(t.elapsed());
+            std::hint::black_box(valid);
+        }
+        let (full, checks) = (median(full), median(checks));
+        let (valid, invalid, unknown) = snapshot.counts();
+        println!(
+            "  {n:>6} candidates ({valid} valid, {invalid} invalid, {unknown} unknown; {} nominators): round {:>8.1} ms = {:>9.0} candidates/s; checks alone {:>7.2} ms; round/checks = {:.1}x",
+            facts.nominators.len(),
+            full.as_secs_f64() * 1e3,
+            n as f64 / full.as_secs_f64(),
+            checks.as_secs_f64() * 1e3,
+            full.as_secs_f64() / checks.as_secs_f64().max(1e-12),
+        );
+    }
+}
+
+fn pos(block: u64, seq: u32) -> OwnedHeaders {
+    let v = format!("{block}:{seq}");
+    OwnedHeaders::new().insert(Header { key: "stakeflow.pos", value: Some(v.as_bytes()) })
+}
+
+/// Publish `eras` eras (one block, one session and one era each) of
+/// `validators` candidates and `nominators` nominators.
+async fn publish_history(bus: &bus::BusConfig, eras: u64, validators: usize, nominators: usize) -> anyhow::Result<usize> {
+    let publisher = Publisher::new(bus)?;
+    let list = CandidateList {
+        network: NET.into(),
+        source: "bench".into(),
+        digest: "bench".into(),
+        loaded_at_ms: 0,
+        candidates: (0..validators)
+            .map(|i| CandidateEntry { slot_id: i as i64, name: format!("node-{i}"), stash: ss58(key(i)), kyc: true, ..Default::default() })
+            .collect(),
+    };
+    publisher.publish(topics::CANDIDATES, NET.as_bytes(), &list.encode()?).await?;
+    let mut rng = Rng(7);
+    let mut count = 1;
+    for era in 1..=eras {
+        let block = era;
+        let mut out: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+        let snapshot = SessionSnapshot {
+            chain: NET.into(),
+            session_index: era as i64,
+            block_number: block as i64,
+            active_era: Some(era as i64),
+            validators: (0..validators.min(20)).map(|i| SessionValidator { stash: hex(key(i)), keys: BTreeMap::from([("beefy".to_string(), "0x02".to_string())]) }).collect(),
+            ..Default::default()
+        };
+        out.push((topics::SESSION_SNAPSHOTS, NET.as_bytes().to_vec(), snapshot.encode()?));
+        for i in 0..validators {
+            let v = ValidatorEra {
+                chain: NET.into(),
+                era: era as i64,
+                block_number: block as i64,
+                stash: hex(key(i)),
+                commission_perbill: (rng.below(10) * 10_000_000) as i64,
+                self_bonded: ((rng.below(100_000) + 10) as u128 * 10u128.pow(10)).to_string(),
+                elected: rng.below(3) > 0,
+                backers: vec![Backer { who: "0x01".into(), value: "1".into() }],
+                ..Default::default()
+            };
+            out.push((topics::VALIDATORS, format!("{NET}/{}", v.stash).into_bytes(), v.encode()?));
+        }
+        for j in 0..nominators {
+            let n = NominatorEra {
+                chain: NET.into(),
+                era: era as i64,
+                block_number: block as i64,
+                nominator: format!("0xn{j:08}"),
+                bonded: (rng.below(1_000_000) as u128 * 10u128.pow(10)).to_string(),
+                targets: (0..16).map(|_| hex(key(rng.below(validators as u64) as usize))).collect(),
+                ..Default::default()
+            };
+            out.push((topics::NOMINATORS, format!("{NET}/{}", n.nominator).into_bytes(), n.encode()?));
+        }
+        let points = EraPoints {
+            chain: NET.into(),
+            era: era as i64 - 1,
+            block_number: block as i64,
+            total: validators as i64,
+            points: (0..validators).filter(|_| rng.below(4) > 0).map(|i| ValidatorPoints { stash: hex(key(i)), points: 20 }).collect(),
+            ..Default::default()
+        };
+        out.push((topics::ERA_POINTS, format!("{NET}/{}", era - 1).into_bytes(), points.encode()?));
+        let records: Vec<Outgoing> = out
+            .iter()
+            .enumerate()
+            // Spread over partitions by key: the scorer orders by (chain, block, seq) whatever the partitioning.
+            .map(|(seq, (topic, key, payload))| Outgoing { topic, partition_key: key, key, payload, headers: Some(pos(block, seq as u32)) })
+            .collect();
+        count += records.len() + 1;
+        publisher.publish_all(records).await?;
+        let b = FinalizedBlock { chain: NET.into(), number: block as i64, timestamp_ms: Some(NOW + block as i64 * 6000), ..Default::default() };
+        let payload = b.encode()?;
+        let last = Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &payload, headers: Some(pos(block, out.len() as u32)) };
+        publisher.publish_all(vec![last]).await?;
+    }
+    Ok(count)
+}
+
+/// Read every input topic of the scorer to its end, decoding nothing.
+async fn raw_read(bus: &bus::BusConfig) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for topic in scoring::programme::scorer::input_topics() {
+        let highs = bus::admin::high_watermarks(bus, &[topic]).await?;
+        let reader = bus::consumer::PartitionReader::assign(bus, "bench-raw", topic, &[]).await?;
+        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        while highs.iter().any(|(_, p, h)| next.get(p).copied().unwrap_or(0) < *h) {
+            let Some(r) = reader.next_within(Duration::from_secs(120)).await? else { break };
+            next.insert(r.partition, r.offset + 1);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Rebuild from `eras` eras of history on the topics.
+pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::Result<()> {
+    let broker = testkit::TestBroker::start().await?;
+    let mut bus = broker.bus();
+    // Records spread over 12 partitions by key: the embedded broker reads
+    // long partitions slowly, and the scorer must not care how topics are cut.
+    bus.partitions = 12;
+    let provisioned = topics::provisioned();
+    bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    let t = Instant::now();
+    let records = publish_history(&bus, eras, validators, nominators).await?;
+    println!("replay: {records} records of {eras} eras ({validators} candidates, {nominators} nominators per era) published in {:.1}s (setup, not measured)", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let read = raw_read(&bus).await?;
+    let raw = t.elapsed();
+
+    let dir = tempfile::tempdir()?;
+    let cfg = store::StoreConfig::Embedded { path: dir.path().join("state.redb") };
+    let store = store::open(&cfg).await?;
+    let namespaces = Arc::new(store::Namespaces::new(cfg, store.clone()));
+    let programme = ProgrammeConfig {
+        profile: Some(Profile::Testnet),
+        // No telemetry or identities in this history: judge stake and prefs.
+        validity: serde_json::json!({"online": {"skip": true}, "offline_time": {"skip": true}, "identity": {"skip": true}, "nodes_per_identity": {"skip": true}}),
+        ..ProgrammeConfig::default()
+    };
+    let net = ScoredNetwork::new(NET, (NET, NET, NET), 10, 42, programme).map_err(anyhow::Error::msg)?;
+    let scorer = Scorer::new(bus.clone(), namespaces, vec![net], 7 * DAY);
+    let t = Instant::now();
+    let rounds = scorer.rebuild(store.clone(), |_, _| {}).await?;
+    let rebuild = t.elapsed();
+    let latest = scoring::programme::latest_round(store.as_ref(), NET).await?.map(|r| r.counts());
+    println!(
+        "replay: rebuilt {rounds} rounds from {read} records in {:.2}s = {:.0} eras/s, {:.0} records/s, {:.0} candidate-rounds/s; raw read of the same records {:.2}s; rebuild/raw read = {:.1}x; last round (valid, invalid, unknown) = {latest:?}",
+        rebuild.as_secs_f64(),
+        eras as f64 / rebuild.as_secs_f64(),
+        read as f64 / rebuild.as_secs_f64(),
+        (rounds * validators) as f64 / rebuild.as_secs_f64(),
+        raw.as_secs_f64(),
+        rebuild.as_secs_f64() / raw.as_secs_f64().max(1e-9),
+    );
+    Ok(())
+}
