@@ -11,6 +11,9 @@ pub enum ScoringError {
     /// A record could not be encoded.
     #[error(transparent)]
     Schema(schemas::SchemaError),
+    /// `stakeflow swap` made another namespace live: reload from it.
+    #[error("the live scoring namespace changed")]
+    NamespaceSwapped,
     /// The state could not be (de)serialised.
     #[error("scoring state: {0}")]
     State(String),

@@ -244,7 +244,7 @@ impl<F: Fold> FoldConsumer<F> {
             if let Some(ns) = &self.namespaces
                 && ns.live_name().await? != namespace
             {
-                return Err(ScoringError::State("scoring namespace swapped; reloading".into()));
+                return Err(ScoringError::NamespaceSwapped);
             }
         }
     }

@@ -46,6 +46,10 @@ where
         };
         match result {
             Ok(()) => return Ok(()),
+            Err(ScoringError::NamespaceSwapped) => {
+                tracing::info!(consumer, "the live scoring namespace changed; continuing from it");
+                continue;
+            }
             Err(ScoringError::Store(e)) if e.is_stale() => {
                 tracing::warn!(consumer, error = %e, "position moved under us; reloading from the store");
             }

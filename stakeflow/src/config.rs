@@ -265,5 +265,32 @@ mod tests {
             .merge(Toml::file(root.join("config/stakeflow.example.toml")));
         let cfg: AppConfig = fig.extract().unwrap();
         assert!(problems(&cfg, false).is_empty());
+        // The devnet programme and the compose one, with their networks.
+        for (file, network) in [("config/devnet.toml", "config/networks/devnet.toml"), ("config/stakeflow.compose.toml", "config/networks/paseo.toml")] {
+            let fig = Figment::from(Serialized::defaults(AppConfig::default())).merge(Toml::file(root.join(file)));
+            let mut cfg: AppConfig = fig.extract().unwrap_or_else(|e| panic!("{file}: {e}"));
+            cfg.networks.push(load_network(&root.join(network)).unwrap());
+            assert!(problems(&cfg, true).is_empty(), "{file}: {:?}", problems(&cfg, true));
+            assert_eq!(cfg.scored_networks().unwrap().len(), 1, "{file}");
+        }
+        let list = std::fs::read(root.join("config/candidates/devnet.json")).unwrap();
+        assert_eq!(scoring::candidates::parse(&list, 42).unwrap().candidates.len(), 6);
+    }
+
+    #[test]
+    fn a_broken_programme_is_reported_with_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("net.toml", "name = \"devnet\"\nendpoints = [\"ws://127.0.0.1:1\"]\n")?;
+            jail.create_file(
+                "app.toml",
+                "[scoring.networks.devnet]\ncandidates = \"c.json\"\n[scoring.networks.devnet.validity]\ncommission = { max_percent = 500 }\n[scoring.networks.other]\ncandidates = \"c.json\"\n",
+            )?;
+            use clap::Parser;
+            let cli = Cli::parse_from(["stakeflow", "--config", "app.toml", "--network", "net.toml", "validate"]);
+            let err = load(&cli).unwrap_err().to_string();
+            assert!(err.contains("scoring.networks.devnet: validity.commission.max_percent"), "{err}");
+            assert!(err.contains("scoring.networks.other: no network named \"other\""), "{err}");
+            Ok(())
+        });
     }
 }

@@ -36,6 +36,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Validate => {
             println!("configuration is valid: {} network(s): {}", cfg.networks.len(), cfg.network_names().join(", "));
+            for net in cfg.scored_networks()? {
+                let skipped: Vec<&str> =
+                    scoring::validity::CheckKind::ALL.iter().filter(|k| k.skipped(&net.validity)).map(|k| k.key()).collect();
+                println!(
+                    "  programme {}: candidates from {}; checks skipped: {}",
+                    net.name,
+                    net.programme.candidates.as_deref().unwrap_or("?"),
+                    if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+                );
+            }
             Ok(())
         }
         Command::Run(_) => services::run_all(cfg).await,

@@ -238,8 +238,7 @@ impl Scorer {
             loop {
                 let pass = session.pass().await?;
                 if self.namespaces.live_name().await? != name {
-                    tracing::info!(from = ?name, "scoring namespace swapped; reloading");
-                    return Err(ScoringError::State("namespace swapped".into()));
+                    return Err(ScoringError::NamespaceSwapped);
                 }
                 if pass.applied == 0 {
                     tokio::time::sleep(self.idle).await;

@@ -226,7 +226,12 @@ fn online(c: &CandidateFacts) -> CheckResult {
                 Evidence { value: Some("not seen".into()), source: sources::TELEMETRY.into(), ..Evidence::default() },
             )
         } else {
-            unknown(k, sources::TELEMETRY, "telemetry (no feed of the network is up)")
+            result(
+                k,
+                Verdict::Unknown,
+                "no telemetry feed of the network is up".into(),
+                Evidence { source: sources::TELEMETRY.into(), ..Evidence::default() },
+            )
         };
     };
     match node.value.online {
