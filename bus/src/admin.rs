@@ -31,7 +31,10 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
         cfg.client_config().create().map_err(BusError::kafka("admin client", brokers))?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|t| NewTopic::new(t, cfg.partitions, TopicReplication::Fixed(cfg.replication)))
+        .map(|t| {
+            let topic = NewTopic::new(t, cfg.partitions, TopicReplication::Fixed(cfg.replication));
+            if schemas::topics::COMPACTED.contains(t) { topic.set("cleanup.policy", "compact") } else { topic }
+        })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
     let results = admin.create_topics(&new, &opts).await.map_err(BusError::kafka("create topics", brokers))?;

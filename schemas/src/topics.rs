@@ -22,7 +22,7 @@ pub const UTILITY_EVENTS: &str = "stakeflow.utility.events";
 /// System ExtrinsicFailed events.
 pub const SYSTEM_EVENTS: &str = "stakeflow.system.events";
 
-/// The validator set and session keys of each new session, keyed by chain (compacted).
+/// The validator set and session keys of each new session, keyed by chain.
 pub const SESSION_SNAPSHOTS: &str = "stakeflow.session.snapshots";
 /// Every validator's prefs, self stake and exposure when an era begins, keyed `<chain>/<stash>`.
 pub const VALIDATORS: &str = "stakeflow.staking.validators";
@@ -45,6 +45,10 @@ pub const CANDIDATES: &str = "stakeflow.programme.candidates";
 pub const ROUNDS: &str = "stakeflow.programme.rounds";
 /// Each candidate's validity and score in each round, keyed `<network>/<round>/<stash>`.
 pub const SCORES: &str = "stakeflow.programme.scores";
+
+/// Topics where only the latest record per key matters (`cleanup.policy=compact`).
+/// Session snapshots are not among them: a rebuild replays every session.
+pub const COMPACTED: &[&str] = &[CANDIDATES];
 
 /// Every topic scoring writes.
 pub const PROGRAMME: &[&str] = &[CANDIDATES, ROUNDS, SCORES];
