@@ -61,21 +61,24 @@ pub async fn partition_count(cfg: &BusConfig, topic: &str) -> Result<i32, BusErr
     blocking(move || {
         let brokers = cfg.bootstrap();
         let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
-        let md = client
-            .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-            .map_err(BusError::kafka("fetch metadata", brokers))?;
-        let count = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none())
-            .map(|t| t.partitions().len() as i32)
-            .unwrap_or(0);
-        if count == 0 {
-            return Err(BusError::MissingTopic { topic, brokers: brokers.to_string() });
-        }
-        Ok(count)
+        partitions_of(&client, &topic, brokers)
     })
     .await
+}
+
+/// Partition count of an existing topic, with an open metadata client.
+fn partitions_of(client: &BaseConsumer, topic: &str, brokers: &str) -> Result<i32, BusError> {
+    let md = client.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(BusError::kafka("fetch metadata", brokers))?;
+    let count = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map(|t| t.partitions().len() as i32)
+        .unwrap_or(0);
+    if count == 0 {
+        return Err(BusError::MissingTopic { topic: topic.to_string(), brokers: brokers.to_string() });
+    }
+    Ok(count)
 }
 
 /// Low and high watermarks of one partition.
@@ -102,19 +105,7 @@ pub async fn high_watermarks(cfg: &BusConfig, topics: &[&str]) -> Result<Vec<(St
         let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
         let mut out = Vec::new();
         for topic in topics {
-            let md = client
-                .fetch_metadata(Some(&topic), METADATA_TIMEOUT)
-                .map_err(BusError::kafka("fetch metadata", brokers))?;
-            let partitions = md
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic && t.error().is_none())
-                .map(|t| t.partitions().len() as i32)
-                .unwrap_or(0);
-            if partitions == 0 {
-                return Err(BusError::MissingTopic { topic, brokers: brokers.to_string() });
-            }
-            for p in 0..partitions {
+            for p in 0..partitions_of(&client, &topic, brokers)? {
                 let (_, high) =
                     client.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
                 out.push((topic.clone(), p, high));

@@ -86,3 +86,31 @@ fn list_problems(problems: &[Problem]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+impl From<&schemas::CandidateEntry> for Candidate {
+    fn from(c: &schemas::CandidateEntry) -> Self {
+        Candidate {
+            slot_id: u32::try_from(c.slot_id).unwrap_or_default(),
+            name: c.name.clone(),
+            stash: c.stash.clone(),
+            kusama_stash: c.kusama_stash.clone(),
+            skip_self_stake: c.skip_self_stake,
+            kyc: c.kyc,
+            matrix: c.matrix.clone(),
+        }
+    }
+}
+
+impl From<&Candidate> for schemas::CandidateEntry {
+    fn from(c: &Candidate) -> Self {
+        schemas::CandidateEntry {
+            slot_id: i64::from(c.slot_id),
+            name: c.name.clone(),
+            stash: c.stash.clone(),
+            kusama_stash: c.kusama_stash.clone(),
+            skip_self_stake: c.skip_self_stake,
+            kyc: c.kyc,
+            matrix: c.matrix.clone(),
+        }
+    }
+}

@@ -48,6 +48,15 @@ pub struct NominatorFacts {
     pub targets: Vec<String>,
 }
 
+/// What a validator's nominators amount to in the newest era snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct NominatorStake {
+    /// Sum of the square roots of their bonds, in sqrt(planck).
+    pub sqrt_planck: f64,
+    /// How many nominate it.
+    pub nominators: u32,
+}
+
 /// An account's identity as last read.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IdentityRecord {
@@ -97,8 +106,12 @@ pub struct ChainFacts {
     pub points_era: Option<u32>,
     /// Era of the newest nominator snapshot.
     pub nominators_era: Option<u32>,
-    /// Nominators of the newest era snapshot, by account.
-    pub nominators: BTreeMap<String, NominatorFacts>,
+    /// Per target, its nominators of the newest era snapshot, the
+    /// programme's own left out. Sums, not the nominators themselves: a
+    /// network has tens of thousands of them and this state is saved whole.
+    pub nominator_stake: BTreeMap<String, NominatorStake>,
+    /// The programme's own nominators in the newest era snapshot (left out of the sums).
+    pub own_nominators: BTreeMap<String, NominatorFacts>,
     /// Identities by account.
     pub identities: BTreeMap<String, IdentityRecord>,
     /// Offline faults by stash.
@@ -161,19 +174,32 @@ impl ChainFacts {
         );
     }
 
-    /// One nominator of an era snapshot; a newer era replaces the set.
-    pub fn apply_nominator(&mut self, n: &NominatorEra) {
+    /// One nominator of an era snapshot; a newer era replaces the sums.
+    /// `excluded` (0x hex) are the programme's own nominators.
+    pub fn apply_nominator(&mut self, n: &NominatorEra, excluded: &std::collections::BTreeSet<String>) {
         let e = era(n.era);
         match self.nominators_era {
             Some(current) if e < current => return,
-            Some(current) if e > current => self.nominators.clear(),
+            Some(current) if e > current => {
+                self.nominator_stake.clear();
+                self.own_nominators.clear();
+            }
             _ => {}
         }
         self.nominators_era = Some(e);
-        self.nominators.insert(
-            n.nominator.to_lowercase(),
-            NominatorFacts { era: e, bonded: n.bonded.clone(), targets: n.targets.iter().map(|t| t.to_lowercase()).collect() },
-        );
+        let who = n.nominator.to_lowercase();
+        let targets: std::collections::BTreeSet<String> = n.targets.iter().map(|t| t.to_lowercase()).collect();
+        if excluded.contains(&who) {
+            let facts = NominatorFacts { era: e, bonded: n.bonded.clone(), targets: targets.into_iter().collect() };
+            self.own_nominators.insert(who, facts);
+            return;
+        }
+        let root = (n.bonded.parse::<u128>().unwrap_or_default() as f64).sqrt();
+        for t in targets {
+            let s = self.nominator_stake.entry(t).or_default();
+            s.sqrt_planck += root;
+            s.nominators += 1;
+        }
     }
 
     /// Reward points of an ended era.

@@ -66,41 +66,19 @@ pub fn history(stash: &str, addresses: &BTreeSet<String>, staking: &ChainFacts, 
     History { rank, inclusion, span_inclusion, nominated_at: pointed.and_then(EraSet::last), faults }
 }
 
-/// Sum over `stash`'s nominators (newest era snapshot, `excluded` left out)
-/// of the square root of their bond in tokens: many small nominators count
-/// more than one whale.
-pub fn nominator_stake(stash: &str, staking: &ChainFacts, excluded: &BTreeSet<String>, decimals: u8) -> f64 {
-    staking
-        .nominators
-        .iter()
-        .filter(|(who, n)| !excluded.contains(*who) && n.targets.iter().any(|t| t == stash))
-        .map(|(_, n)| {
-            let planck: u128 = n.bonded.parse().unwrap_or_default();
-            crate::validity::planck_to_tokens(planck, decimals).sqrt()
-        })
-        .sum()
-}
-
-/// [`nominator_stake`] of every target at once: one pass over the nominators.
-pub fn nominator_stakes(staking: &ChainFacts, excluded: &BTreeSet<String>, decimals: u8) -> std::collections::BTreeMap<String, f64> {
-    let mut out = std::collections::BTreeMap::new();
-    for (who, n) in &staking.nominators {
-        if excluded.contains(who) {
-            continue;
-        }
-        let planck: u128 = n.bonded.parse().unwrap_or_default();
-        let root = crate::validity::planck_to_tokens(planck, decimals).sqrt();
-        for t in n.targets.iter().collect::<BTreeSet<_>>() {
-            *out.entry(t.clone()).or_insert(0.0) += root;
-        }
-    }
-    out
+/// Per target, the sum over its nominators (newest era snapshot, the
+/// programme's own left out) of the square root of their bond in tokens:
+/// many small nominators count more than one whale.
+pub fn nominator_stakes(staking: &ChainFacts, decimals: u8) -> std::collections::BTreeMap<String, f64> {
+    // sqrt(planck) = sqrt(tokens) * 10^(decimals / 2)
+    let scale = 10f64.powf(f64::from(decimals) / 2.0);
+    staking.nominator_stake.iter().map(|(t, s)| (t.clone(), s.sqrt_planck / scale)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::programme::chain_facts::{IdentityRecord, NominatorFacts};
+    use crate::programme::chain_facts::IdentityRecord;
 
     fn eras(list: &[u32]) -> EraSet {
         let mut s = EraSet::default();
@@ -143,19 +121,24 @@ mod tests {
     #[test]
     fn nominator_stake_is_a_sum_of_square_roots_without_our_nominators() {
         let mut staking = ChainFacts::default();
-        let n = |bonded: u128, targets: &[&str]| NominatorFacts {
-            era: 1,
+        let n = |who: &str, era: i64, bonded: u128, targets: &[&str]| schemas::NominatorEra {
+            era,
+            nominator: who.into(),
             bonded: bonded.to_string(),
             targets: targets.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         };
-        staking.nominators.insert("0xn1".into(), n(100 * 10u128.pow(10), &["0xa", "0xb"]));
-        staking.nominators.insert("0xn2".into(), n(16 * 10u128.pow(10), &["0xa"]));
-        staking.nominators.insert("0xours".into(), n(10_000 * 10u128.pow(10), &["0xa"]));
-        let excluded = BTreeSet::from(["0xours".to_string()]);
-        assert!((nominator_stake("0xa", &staking, &excluded, 10) - 14.0).abs() < 1e-9);
-        assert!((nominator_stake("0xb", &staking, &excluded, 10) - 10.0).abs() < 1e-9);
-        assert_eq!(nominator_stake("0xc", &staking, &excluded, 10), 0.0);
-        let all = nominator_stakes(&staking, &excluded, 10);
-        assert_eq!((all["0xa"], all["0xb"], all.get("0xc")), (14.0, 10.0, None));
+        let ours = BTreeSet::from(["0xours".to_string()]);
+        staking.apply_nominator(&n("0xold", 1, 10_000 * 10u128.pow(10), &["0xa"]), &ours);
+        staking.apply_nominator(&n("0xn1", 2, 100 * 10u128.pow(10), &["0xa", "0xb", "0xa"]), &ours);
+        staking.apply_nominator(&n("0xn2", 2, 16 * 10u128.pow(10), &["0xa"]), &ours);
+        staking.apply_nominator(&n("0xOURS", 2, 10_000 * 10u128.pow(10), &["0xa"]), &ours);
+        let all = nominator_stakes(&staking, 10);
+        // Era 1 is replaced; ours is left out; a target listed twice counts once.
+        assert!((all["0xa"] - 14.0).abs() < 1e-9, "{all:?}");
+        assert!((all["0xb"] - 10.0).abs() < 1e-9);
+        assert_eq!(all.get("0xc"), None);
+        assert_eq!(staking.nominator_stake["0xa"].nominators, 2);
+        assert!(staking.own_nominators.contains_key("0xours"));
     }
 }

@@ -17,19 +17,7 @@ pub fn list_record(network: &str, source: &CandidateSource, list: &crate::candid
         source: source.to_string(),
         digest: list.digest.clone(),
         loaded_at_ms: at_ms,
-        candidates: list
-            .candidates
-            .iter()
-            .map(|c| CandidateEntry {
-                slot_id: i64::from(c.slot_id),
-                name: c.name.clone(),
-                stash: c.stash.clone(),
-                kusama_stash: c.kusama_stash.clone(),
-                skip_self_stake: c.skip_self_stake,
-                kyc: c.kyc,
-                matrix: c.matrix.clone(),
-            })
-            .collect(),
+        candidates: list.candidates.iter().map(CandidateEntry::from).collect(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! every candidate's checks, history and score out, with all inputs kept so
 //! the round can be explained and recomputed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +53,6 @@ pub struct RoundInput<'a> {
     pub validity: &'a ValidityConfig,
     /// Weights.
     pub weights: &'a Weights,
-    /// The programme's nominators (0x hex), left out of nominator stake.
-    pub own_nominators: &'a BTreeSet<String>,
 }
 
 /// One candidate in a round.
@@ -216,7 +214,7 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
     }
 
     // Only valid candidates are scored, against statistics of the valid set.
-    let stakes = history::nominator_stakes(input.staking, input.own_nominators, input.decimals);
+    let stakes = history::nominator_stakes(input.staking, input.decimals);
     for row in rows.iter_mut().filter(|r| r.validity.valid) {
         let stake = stakes.get(&row.account).copied().unwrap_or_default();
         row.inputs = Some(score_inputs(input, row, stake));
@@ -425,7 +423,6 @@ mod tests {
 
     fn run(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig) -> RoundSnapshot {
         let weights = Weights::default();
-        let own = BTreeSet::new();
         evaluate_round(&RoundInput {
             network: NET,
             round: 5,
@@ -443,7 +440,6 @@ mod tests {
             kusama: None,
             validity,
             weights: &weights,
-            own_nominators: &own,
         })
     }
 

@@ -159,19 +159,7 @@ impl ScorerState {
         if versions.last().is_some_and(|v| v.digest == list.digest) {
             return;
         }
-        let candidates = list
-            .candidates
-            .iter()
-            .map(|c| Candidate {
-                slot_id: u32::try_from(c.slot_id).unwrap_or_default(),
-                name: c.name.clone(),
-                stash: c.stash.clone(),
-                kusama_stash: c.kusama_stash.clone(),
-                skip_self_stake: c.skip_self_stake,
-                kyc: c.kyc,
-                matrix: c.matrix.clone(),
-            })
-            .collect();
+        let candidates = list.candidates.iter().map(Candidate::from).collect();
         versions.push(ListVersion { loaded_at_ms: list.loaded_at_ms, digest: list.digest.clone(), candidates });
         if versions.len() > LIST_VERSIONS {
             versions.remove(0);
@@ -493,7 +481,17 @@ impl<'a> Session<'a> {
                 self.state.pending.insert(chain.to_string(), (s.session_index.max(0) as u64, s.block_number.max(0) as u64));
             }
             t if t == topics::VALIDATORS => facts.apply_validator(&ValidatorEra::decode(payload).map_err(e)?),
-            t if t == topics::NOMINATORS => facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?),
+            t if t == topics::NOMINATORS => {
+                // The programme's own nominators of every network staking on this chain.
+                let ours: BTreeSet<String> = self
+                    .scorer
+                    .networks
+                    .iter()
+                    .filter(|n| n.staking == chain)
+                    .flat_map(|n| n.own_nominators.iter().cloned())
+                    .collect();
+                facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?, &ours);
+            }
             t if t == topics::ERA_POINTS => facts.apply_points(&EraPoints::decode(payload).map_err(e)?),
             t if t == topics::IDENTITIES => facts.apply_identity(&Identity::decode(payload).map_err(e)?),
             t if t == topics::SESSION_EVENTS => facts.apply_session_event(&TypedEvent::decode(payload).map_err(e)?),
@@ -531,7 +529,6 @@ impl<'a> Session<'a> {
                 kusama: self.state.standings.get(kusama_net),
                 validity: &net.validity,
                 weights: &net.programme.weights,
-                own_nominators: &net.own_nominators,
             };
             let snapshot = evaluate_round(&input);
             self.state.rounds.insert(net.name.clone(), session);

@@ -53,8 +53,8 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let store_cfg = StoreConfig::Embedded { path: dir.path().join("state.redb") };
     let namespaces = Arc::new(Namespaces::new(store_cfg.clone(), store.clone()));
 
-    let [ferdie, bob, eve, charlie, dave] = [dev::ferdie(), dev::bob(), dev::eve(), dev::charlie(), dev::dave()];
-    let [f, b, e, c, d] = [&ferdie, &bob, &eve, &charlie, &dave].map(account_id);
+    let [ferdie, bob, eve, charlie, dave, alice] = [dev::ferdie(), dev::bob(), dev::eve(), dev::charlie(), dev::dave(), dev::alice()];
+    let [f, b, e, c, d, a] = [&ferdie, &bob, &eve, &charlie, &dave, &alice].map(account_id);
 
     // The candidate list, in 1KV's format.
     let list = serde_json::json!({"candidates": [
@@ -71,6 +71,8 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         candidates_poll: Duration::from_millis(200),
         profile: Some(Profile::Testnet),
         validity: serde_json::json!({"self_stake": {"min_tokens": 250000}, "nodes_per_identity": {"max": 1}}),
+        // Dave nominates for the programme: left out of nominator stake.
+        nominators: vec![ss58(d)],
         ..ProgrammeConfig::default()
     };
     let scored = |p: ProgrammeConfig| ScoredNetwork::new(&net.name, (&net.name, &net.name, &net.name), 10, 42, p).unwrap();
@@ -96,7 +98,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let scorer_task = tokio::spawn(scorer.run(scorer_token.clone()));
 
     // The chain: stakes, commissions, identities, a sub-identity.
-    for who in [f, b, e, c] {
+    for who in [f, b, e, c, d, a] {
         devnet.fund(who, 1_000_000 * UNIT).await.unwrap();
     }
     for (signer, stake, commission, name) in [
@@ -113,6 +115,11 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         }
     }
     devnet.add_sub(&eve, c, "charlie-node").await.unwrap();
+    // Nominators of Ferdie: Alice (10,000 tokens, sqrt 100) and the programme's Dave.
+    devnet.bond(&alice, 10_000 * UNIT).await.unwrap();
+    devnet.nominate(&alice, &[f]).await.unwrap();
+    devnet.bond(&dave, 40_000 * UNIT).await.unwrap();
+    devnet.nominate(&dave, &[f]).await.unwrap();
     let era = devnet.advance_era().await.unwrap();
     devnet.force_session().await.unwrap();
     let session = devnet.session_index().await.unwrap();
@@ -151,6 +158,10 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     assert!(score("Eve").is_none() && score("Dave").is_none());
     assert_eq!((bs.components.client, fs.components.client), (200.0, 0.0));
     assert_eq!((bs.components.bonded, fs.components.bonded), (50.0, 0.0));
+    let input = |name: &str| round.candidates.iter().find(|c| c.candidate.name == name).unwrap().inputs.clone().unwrap();
+    assert_eq!(input("Ferdie").nominator_stake, 100.0, "sqrt(10,000) from Alice; the programme's Dave left out");
+    assert_eq!(input("Bob").nominator_stake, 0.0);
+    assert_eq!((fs.components.nominator_stake, bs.components.nominator_stake), (100.0, 0.0));
     assert!(bs.total > fs.total, "Bob {} > Ferdie {}", bs.total, fs.total);
     // Reproducible from the stored inputs, weights and seed.
     let again = round.rescore(&round.weights);
@@ -226,9 +237,10 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let (status, body) = get("/candidates?verdict=valid".into()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["round"].as_u64(), Some(latest_r2.round));
-    assert_eq!(body["candidates"][0]["name"], "Bob");
-    let bob_latest = latest_r2.candidates.iter().find(|c| c.candidate.name == "Bob").unwrap().score.clone().unwrap();
-    assert_eq!(body["candidates"][0]["total"].as_f64(), Some(bob_latest.total));
+    // Without the client component Ferdie's nominator stake (100) outweighs Bob's bonded (50).
+    let best = latest_r2.candidates.iter().filter_map(|c| Some((c.candidate.name.clone(), c.score.as_ref()?.total))).max_by(|x, y| x.1.total_cmp(&y.1)).unwrap();
+    assert_eq!(best.0, "Ferdie");
+    assert_eq!((body["candidates"][0]["name"].as_str(), body["candidates"][0]["total"].as_f64()), (Some("Ferdie"), Some(best.1)));
     let (status, body) = get(format!("/candidates/{}/score", ss58(b))).await;
     assert_eq!(status, 200, "{body}");
     let sum: f64 = body["components"].as_array().unwrap().iter().map(|c| c["points"].as_f64().unwrap()).sum();
