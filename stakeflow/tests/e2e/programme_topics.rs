@@ -1,0 +1,196 @@
+//! The programme's topics without a chain: the candidate list is published
+//! when it changes (not again when unchanged, restarts included; a broken
+//! version never), and the scorer sends an undecodable record to its
+//! dead-letter topic, applies everything else, and holds back records whose
+//! block the blocks topic has not certified yet.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::{Outgoing, Publisher};
+use rdkafka::message::{Header, OwnedHeaders};
+use schemas::{FinalizedBlock, SessionSnapshot, ValidatorEra, topics};
+use scoring::candidates::{CandidateSource, CandidateWatcher};
+use scoring::programme::{ProgrammeConfig, ScoredNetwork, Scorer, latest_round};
+use scoring::validity::{CheckKind, Profile, Verdict};
+use testkit::wait;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Pipeline, read_topic};
+
+const NET: &str = "synthetic";
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const ALICE_HEX: &str = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+fn list(names: &[(&str, &str)]) -> Vec<u8> {
+    let c: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (name, stash))| serde_json::json!({"slotId": i, "name": name, "stash": stash, "riotHandle": "@x:matrix.org", "kyc": true}))
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({"candidates": c})).unwrap()
+}
+
+async fn lists_on_topic(bootstrap: &str) -> Vec<schemas::CandidateList> {
+    let b = bootstrap.to_string();
+    let raw = tokio::task::spawn_blocking(move || read_topic(&b, topics::CANDIDATES)).await.unwrap();
+    raw.into_iter().map(|(_, _, p)| schemas::CandidateList::decode(&p).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidate_lists_are_published_once_per_change() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, dir, .. } = Pipeline::start().await;
+    let file = dir.path().join("candidates.json");
+    std::fs::write(&file, list(&[("alice", ALICE)])).unwrap();
+    let source: CandidateSource = file.display().to_string().parse().unwrap();
+    let start = |token: CancellationToken| {
+        let watcher = CandidateWatcher::new(source.clone(), 42, Duration::from_millis(50));
+        tokio::spawn(scoring::programme::list_feed::publish_lists(bus.clone(), NET.into(), source.clone(), watcher, token))
+    };
+    let bootstrap = broker.bootstrap().to_string();
+    let count = |n: usize| {
+        let b = bootstrap.clone();
+        move || {
+            let b = b.clone();
+            async move {
+                let l = lists_on_topic(&b).await;
+                (l.len() == n).then_some(l)
+            }
+        }
+    };
+    let token = CancellationToken::new();
+    let task = start(token.clone());
+    let first = wait::until("the first list", Duration::from_secs(30), count(1)).await.unwrap();
+    assert_eq!(first[0].candidates[0].stash, ALICE);
+    // A restart with the same file publishes nothing new; it has said so once it is watching again.
+    token.cancel();
+    task.await.unwrap().unwrap();
+    let token = CancellationToken::new();
+    let task = start(token.clone());
+    // A broken version is not published; the fix is.
+    std::fs::write(&file, b"{\"candidates\": [ {\"slotId\": 1, ").unwrap();
+    std::fs::write(&file, list(&[("alice", ALICE), ("alice", BOB)])).unwrap(); // duplicate name: invalid
+    std::fs::write(&file, list(&[("alice", ALICE), ("bob", BOB)])).unwrap();
+    let lists = wait::until("the changed list", Duration::from_secs(30), count(2)).await.unwrap();
+    assert_eq!(lists[1].candidates.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["alice", "bob"]);
+    assert_ne!(lists[0].digest, lists[1].digest);
+    token.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(lists_on_topic(&bootstrap).await.len(), 2, "each version once");
+}
+
+fn pos(block: u64, seq: u32) -> Option<OwnedHeaders> {
+    let v = format!("{block}:{seq}");
+    Some(OwnedHeaders::new().insert(Header { key: "stakeflow.pos", value: Some(v.as_bytes()) }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, store, dir } = Pipeline::start().await;
+    let publisher = Publisher::new(&bus).unwrap();
+    let list = schemas::CandidateList {
+        network: NET.into(),
+        source: "test".into(),
+        digest: "d1".into(),
+        loaded_at_ms: 0,
+        candidates: vec![schemas::CandidateEntry { slot_id: 1, name: "alice".into(), stash: ALICE.into(), kyc: true, ..Default::default() }],
+    };
+    publisher.publish(topics::CANDIDATES, NET.as_bytes(), &list.encode().unwrap()).await.unwrap();
+    // Block 1: a session, Alice's prefs, a record that is not Avro, then the block record.
+    let session = SessionSnapshot { chain: NET.into(), session_index: 1, block_number: 1, active_era: Some(1), ..Default::default() };
+    let alice = ValidatorEra {
+        chain: NET.into(),
+        era: 1,
+        block_number: 1,
+        stash: ALICE_HEX.into(),
+        commission_perbill: 10_000_000,
+        self_bonded: "1000000000000000".into(),
+        ..Default::default()
+    };
+    let (s, a, block) = (session.encode().unwrap(), alice.encode().unwrap(), FinalizedBlock { chain: NET.into(), number: 1, timestamp_ms: Some(1), ..Default::default() }.encode().unwrap());
+    let key_a = format!("{NET}/{ALICE_HEX}");
+    let key_bad = format!("{NET}/junk");
+    publisher
+        .publish_all(vec![
+            Outgoing { topic: topics::SESSION_SNAPSHOTS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &s, headers: pos(1, 0) },
+            Outgoing { topic: topics::VALIDATORS, partition_key: NET.as_bytes(), key: key_a.as_bytes(), payload: &a, headers: pos(1, 1) },
+            Outgoing { topic: topics::VALIDATORS, partition_key: NET.as_bytes(), key: key_bad.as_bytes(), payload: b"not avro", headers: pos(1, 2) },
+        ])
+        .await
+        .unwrap();
+    publisher
+        .publish_all(vec![Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &block, headers: pos(1, 3) }])
+        .await
+        .unwrap();
+    // Block 2's outputs are out, its block record is not: a session that must wait.
+    let later = SessionSnapshot { session_index: 2, block_number: 2, ..session.clone() }.encode().unwrap();
+    publisher
+        .publish_all(vec![Outgoing { topic: topics::SESSION_SNAPSHOTS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &later, headers: pos(2, 0) }])
+        .await
+        .unwrap();
+
+    let cfg = store::StoreConfig::Embedded { path: dir.path().join("state.redb") };
+    let namespaces = Arc::new(store::Namespaces::new(cfg, store.clone()));
+    let programme = ProgrammeConfig {
+        profile: Some(Profile::Testnet),
+        validity: serde_json::json!({"online": {"skip": true}, "offline_time": {"skip": true}}),
+        ..ProgrammeConfig::default()
+    };
+    let net = ScoredNetwork::new(NET, (NET, NET, NET), 10, 42, programme).unwrap();
+    let token = CancellationToken::new();
+    tokio::spawn(Scorer::new(bus.clone(), namespaces, vec![net], 1).run(token.clone()));
+    let round = wait::until("round 1", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move { latest_round(store.as_ref(), NET).await.ok()? }
+    })
+    .await
+    .unwrap();
+    assert_eq!(round.round, 1);
+    let alice_row = &round.candidates[0];
+    let commission = alice_row.validity.checks.iter().find(|c| c.check == CheckKind::Commission).unwrap();
+    assert_eq!((commission.verdict, commission.evidence.value.as_deref()), (Verdict::Valid, Some("1%")), "Alice's prefs applied");
+    let identity = alice_row.validity.checks.iter().find(|c| c.check == CheckKind::Identity).unwrap();
+    assert_eq!(identity.verdict, Verdict::Unknown, "no identity read: unknown");
+
+    let bootstrap = broker.bootstrap().to_string();
+    let dlq = wait::until("the bad record in the dead-letter topic", Duration::from_secs(30), || {
+        let b = bootstrap.clone();
+        async move {
+            let d = tokio::task::spawn_blocking(move || read_topic(&b, &topics::dead_letter(topics::VALIDATORS))).await.unwrap();
+            (!d.is_empty()).then_some(d)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].2, b"not avro");
+    // Session 2 waits for block 2's record; then its round follows.
+    let rounds = scoring::programme::round_numbers(store.as_ref(), NET).await.unwrap();
+    assert_eq!(rounds, vec![1], "block 2 is not certified yet");
+    let block2 = FinalizedBlock { chain: NET.into(), number: 2, timestamp_ms: Some(2), ..Default::default() }.encode().unwrap();
+    publisher
+        .publish_all(vec![Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &block2, headers: pos(2, 1) }])
+        .await
+        .unwrap();
+    let rounds = wait::until("round 2", Duration::from_secs(60), || {
+        let store = store.clone();
+        async move {
+            let r = scoring::programme::round_numbers(store.as_ref(), NET).await.ok()?;
+            (r.len() == 2).then_some(r)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(rounds, vec![1, 2]);
+    let published: BTreeMap<i64, i64> = read_topic(&bootstrap, topics::ROUNDS)
+        .into_iter()
+        .map(|(_, _, p)| schemas::Round::decode(&p).unwrap())
+        .map(|r| (r.round, r.candidates))
+        .collect();
+    assert_eq!(published, BTreeMap::from([(1, 1), (2, 1)]));
+    token.cancel();
+}
