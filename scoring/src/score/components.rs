@@ -172,6 +172,45 @@ fn count_stats(counts: &BTreeMap<String, u64>) -> Stats {
 }
 
 impl ScoreStats {
+    /// Every distribution.
+    fn all(&self) -> [&Stats; 13] {
+        [
+            &self.inclusion,
+            &self.span_inclusion,
+            &self.discovered,
+            &self.nominated,
+            &self.rank,
+            &self.bonded,
+            &self.faults,
+            &self.offline,
+            &self.nominator_stake,
+            &self.location,
+            &self.region,
+            &self.country,
+            &self.provider,
+        ]
+    }
+
+    /// These stats with every distribution sorted and NaN-free.
+    fn normalised(&self) -> ScoreStats {
+        ScoreStats {
+            inclusion: self.inclusion.normalised(),
+            span_inclusion: self.span_inclusion.normalised(),
+            discovered: self.discovered.normalised(),
+            nominated: self.nominated.normalised(),
+            rank: self.rank.normalised(),
+            bonded: self.bonded.normalised(),
+            faults: self.faults.normalised(),
+            offline: self.offline.normalised(),
+            nominator_stake: self.nominator_stake.normalised(),
+            location: self.location.normalised(),
+            region: self.region.normalised(),
+            country: self.country.normalised(),
+            provider: self.provider.normalised(),
+            buckets: self.buckets.clone(),
+        }
+    }
+
     /// Statistics of the valid set. Every `Stats` is built from sorted values
     /// and buckets are ordered maps, so candidate order does not matter.
     pub fn of(candidates: &[ScoreInputs]) -> ScoreStats {
@@ -207,7 +246,7 @@ impl ScoreStats {
 /// returned in input order.
 pub fn score_round(candidates: &[ScoreInputs], weights: &Weights, seed: &RoundSeed) -> (Vec<Score>, ScoreStats) {
     let stats = ScoreStats::of(candidates);
-    let scores = candidates.iter().map(|c| score_one(c, &stats, weights, seed)).collect();
+    let scores = candidates.iter().map(|c| score_normal(c, &stats, weights, seed)).collect();
     (scores, stats)
 }
 
@@ -225,13 +264,14 @@ fn less_is_better(s: Option<f64>, w: f64) -> f64 {
 /// higher (min-max over the bucket counts); unknown gets a quarter; a banned
 /// provider gets nothing.
 fn spread(c: &ScoreInputs, field: &Option<String>, counts: &BTreeMap<String, u64>, stats: &Stats, w: f64) -> f64 {
+    // `stats` are normal here (see `score_normal`).
     if c.provider_banned {
         return 0.0;
     }
     match bucket_key(field) {
         None => 0.25 * w,
         // A bucket not in the set (replaying a foreign candidate) has no one in it.
-        Some(key) => less_is_better(stats.scale(counts.get(&key).copied().unwrap_or(0) as f64, 0.0, 1.0), w),
+        Some(key) => less_is_better(stats.scale_normal(counts.get(&key).copied().unwrap_or(0) as f64, 0.0, 1.0), w),
     }
 }
 
@@ -242,24 +282,34 @@ fn is_alternative_client(implementation: &Option<String>) -> bool {
 
 /// One candidate against precomputed stats (explain / replay one candidate).
 pub fn score_one(c: &ScoreInputs, stats: &ScoreStats, weights: &Weights, seed: &RoundSeed) -> Score {
+    // Stats read back from storage may have been edited: sort them once here.
+    if stats.all().iter().all(|s| s.is_normal()) {
+        score_normal(c, stats, weights, seed)
+    } else {
+        score_normal(c, &stats.normalised(), weights, seed)
+    }
+}
+
+/// [`score_one`] against stats whose values are sorted and NaN-free.
+fn score_normal(c: &ScoreInputs, stats: &ScoreStats, weights: &Weights, seed: &RoundSeed) -> Score {
     let w = weights;
-    let q10_90 = |s: &Stats, v: f64| s.scale(v, 0.1, 0.9);
+    let q10_90 = |s: &Stats, v: f64| s.scale_normal(v, 0.1, 0.9);
     let b = &stats.buckets;
     let components = Components {
-        inclusion: less_is_better(stats.inclusion.scale(c.inclusion, 0.05, 0.95), w.inclusion),
-        span_inclusion: less_is_better(stats.span_inclusion.scale(c.span_inclusion, 0.05, 0.95), w.span_inclusion),
+        inclusion: less_is_better(stats.inclusion.scale_normal(c.inclusion, 0.05, 0.95), w.inclusion),
+        span_inclusion: less_is_better(stats.span_inclusion.scale_normal(c.span_inclusion, 0.05, 0.95), w.span_inclusion),
         discovered: c.discovered_at_ms.map_or(0.0, |ms| less_is_better(q10_90(&stats.discovered, ms as f64), w.discovered)),
         nominated: less_is_better(q10_90(&stats.nominated, f64::from(c.nominated_at_era.unwrap_or(0))), w.nominated),
         rank: more_is_better(q10_90(&stats.rank, f64::from(c.rank)), w.rank),
         unclaimed: -f64::from(c.unclaimed_eras) * w.unclaimed,
-        bonded: more_is_better(stats.bonded.scale(c.bonded, 0.05, 0.85), w.bonded),
+        bonded: more_is_better(stats.bonded.scale_normal(c.bonded, 0.05, 0.85), w.bonded),
         faults: less_is_better(q10_90(&stats.faults, f64::from(c.faults)), w.faults),
         offline: less_is_better(q10_90(&stats.offline, c.offline_ms as f64), w.offline),
         location: spread(c, &c.city, &b.city, &stats.location, w.location),
         region: spread(c, &c.region, &b.region, &stats.region, w.region),
         country: spread(c, &c.country, &b.country, &stats.country, w.country),
         provider: spread(c, &c.provider, &b.provider, &stats.provider, w.provider),
-        nominator_stake: more_is_better(stats.nominator_stake.scale(c.nominator_stake, 0.05, 0.95), w.nominator_stake),
+        nominator_stake: more_is_better(stats.nominator_stake.scale_normal(c.nominator_stake, 0.05, 0.95), w.nominator_stake),
         client: if is_alternative_client(&c.implementation) { w.client } else { 0.0 },
     }
     .cleaned(w);

@@ -119,6 +119,22 @@ impl Stats {
     pub(crate) fn scale(&self, v: f64, lo: f64, hi: f64) -> Option<f64> {
         scale_sorted(v, &self.sorted(), lo, hi)
     }
+
+    /// Whether `values` is already sorted and NaN-free (as [`Stats::of`] makes it).
+    pub(crate) fn is_normal(&self) -> bool {
+        matches!(self.sorted(), Cow::Borrowed(_))
+    }
+
+    /// These stats with `values` sorted and NaN-free.
+    pub(crate) fn normalised(&self) -> Stats {
+        Stats { values: self.sorted().into_owned(), ..self.clone() }
+    }
+
+    /// [`Stats::scale`] for stats known to be normal: no check per call, which
+    /// would make a round quadratic in its candidates.
+    pub(crate) fn scale_normal(&self, v: f64, lo: f64, hi: f64) -> Option<f64> {
+        scale_sorted(v, &self.values, lo, hi)
+    }
 }
 
 #[cfg(test)]
