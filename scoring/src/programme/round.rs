@@ -422,6 +422,10 @@ mod tests {
     }
 
     fn run(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig) -> RoundSnapshot {
+        run_with(chain, uptime, candidates, validity, None)
+    }
+
+    fn run_with(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig, kusama: Option<&Standings>) -> RoundSnapshot {
         let weights = Weights::default();
         evaluate_round(&RoundInput {
             network: NET,
@@ -437,7 +441,7 @@ mod tests {
             identity_chain: NET,
             uptime,
             uptime_window_ms: 7 * DAY,
-            kusama: None,
+            kusama,
             validity,
             weights: &weights,
         })
@@ -469,6 +473,24 @@ mod tests {
         }
         assert!(row(&r, "one").validity.valid);
         assert!(row(&r, "two").score.is_none(), "invalid candidates are not scored");
+    }
+
+    #[test]
+    fn kusama_standing_comes_from_the_kusama_rounds_of_this_deployment() {
+        let (chain, uptime, mut candidates) = world();
+        let validity = ValidityConfig::for_profile(Profile::Polkadot);
+        let validity = ValidityConfig { nodes_per_identity: crate::validity::resolve(Profile::Kusama, &serde_json::json!({})).unwrap().nodes_per_identity, ..validity };
+        candidates[0].kusama_stash = Some(ss58(2, key(0x21)));
+        candidates[1].kusama_stash = Some(ss58(2, key(0x22)));
+        let standings: Standings = [(hex(key(0x21)), (150, true)), (hex(key(0x22)), (40, true))].into_iter().collect();
+        let r = run_with(&chain, &uptime, &candidates, &validity, Some(&standings));
+        let check = |name: &str| row(&r, name).validity.checks.iter().find(|c| c.check == CheckKind::KusamaRank).map(|c| c.verdict);
+        assert_eq!(check("one"), Some(Verdict::Valid), "rank 150 >= 100");
+        assert_eq!(check("two"), Some(Verdict::Invalid), "rank 40 < 100");
+        assert_eq!(check("three"), Some(Verdict::Valid), "no Kusama stash listed");
+        // Without the Kusama network's rounds the standing is unknown, not invalid.
+        let r = run_with(&chain, &uptime, &candidates, &validity, None);
+        assert_eq!(row(&r, "one").validity.checks.iter().find(|c| c.check == CheckKind::KusamaRank).map(|c| c.verdict), Some(Verdict::Unknown));
     }
 
     #[test]
