@@ -118,6 +118,8 @@ fn world(n: usize) -> (ChainFacts, UptimeState) {
             implementation: Some(if i % 5 == 0 { "Kagome Node" } else { "Parity Polkadot" }.into()),
             version: Some("1.16.0".into()),
             city: Some(format!("city-{}", rng.below(40))),
+            latitude: Some([47.37, 52.52, 48.85, 40.71, 35.68][i % 5]),
+            longitude: Some([8.54, 13.40, 2.35, -74.0, 139.69][i % 5]),
             ..Default::default()
         };
         uptime.apply_node(&ev, w);

@@ -8,6 +8,7 @@ pub mod heads;
 mod shell;
 pub mod uptime;
 pub mod fold;
+pub mod geo;
 
 pub use consumer::{CONSUMER, HeadsConsumer};
 pub use fold::{

@@ -46,6 +46,9 @@ pub struct NodeUptime {
     pub validator: Option<String>,
     /// City, when a feed located it.
     pub city: Option<String>,
+    /// Latitude and longitude telemetry reports (from the node's IP).
+    #[serde(default)]
+    pub coordinates: Option<(f64, f64)>,
     /// First sighting, Unix ms.
     pub discovered_at_ms: i64,
     /// Last event about it, Unix ms.
@@ -111,6 +114,7 @@ impl UptimeState {
             version: None,
             validator: None,
             city: None,
+            coordinates: None,
             discovered_at_ms: t,
             last_seen_ms: t,
             shown_by: BTreeSet::new(),
@@ -129,6 +133,9 @@ impl UptimeState {
         }
         if ev.city.is_some() {
             node.city.clone_from(&ev.city);
+        }
+        if let (Some(lat), Some(lon)) = (ev.latitude, ev.longitude) {
+            node.coordinates = Some((lat, lon));
         }
         match ev.kind.as_str() {
             "added" => {

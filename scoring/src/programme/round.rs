@@ -154,8 +154,8 @@ fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a No
     out
 }
 
-/// What telemetry says of a candidate (its best node speaks for it), and that node's city.
-fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> Option<(Fact<NodeFacts>, Option<String>)> {
+/// What telemetry says of a candidate (its best node speaks for it), and where that node is.
+fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> Option<(Fact<NodeFacts>, Option<LocationFacts>)> {
     // The best node speaks for the candidate: online first, then the longest known.
     let rank = |n: &NodeUptime| match n.presence {
         Presence::Online => 0,
@@ -179,7 +179,14 @@ fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> 
         matched_by: how.to_string(),
     };
     let at = format!("node {} last seen {}", best.name, rfc3339(best.last_seen_ms));
-    Some((Fact::new(facts, sources::TELEMETRY, at), best.city.clone()))
+    let place = best.coordinates.and_then(|(lat, lon)| crate::geo::locate(lat, lon));
+    let location = (best.city.is_some() || place.is_some()).then(|| LocationFacts {
+        city: best.city.clone(),
+        region: place.as_ref().and_then(|p| p.region.clone()),
+        country: place.map(|p| p.country),
+        provider: None,
+    });
+    Some((Fact::new(facts, sources::TELEMETRY, at), location))
 }
 
 /// Evaluate a round.
@@ -205,8 +212,8 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
     let mut rows: Vec<CandidateRound> = Vec::with_capacity(input.candidates.len());
     for (candidate, account) in input.candidates.iter().zip(&accounts) {
         let account = account.clone().unwrap_or_default();
-        let (node, city) = nodes.get(&account).and_then(|n| node_facts(n, input)).unzip();
-        let facts = candidate_facts(input, candidate, &account, node, city.flatten(), telemetry_up, &per_root);
+        let (node, location) = nodes.get(&account).and_then(|n| node_facts(n, input)).unzip();
+        let facts = candidate_facts(input, candidate, &account, node, location.flatten(), telemetry_up, &per_root);
         let validity = validity::evaluate(&facts, input.validity, ctx);
         let addresses = history::identity_addresses(&account, input.identity);
         let history = history::history(&account, &addresses, input.staking, input.relay, era);
@@ -247,7 +254,7 @@ fn candidate_facts(
     candidate: &Candidate,
     account: &str,
     node: Option<Fact<NodeFacts>>,
-    city: Option<String>,
+    location: Option<LocationFacts>,
     telemetry_up: bool,
     per_root: &BTreeMap<String, u32>,
 ) -> CandidateFacts {
@@ -289,8 +296,8 @@ fn candidate_facts(
         let key = s.keys.get(account)?.get("beefy")?;
         Some(Fact::new(key.clone(), sources::SESSIONS, format!("session {}", s.index)))
     });
-    // Telemetry gives the city only; region, country and provider need an IP source.
-    let location = city.map(|c| Fact::new(LocationFacts { city: Some(c), ..LocationFacts::default() }, sources::TELEMETRY, "telemetry location"));
+    // City from telemetry, country and region from its coordinates; the provider needs an IP source.
+    let location = location.map(|l| Fact::new(l, sources::TELEMETRY, "telemetry location"));
     let kusama = candidate.kusama_stash.as_deref().and_then(|k| {
         let standing = input.kusama?.get(&hex_account(k)?)?;
         Some(Fact::new(KusamaStanding { rank: standing.0, valid: standing.1 }, sources::KUSAMA, "latest Kusama round"))
@@ -388,6 +395,9 @@ mod tests {
             implementation: Some("Parity Polkadot".into()),
             version: Some("1.16.0".into()),
             validator,
+            city: Some("Zurich".into()),
+            latitude: Some(47.37),
+            longitude: Some(8.54),
             ..Default::default()
         }
     }
@@ -491,6 +501,36 @@ mod tests {
         // Without the Kusama network's rounds the standing is unknown, not invalid.
         let r = run_with(&chain, &uptime, &candidates, &validity, None);
         assert_eq!(row(&r, "one").validity.checks.iter().find(|c| c.check == CheckKind::KusamaRank).map(|c| c.verdict), Some(Verdict::Unknown));
+    }
+
+    #[test]
+    fn nodes_located_in_sanctioned_areas_are_invalid_and_unlocated_ones_unknown() {
+        let (chain, mut uptime, candidates) = world();
+        let window = 7 * DAY;
+        // "two" moves to Simferopol (UA-43), "three" has no location at all.
+        let moved = TelemetryNodeEvent { kind: "located".into(), latitude: Some(44.95), longitude: Some(34.10), city: Some("Simferopol".into()), ..node("p2", "two", None, NOW - DAY) };
+        uptime.apply_node(&moved, window);
+        let mut bare = node("p3", "three", None, NOW - 15 * DAY);
+        (bare.city, bare.latitude, bare.longitude) = (None, None, None);
+        let mut fresh = UptimeState::default();
+        for (k, n) in &uptime.nodes {
+            if n.peer_id != "p3" {
+                fresh.nodes.insert(k.clone(), n.clone());
+            }
+        }
+        fresh.feeds_up = uptime.feeds_up.clone();
+        fresh.apply_node(&bare, window);
+        let validity = ValidityConfig::for_profile(Profile::Kusama);
+        assert!(!validity.sanctioned_geo.skip, "on in the production profiles");
+        let r = run(&chain, &fresh, &candidates, &validity);
+        let geo = |name: &str| row(&r, name).validity.checks.iter().find(|c| c.check == CheckKind::SanctionedGeo).cloned().unwrap();
+        assert_eq!(geo("one").verdict, Verdict::Valid);
+        assert_eq!(geo("one").evidence.value.as_deref(), Some("CH / ?"));
+        assert_eq!(geo("two").verdict, Verdict::Invalid, "{:?}", geo("two"));
+        assert_eq!(geo("two").evidence.value.as_deref(), Some("RU / UA-43"));
+        assert_eq!(geo("three").verdict, Verdict::Unknown);
+        // Country counts feed the score: one of the valid candidates is in CH.
+        assert_eq!(row(&r, "one").inputs.as_ref().and_then(|i| i.country.clone()), Some("CH".into()));
     }
 
     #[test]

@@ -241,21 +241,23 @@ pub struct ValidityConfig {
 impl ValidityConfig {
     /// The defaults of a profile.
     ///
-    /// Provider and geography checks start switched off everywhere: they need
-    /// an IP-to-provider and IP-to-country source (1KV used ipinfo), which
-    /// stakeflow does not have; with no data they could only say "unknown".
-    /// Their lists keep 1KV's values so turning them on is one switch.
+    /// The provider check starts switched off everywhere: it needs an
+    /// IP-to-provider source (1KV used ipinfo), which stakeflow does not have;
+    /// with no data it could only say "unknown". Its list keeps 1KV's values
+    /// so turning it on is one switch. The geography check reads the
+    /// country and region of the coordinates telemetry reports.
     pub fn for_profile(profile: Profile) -> Self {
         let mut c = Self::default();
         match profile {
             Profile::Polkadot => {
+                c.sanctioned_geo.skip = false;
                 c.commission.max_percent = 5.0;
                 c.self_stake.min_tokens = 5_000.0;
                 c.unclaimed_rewards.threshold_eras = 1;
                 c.kusama_rank.skip = false;
                 c.nodes_per_identity.max = 1;
             }
-            Profile::Kusama => {}
+            Profile::Kusama => c.sanctioned_geo.skip = false,
             Profile::Testnet => {
                 c.client_version.skip = true;
                 c.connection_time.skip = true;
