@@ -116,6 +116,7 @@ impl Stats {
     }
 
     /// [`scaled_defined`] against these values; `None` for NaN.
+    #[cfg(test)]
     pub(crate) fn scale(&self, v: f64, lo: f64, hi: f64) -> Option<f64> {
         scale_sorted(v, &self.sorted(), lo, hi)
     }
