@@ -203,23 +203,7 @@ pub fn stash_of(validator_ss58: &str, grandpa_to_stash: &BTreeMap<String, String
 
 /// The 32-byte public key of an SS58 address (any prefix), checksum verified.
 pub fn ss58_public_key(address: &str) -> Option<[u8; 32]> {
-    use blake2::{Blake2b512, Digest};
-    let raw = bs58::decode(address).into_vec().ok()?;
-    // One- or two-byte prefix, 32 bytes of key, 2 bytes of checksum.
-    let prefix_len = match raw.first()? {
-        0..=63 => 1,
-        64..=127 => 2,
-        _ => return None,
-    };
-    if raw.len() != prefix_len + 32 + 2 {
-        return None;
-    }
-    let (body, checksum) = raw.split_at(prefix_len + 32);
-    let hash = Blake2b512::new().chain_update(b"SS58PRE").chain_update(body).finalize();
-    if hash[..2] != *checksum {
-        return None;
-    }
-    body[prefix_len..].try_into().ok()
+    crate::candidates::ss58_decode(address).map(|(_, key)| key)
 }
 
 #[cfg(test)]
