@@ -260,11 +260,14 @@ fn candidate_facts(
 ) -> CandidateFacts {
     let staking = input.staking;
     let era_at = |e: u32, b: u64| format!("era {e} (block {b})");
-    let intends = staking.validators_era.map(|e| {
+    // A snapshot older than the era the sessions report is stale: judge nothing on it.
+    let current = input.relay.session.as_ref().and_then(|s| s.active_era);
+    let fresh = staking.validators_era.filter(|e| current.is_none_or(|c| *e >= c));
+    let intends = fresh.map(|e| {
         let at = staking.validators.values().next().map_or_else(|| format!("era {e}"), |v| era_at(e, v.block));
         Fact::new(staking.validators.contains_key(account), sources::VALIDATORS, at)
     });
-    let prefs = staking.validators.get(account).map(|v| {
+    let prefs = staking.validators.get(account).filter(|_| fresh.is_some()).map(|v| {
         Fact::new(
             StakingFacts {
                 commission_perbill: v.commission_perbill,
@@ -531,6 +534,22 @@ mod tests {
         assert_eq!(geo("three").verdict, Verdict::Unknown);
         // Country counts feed the score: one of the valid candidates is in CH.
         assert_eq!(row(&r, "one").inputs.as_ref().and_then(|i| i.country.clone()), Some("CH".into()));
+    }
+
+    #[test]
+    fn a_stale_era_snapshot_is_unknown_not_judged() {
+        let (mut chain, uptime, candidates) = world();
+        // The sessions say era 11 is active; the newest validator snapshot is era 10.
+        if let Some(s) = chain.session.as_mut() {
+            s.active_era = Some(11);
+        }
+        let r = run(&chain, &uptime, &candidates, &ValidityConfig::for_profile(Profile::Kusama));
+        for c in &r.candidates {
+            assert_eq!(c.validity.verdict, Verdict::Unknown, "{}", c.candidate.name);
+            for k in [CheckKind::ValidateIntention, CheckKind::Commission, CheckKind::SelfStake, CheckKind::Blocked] {
+                assert_eq!(c.validity.checks.iter().find(|x| x.check == k).map(|x| x.verdict), Some(Verdict::Unknown), "{k:?}");
+            }
+        }
     }
 
     #[test]
