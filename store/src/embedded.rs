@@ -69,13 +69,7 @@ impl EmbeddedStore {
         let key = (consumer, delta.topic.as_str(), delta.partition);
         let stored = cps.get(key).map_err(|e| self.err("read checkpoint")(e.into()))?.map(|v| v.value());
         if stored != delta.from {
-            return Err(StoreError::StaleCheckpoint {
-                consumer: consumer.to_string(),
-                topic: delta.topic.clone(),
-                partition: delta.partition,
-                stored,
-                expected: delta.from,
-            });
+            return Err(StoreError::stale(consumer, delta, stored));
         }
         cps.insert(key, delta.to).map_err(|e| self.err("write checkpoint")(e.into()))?;
         Ok(())
@@ -152,20 +146,6 @@ impl Store for EmbeddedStore {
             let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
             let v = table.get((consumer.as_str(), key.as_str())).map_err(|e| s.err("read state")(e.into()))?;
             Ok(v.map(|v| v.value().to_vec()))
-        })
-        .await
-    }
-
-    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta) -> Result<(), StoreError> {
-        let (consumer, key, state, delta) = (consumer.to_string(), key.to_string(), state.to_vec(), delta.clone());
-        self.blocking(move |s| {
-            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
-            {
-                s.move_checkpoint(&txn, &consumer, &delta)?;
-                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
-                table.insert((consumer.as_str(), key.as_str()), state.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
-            }
-            txn.commit().map_err(|e| s.err("commit")(e.into()))
         })
         .await
     }

@@ -46,6 +46,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// `delta` was refused: `stored` is what the store holds for its partition.
+    pub(crate) fn stale(consumer: &str, delta: &crate::CheckpointDelta, stored: Option<i64>) -> Self {
+        StoreError::StaleCheckpoint {
+            consumer: consumer.to_string(),
+            topic: delta.topic.clone(),
+            partition: delta.partition,
+            stored,
+            expected: delta.from,
+        }
+    }
+
     /// True for a refused stale write (the caller should re-read its position).
     pub fn is_stale(&self) -> bool {
         matches!(self, StoreError::StaleCheckpoint { .. })

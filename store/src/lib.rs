@@ -60,8 +60,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Save a consumer's state under `key` and move its position, all or
     /// nothing; refused like [`Store::commit_heads`] when `delta.from` is stale.
-    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta)
-    -> Result<(), StoreError>;
+    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta) -> Result<(), StoreError> {
+        let write = StateWrite { key: key.to_string(), value: state.to_vec() };
+        self.commit_states(consumer, std::slice::from_ref(&write), std::slice::from_ref(delta)).await
+    }
 
     /// Save several state values and move several positions (any topics and
     /// partitions of `consumer`), all or nothing; refused when any `from` is stale.

@@ -172,13 +172,7 @@ impl ScyllaStore {
                 .find(|c| c.partition == delta.partition)
                 .map(|c| c.next_offset);
             if stored != delta.from || deltas.len() == 1 {
-                return Err(StoreError::StaleCheckpoint {
-                    consumer: consumer.to_string(),
-                    topic: delta.topic.clone(),
-                    partition: delta.partition,
-                    stored,
-                    expected: delta.from,
-                });
+                return Err(StoreError::stale(consumer, delta, stored));
             }
         }
         Err(StoreError::Scylla { op: "commit with checkpoint", reason: "conditional batch not applied".into() })
@@ -237,15 +231,6 @@ impl Store for ScyllaStore {
         let rows = result.into_rows_result().map_err(|e| driver("read state")(e.to_string()))?;
         let row = rows.maybe_first_row::<(Option<Vec<u8>>,)>().map_err(|e| driver("read state")(e.to_string()))?;
         Ok(row.and_then(|(p,)| p))
-    }
-
-    async fn commit_state(&self, consumer: &str, key: &str, state: &[u8], delta: &CheckpointDelta) -> Result<(), StoreError> {
-        let values = vec![
-            Some(CqlValue::Blob(state.to_vec())),
-            Some(CqlValue::Text(consumer.to_string())),
-            Some(CqlValue::Text(key.to_string())),
-        ];
-        self.commit_with_checkpoint(consumer, delta, vec![(self.st.state_upsert.clone(), values)]).await
     }
 
     async fn commit_states(&self, consumer: &str, writes: &[StateWrite], deltas: &[CheckpointDelta]) -> Result<(), StoreError> {
