@@ -188,8 +188,8 @@ pub fn rescore(sizes: &[usize], repeat: usize) {
 }
 
 fn pos(block: u64, seq: u32) -> OwnedHeaders {
-    let v = format!("{block}:{seq}");
-    OwnedHeaders::new().insert(Header { key: "stakeflow.pos", value: Some(v.as_bytes()) })
+    let v = schemas::position::OutputPos { block, seq }.header_value();
+    OwnedHeaders::new().insert(Header { key: schemas::position::HEADER, value: Some(v.as_bytes()) })
 }
 
 /// Publish `eras` eras (one block, one session and one era each) of

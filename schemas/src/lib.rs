@@ -7,6 +7,7 @@
 
 pub mod codec;
 mod error;
+pub mod position;
 pub mod records;
 pub mod registry;
 pub mod topics;

@@ -28,12 +28,18 @@ pub struct History {
     pub faults: Vec<Fault>,
 }
 
+/// The account holding `account`'s identity: its super's when it is a
+/// sub-identity, else itself; `None` when no identity record was read.
+pub fn identity_root(account: &str, identities: &ChainFacts) -> Option<String> {
+    let own = identities.identities.get(account)?;
+    Some(own.super_account.clone().unwrap_or_else(|| account.to_string()))
+}
+
 /// The accounts of a candidate's identity: its root (the super identity,
 /// or itself), the root's sub-identities, and the stash itself.
 pub fn identity_addresses(stash: &str, identities: &ChainFacts) -> BTreeSet<String> {
     let mut out = BTreeSet::from([stash.to_string()]);
-    let Some(own) = identities.identities.get(stash) else { return out };
-    let root = own.super_account.clone().unwrap_or_else(|| stash.to_string());
+    let (Some(own), Some(root)) = (identities.identities.get(stash), identity_root(stash, identities)) else { return out };
     if let Some(r) = identities.identities.get(&root) {
         out.extend(r.subs.iter().cloned());
     }

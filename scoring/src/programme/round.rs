@@ -198,13 +198,9 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
 
     // Identity roots first: nodes per identity counts candidates sharing one.
     let accounts: Vec<Option<String>> = input.candidates.iter().map(|c| hex_account(&c.stash)).collect();
-    let root_of = |account: &str| -> Option<String> {
-        let own = input.identity.identities.get(account)?;
-        Some(own.super_account.clone().unwrap_or_else(|| account.to_string()))
-    };
     let mut per_root: BTreeMap<String, u32> = BTreeMap::new();
     for account in accounts.iter().flatten() {
-        if let Some(root) = root_of(account) {
+        if let Some(root) = history::identity_root(account, input.identity) {
             *per_root.entry(root).or_default() += 1;
         }
     }
@@ -278,8 +274,8 @@ fn candidate_facts(
             era_at(v.era, v.block),
         )
     });
-    let identity = input.identity.identities.get(account).map(|own| {
-        let root = own.super_account.clone().unwrap_or_else(|| account.to_string());
+    let root = history::identity_root(account, input.identity);
+    let identity = input.identity.identities.get(account).zip(root.clone()).map(|(own, root)| {
         let root_record = input.identity.identities.get(&root);
         // A sub-identity is judged by its super's identity, as in 1KV.
         let (has, display, judgements, block) = match (&own.super_account, root_record) {
@@ -290,8 +286,7 @@ fn candidate_facts(
         let facts = IdentityFacts { root, display, has_identity: has, judgements };
         Fact::new(facts, sources::IDENTITIES, format!("block {block} of {}", input.identity_chain))
     });
-    let nodes_of_identity = input.identity.identities.get(account).map(|own| {
-        let root = own.super_account.clone().unwrap_or_else(|| account.to_string());
+    let nodes_of_identity = root.map(|root| {
         let n = per_root.get(&root).copied().unwrap_or(1);
         Fact::new(n, sources::IDENTITIES, format!("candidates sharing identity {root}"))
     });

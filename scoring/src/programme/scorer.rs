@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bus::consumer::PartitionReader;
 use bus::{BusConfig, Publisher, Record, dead_letter};
+use schemas::position::{self, OutputPos};
 use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra, topics};
 use serde::{Deserialize, Serialize};
 use store::{CheckpointDelta, Namespaces, StateWrite, Store};
@@ -174,13 +175,9 @@ fn place(record: &Record) -> (Option<String>, u64, u32) {
         .as_deref()
         .and_then(|k| std::str::from_utf8(k).ok())
         .map(|k| k.split('/').next().unwrap_or(k).to_string());
-    let (block, seq) = record
-        .header("stakeflow.pos")
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|s| s.split_once(':'))
-        .and_then(|(b, s)| Some((b.parse().ok()?, s.parse().ok()?)))
-        .unwrap_or((0, 0));
-    (chain, block, seq)
+    // No position (not written by ingest): applied as soon as it is read.
+    let pos = record.header(position::HEADER).and_then(OutputPos::parse).unwrap_or(OutputPos { block: 0, seq: 0 });
+    (chain, pos.block, pos.seq)
 }
 
 /// What one pass did.
@@ -208,6 +205,10 @@ pub struct Scorer {
     bus: BusConfig,
     namespaces: Arc<Namespaces>,
     networks: Vec<ScoredNetwork>,
+    /// Every chain the networks read (relay, staking, identity).
+    chains: BTreeSet<String>,
+    /// Per staking chain, the programme nominators of the networks staking there.
+    own_nominators: BTreeMap<String, BTreeSet<String>>,
     uptime_window_ms: i64,
     idle: Duration,
 }
@@ -215,7 +216,12 @@ pub struct Scorer {
 impl Scorer {
     /// A scorer of `networks`.
     pub fn new(bus: BusConfig, namespaces: Arc<Namespaces>, networks: Vec<ScoredNetwork>, uptime_window_ms: i64) -> Self {
-        Self { bus, namespaces, networks, uptime_window_ms, idle: Duration::from_millis(500) }
+        let chains = networks.iter().flat_map(|n| [n.relay.clone(), n.staking.clone(), n.identity.clone()]).collect();
+        let mut own_nominators: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for n in &networks {
+            own_nominators.entry(n.staking.clone()).or_default().extend(n.own_nominators.iter().cloned());
+        }
+        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: Duration::from_millis(500) }
     }
 
     /// Run until `shutdown`, following the live namespace (a swap reloads).
@@ -301,7 +307,8 @@ impl<'a> Session<'a> {
     /// every other topic until each partition is at its high watermark (as
     /// of now) or holds a record beyond its chain's clock. A pass is thus
     /// bounded by the blocks it certifies, however long the backlog.
-    async fn read_to_ends(&mut self, chains_of_interest: &BTreeSet<String>) -> Result<bool, ScoringError> {
+    async fn read_to_ends(&mut self) -> Result<bool, ScoringError> {
+        let chains_of_interest = &self.scorer.chains;
         let topics = input_topics();
         let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
         // Blocks first: they set the clock.
@@ -372,13 +379,8 @@ impl<'a> Session<'a> {
 
     /// One pass: read, apply what is certified, evaluate rounds, publish, save.
     async fn pass(&mut self) -> Result<Pass, ScoringError> {
-        let chains_of_interest: BTreeSet<String> = self
-            .scorer
-            .networks
-            .iter()
-            .flat_map(|n| [n.relay.clone(), n.staking.clone(), n.identity.clone()])
-            .collect();
-        let complete = self.read_to_ends(&chains_of_interest).await?;
+        let complete = self.read_to_ends().await?;
+        let chains_of_interest = &self.scorer.chains;
         let dlq = self.publisher.clone();
         let dlq = &dlq;
         let mut applied = 0;
@@ -482,15 +484,9 @@ impl<'a> Session<'a> {
             }
             t if t == topics::VALIDATORS => facts.apply_validator(&ValidatorEra::decode(payload).map_err(e)?),
             t if t == topics::NOMINATORS => {
-                // The programme's own nominators of every network staking on this chain.
-                let ours: BTreeSet<String> = self
-                    .scorer
-                    .networks
-                    .iter()
-                    .filter(|n| n.staking == chain)
-                    .flat_map(|n| n.own_nominators.iter().cloned())
-                    .collect();
-                facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?, &ours);
+                let none = BTreeSet::new();
+                let ours = self.scorer.own_nominators.get(chain).unwrap_or(&none);
+                facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?, ours);
             }
             t if t == topics::ERA_POINTS => facts.apply_points(&EraPoints::decode(payload).map_err(e)?),
             t if t == topics::IDENTITIES => facts.apply_identity(&Identity::decode(payload).map_err(e)?),

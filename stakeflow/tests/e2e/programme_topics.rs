@@ -83,8 +83,8 @@ async fn candidate_lists_are_published_once_per_change() {
 }
 
 fn pos(block: u64, seq: u32) -> Option<OwnedHeaders> {
-    let v = format!("{block}:{seq}");
-    Some(OwnedHeaders::new().insert(Header { key: "stakeflow.pos", value: Some(v.as_bytes()) }))
+    let v = schemas::position::OutputPos { block, seq }.header_value();
+    Some(OwnedHeaders::new().insert(Header { key: schemas::position::HEADER, value: Some(v.as_bytes()) }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
