@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use bus::{Outgoing, Publisher};
 use rdkafka::message::{Header, OwnedHeaders};
 use schemas::{Backer, CandidateEntry, CandidateList, EraPoints, FinalizedBlock, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints, topics};
-use scoring::candidates::Candidate;
-use scoring::programme::chain_facts::{ChainFacts, IdentityRecord, SessionFacts, ValidatorFacts};
-use scoring::programme::round::{RoundInput, evaluate_round};
-use scoring::programme::{ProgrammeConfig, ScoredNetwork, Scorer};
-use scoring::score::Weights;
-use scoring::uptime::UptimeState;
-use scoring::validity::{self, CheckContext, Profile, ValidityConfig};
+use schemas::CandidateEntry as Candidate;
+use rules::chain_facts::{ChainFacts, IdentityRecord, SessionFacts, ValidatorFacts};
+use rules::round::{RoundInput, evaluate_round};
+use scoring::scorer::{ProgrammeConfig, ScoredNetwork, Scorer};
+use rules::score::Weights;
+use rules::uptime::UptimeState;
+use rules::validity::{self, CheckContext, Profile, ValidityConfig};
 
 const NET: &str = "bench";
 const DAY: i64 = 86_400_000;
@@ -57,7 +57,7 @@ fn ss58(k: [u8; 32]) -> String {
 
 fn candidates(n: usize) -> Vec<Candidate> {
     (0..n)
-        .map(|i| Candidate { slot_id: i as u32, name: format!("node-{i}"), stash: ss58(key(i)), kusama_stash: None, skip_self_stake: false, kyc: true, matrix: vec![] })
+        .map(|i| Candidate { slot_id: i as i64, name: format!("node-{i}"), stash: ss58(key(i)), kusama_stash: None, skip_self_stake: false, kyc: true, matrix: vec![] })
         .collect()
 }
 
@@ -135,7 +135,7 @@ fn median(mut d: Vec<Duration>) -> Duration {
 /// Full rounds of `sizes` candidates, `repeat` times each.
 pub fn rescore(sizes: &[usize], repeat: usize) {
     let validity = ValidityConfig::for_profile(Profile::Kusama);
-    let weights = Weights::default();
+    let weights = Weights::production();
     println!("rescore: one full round (facts, 15 checks, rank/inclusion/faults, 15 components) vs the 15 checks alone, median of {repeat}");
     for &n in sizes {
         let (facts, uptime) = world(n);
@@ -274,7 +274,7 @@ async fn publish_history(bus: &bus::BusConfig, eras: u64, validators: usize, nom
 /// Read every input topic of the scorer to its end, decoding nothing.
 async fn raw_read(bus: &bus::BusConfig) -> anyhow::Result<usize> {
     let mut n = 0;
-    for topic in scoring::programme::scorer::input_topics() {
+    for topic in scoring::scorer::input_topics() {
         let highs = bus::admin::high_watermarks(bus, &[topic]).await?;
         let reader = bus::consumer::PartitionReader::assign(bus, "bench-raw", topic, &[]).await?;
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
@@ -319,7 +319,7 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::
     let t = Instant::now();
     let rounds = scorer.rebuild(store.clone(), |_, _| {}).await?;
     let rebuild = t.elapsed();
-    let latest = scoring::programme::latest_round(store.as_ref(), NET).await?.map(|r| r.counts());
+    let latest = scoring::scorer::latest_round(store.as_ref(), NET).await?.map(|r| r.counts());
     println!(
         "replay: rebuilt {rounds} rounds from {read} records in {:.2}s = {:.0} eras/s, {:.0} records/s, {:.0} candidate-rounds/s; raw read of the same records {:.2}s; rebuild/raw read = {:.1}x; last round (valid, invalid, unknown) = {latest:?}",
         rebuild.as_secs_f64(),

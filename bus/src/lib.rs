@@ -10,11 +10,13 @@ pub mod dead_letter;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
 mod error;
+pub mod metrics;
 pub mod partition;
 pub mod producer;
 pub mod schema_registry;
 
 pub use config::BusConfig;
+pub use dead_letter::DeadLetter;
 pub use consumer::{Position, Record};
 pub use error::BusError;
 pub use producer::{Outgoing, Publisher};

@@ -200,6 +200,10 @@ impl BlockIngest {
         // A fresh producer per attempt: nothing a failed attempt left queued
         // can land after we have read the tails.
         let publisher = Publisher::new(&self.bus)?;
+        // Subscribe before reading the finalized head: a block finalized
+        // while the tails below are read would otherwise be seen by neither
+        // (on a chain that builds blocks on demand, never).
+        let mut heads = client.finalized_heads().await?;
         let last = last_block(&self.bus, &publisher, network).await?;
         let finalized = client.finalized_number().await?;
         if let Some(b) = last.as_ref().filter(|b| b.number as u64 > finalized) {
@@ -242,7 +246,6 @@ impl BlockIngest {
         let mut resume = position::resume(last.as_ref().map(|b| b.number as u64), &tails, start);
         let mut next = resume.block;
         let mut previous_hash = last.map(|b| b.hash);
-        let mut heads = client.finalized_heads().await?;
         let mut target = finalized;
         tracing::info!(%network, next, tails = ?resume.tails, finalized = target, "ingest resuming");
         let mut progress = Progress::new(self.cfg.progress_every);

@@ -9,8 +9,12 @@
 //! only once all other outputs of their window are acknowledged; and the resume point is
 //! read back from the topic tails (what is durably there is the truth,
 //! whatever this process believed before a crash).
+//!
+//! The other inputs: [`telemetry`] (feeds and nodes reporting directly) and
+//! [`candidates`] (the programme's candidate list from a file or URL).
 
 mod blocks;
+pub mod candidates;
 mod error;
 pub mod outputs;
 pub mod position;

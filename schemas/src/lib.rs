@@ -10,6 +10,7 @@ mod error;
 pub mod position;
 pub mod records;
 pub mod registry;
+pub mod ss58;
 pub mod topics;
 
 pub use error::SchemaError;

@@ -1,114 +1,101 @@
-//! The chain-head rule: what applying one finalized-block record does to the
-//! per-chain state. Pure, so a replay of the topic gives the same state.
+//! The chain-heads consumer: blocks topic -> per-chain head in the store
+//! (what `/health` and `/ready` report per chain).
 
-use schemas::FinalizedBlock;
-use store::ChainHead;
+mod rule;
 
-/// The outcome of applying a block record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// The record moves the chain forward to this head.
-    Advanced(ChainHead),
-    /// The record is at or behind the current head (a duplicate on the
-    /// topic): state is unchanged.
-    Stale,
-    /// The record skips blocks; it is applied (finalized blocks are facts) and
-    /// the gap is reported.
-    AdvancedOverGap {
-        /// The new head.
-        head: ChainHead,
-        /// First missing block number.
-        missing_from: u64,
-    },
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bus::{BusConfig, DeadLetter, Publisher, Record};
+use schemas::{FinalizedBlock, topics};
+use store::{ChainHead, CheckpointDelta, Store};
+use tokio_util::sync::CancellationToken;
+
+pub use rule::{Applied, apply};
+
+use crate::ScoringError;
+use crate::metrics;
+
+/// Consumer name: the key of its positions and state in the store, and its
+/// Kafka group id (for advisory commits and lag tools).
+pub const HEADS_CONSUMER: &str = "stakeflow-heads";
+
+/// Keeps the last finalized block of every chain, restart-safe: each record's
+/// effect and the position after it are committed in one store write.
+pub struct HeadsConsumer {
+    bus: BusConfig,
+    store: Arc<dyn Store>,
 }
 
-/// Apply `block` to the chain's current head.
-pub fn apply(current: Option<&ChainHead>, block: &FinalizedBlock) -> Applied {
-    let number = block.number.max(0) as u64;
-    let applied_before = current.map_or(0, |h| h.applied_blocks);
-    let head = ChainHead {
-        chain: block.chain.clone(),
-        number,
-        hash: block.hash.clone(),
-        parent_hash: block.parent_hash.clone(),
-        timestamp_ms: block.timestamp_ms,
-        spec_version: block.spec_version.max(0) as u32,
-        applied_blocks: applied_before + 1,
-    };
-    match current {
-        Some(h) if number <= h.number => Applied::Stale,
-        Some(h) if number > h.number + 1 => Applied::AdvancedOverGap { head, missing_from: h.number + 1 },
-        _ => Applied::Advanced(head),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn block(number: i64) -> FinalizedBlock {
-        FinalizedBlock {
-            chain: "paseo".into(),
-            number,
-            hash: format!("0x{number:064x}"),
-            parent_hash: format!("0x{:064x}", number - 1),
-            timestamp_ms: Some(number * 6000),
-            extrinsic_count: 2,
-            event_count: 3,
-            spec_version: 7,
-        }
+impl HeadsConsumer {
+    /// Prepare (connects on [`HeadsConsumer::run`]).
+    pub fn new(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store }
     }
 
-    fn head_of(b: &FinalizedBlock, applied: u64) -> ChainHead {
-        match apply(None, b) {
-            Applied::Advanced(h) => ChainHead { applied_blocks: applied, ..h },
-            other => panic!("{other:?}"),
-        }
+    /// Run until `shutdown`. A stale-write refusal (another instance moved the
+    /// position) reloads positions and state and carries on from there.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
+        crate::shell::run_with_retries(HEADS_CONSUMER, shutdown, || self.consume()).await
     }
 
-    #[test]
-    fn first_block_starts_the_chain() {
-        let Applied::Advanced(h) = apply(None, &block(5)) else { panic!() };
-        assert_eq!((h.number, h.applied_blocks, h.spec_version), (5, 1, 7));
-    }
-
-    #[test]
-    fn next_block_advances_and_counts() {
-        let h = head_of(&block(5), 1);
-        let Applied::Advanced(n) = apply(Some(&h), &block(6)) else { panic!() };
-        assert_eq!((n.number, n.applied_blocks), (6, 2));
-        assert_eq!(n.hash, block(6).hash);
-    }
-
-    #[test]
-    fn duplicates_and_old_blocks_change_nothing() {
-        let h = head_of(&block(6), 2);
-        assert_eq!(apply(Some(&h), &block(6)), Applied::Stale);
-        assert_eq!(apply(Some(&h), &block(3)), Applied::Stale);
-    }
-
-    #[test]
-    fn a_skip_is_applied_and_reported() {
-        let h = head_of(&block(6), 2);
-        let Applied::AdvancedOverGap { head, missing_from } = apply(Some(&h), &block(9)) else { panic!() };
-        assert_eq!((head.number, missing_from, head.applied_blocks), (9, 7, 3));
-    }
-
-    #[test]
-    fn replaying_a_sequence_is_deterministic_and_order_sensitive_only_through_stale() {
-        let run = |order: &[i64]| {
-            let mut cur: Option<ChainHead> = None;
-            for &n in order {
-                match apply(cur.as_ref(), &block(n)) {
-                    Applied::Advanced(h) | Applied::AdvancedOverGap { head: h, .. } => cur = Some(h),
-                    Applied::Stale => {}
-                }
+    async fn consume(&self) -> Result<(), ScoringError> {
+        let (reader, mut positions) =
+            crate::shell::reader_at_stored_positions(&self.bus, self.store.as_ref(), HEADS_CONSUMER, topics::BLOCKS).await?;
+        let mut heads: HashMap<String, ChainHead> =
+            self.store.chain_heads(HEADS_CONSUMER).await?.into_iter().map(|h| (h.chain.clone(), h)).collect();
+        let dlq = Publisher::new(&self.bus)?;
+        tracing::info!(consumer = HEADS_CONSUMER, positions = ?positions, chains = heads.len(), "heads consumer started");
+        loop {
+            let record = reader.next().await?;
+            let from = positions.get(&record.partition).copied();
+            if from.is_some_and(|f| record.offset < f) {
+                // Already applied (librdkafka can re-deliver after a reconnect).
+                continue;
             }
-            cur
+            let change = self.derive(&record, &heads, &dlq).await?;
+            let delta = CheckpointDelta {
+                topic: record.topic.clone(),
+                partition: record.partition,
+                from,
+                to: record.offset + 1,
+            };
+            let updates: Vec<ChainHead> = change.iter().cloned().collect();
+            self.store.commit_heads(HEADS_CONSUMER, &updates, &delta).await?;
+            positions.insert(record.partition, delta.to);
+            metrics::applied(HEADS_CONSUMER, &record.topic, record.partition, 1, delta.to);
+            for h in updates {
+                heads.insert(h.chain.clone(), h);
+            }
+            reader.commit_advisory(&record.topic, record.partition, delta.to);
+        }
+    }
+
+    /// The head change a record causes; undecodable records go to the DLQ.
+    async fn derive(
+        &self,
+        record: &Record,
+        heads: &HashMap<String, ChainHead>,
+        dlq: &Publisher,
+    ) -> Result<Option<ChainHead>, ScoringError> {
+        let payload = record.payload.as_deref().unwrap_or_default();
+        let block = match FinalizedBlock::decode(payload) {
+            Ok(b) => b,
+            Err(e) => {
+                DeadLetter { consumer: HEADS_CONSUMER, record, reason: &e.to_string() }.emit(dlq).await?;
+                return Ok(None);
+            }
         };
-        assert_eq!(run(&[1, 2, 3, 4]), run(&[1, 2, 3, 4]));
-        // Re-delivered records do not move the count.
-        assert_eq!(run(&[1, 2, 2, 3, 3, 4]), run(&[1, 2, 3, 4]));
-        assert_eq!(run(&[1, 2, 3, 4]).unwrap().applied_blocks, 4);
+        Ok(match apply(heads.get(&block.chain), &block) {
+            Applied::Advanced(h) => Some(h),
+            Applied::AdvancedOverGap { head, missing_from } => {
+                tracing::error!(chain = %head.chain, missing_from, to = head.number, "blocks missing on the topic");
+                Some(head)
+            }
+            Applied::Stale => {
+                tracing::warn!(chain = %block.chain, number = block.number, "duplicate or old block record ignored");
+                None
+            }
+        })
     }
 }

@@ -1,22 +1,25 @@
-//! Scoring: consumers that turn topics into state. Pure rules live in their
-//! own modules ([`heads`]); [`consumer`] is the async shell that reads the
-//! bus, applies the rules and commits state together with its position.
+//! The consumers that run the programme's rules (crate `rules`) over the
+//! topics: each reads at positions it stores together with the state it
+//! derived, in one guarded store write, so a restart resumes exactly.
+//!
+//! - [`heads`]: finalized block per chain (`/health`, `/ready`).
+//! - [`folds`]: telemetry into uptime, session snapshots into session keys.
+//! - [`scorer`]: the programme scorer (chain facts, candidate lists, rounds,
+//!   exactly-once round publishing).
+//!
+//! The async shell they share (where to start, retrying an interrupted run)
+//! is [`shell`]; the nominator runs in it too.
 
-pub mod consumer;
 mod error;
+pub mod folds;
 pub mod heads;
-mod shell;
-pub mod uptime;
-pub mod fold;
-pub mod geo;
+pub mod metrics;
+pub mod scorer;
+pub mod shell;
 
-pub use consumer::{CONSUMER, HeadsConsumer};
-pub use fold::{
+pub use error::ScoringError;
+pub use folds::{
     FoldConsumer, SESSION_KEYS_CONSUMER, SessionKeys, SessionKeysFold, UPTIME_CONSUMER, UptimeConfig, UptimeConsumer, load_state,
     load_uptime,
 };
-pub use error::ScoringError;
-pub mod candidates;
-pub mod validity;
-pub mod score;
-pub mod programme;
+pub use heads::{HEADS_CONSUMER, HeadsConsumer};

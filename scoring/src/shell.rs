@@ -14,7 +14,7 @@ use crate::ScoringError;
 
 /// A reader of `topic` assigned at `consumer`'s stored positions, with those
 /// positions by partition (the `from` of the next store write).
-pub(crate) async fn reader_at_stored_positions(
+pub async fn reader_at_stored_positions(
     bus: &BusConfig,
     store: &dyn Store,
     consumer: &str,
@@ -30,7 +30,7 @@ pub(crate) async fn reader_at_stored_positions(
 
 /// Run `attempt` until `shutdown`; an interrupted attempt (a refused stale
 /// write, the broker gone) is retried from the store after a capped backoff.
-pub(crate) async fn run_with_retries<Fut>(
+pub async fn run_with_retries<Fut>(
     consumer: &str,
     shutdown: CancellationToken,
     mut attempt: impl FnMut() -> Fut,

@@ -34,7 +34,7 @@ pub struct AppConfig {
     /// Uptime accounting.
     pub uptime: scoring::UptimeConfig,
     /// The programme of each network: candidates, checks, weights.
-    pub scoring: scoring::programme::ScoringConfig,
+    pub scoring: scoring::scorer::ScoringConfig,
     /// Telemetry feed clients.
     pub telemetry: ingest::telemetry::TelemetryConfig,
     /// Nominator (reserved).
@@ -62,7 +62,7 @@ impl Default for AppConfig {
             nominator: NominatorConfig::default(),
             telemetry: ingest::telemetry::TelemetryConfig::default(),
             uptime: scoring::UptimeConfig::default(),
-            scoring: scoring::programme::ScoringConfig::default(),
+            scoring: scoring::scorer::ScoringConfig::default(),
             metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,
@@ -82,7 +82,7 @@ impl AppConfig {
     }
 
     /// The networks with a programme, resolved for the scorer.
-    pub fn scored_networks(&self) -> anyhow::Result<Vec<scoring::programme::ScoredNetwork>> {
+    pub fn scored_networks(&self) -> anyhow::Result<Vec<scoring::scorer::ScoredNetwork>> {
         let mut out = Vec::new();
         for (name, programme) in &self.scoring.networks {
             let net = self
@@ -95,7 +95,7 @@ impl AppConfig {
                 chains.iter().find(|c| f(&c.roles)).map_or_else(|| net.name.clone(), |c| c.config.name.clone())
             };
             let (relay, staking, identity) = (role(|r| r.relay), role(|r| r.staking), role(|r| r.identity));
-            let scored = scoring::programme::ScoredNetwork::new(
+            let scored = scoring::scorer::ScoredNetwork::new(
                 name,
                 (&relay, &staking, &identity),
                 net.decimals,
@@ -184,6 +184,12 @@ fn problems(cfg: &AppConfig, needs_networks: bool) -> Vec<String> {
     let names: Vec<String> = cfg.network_names();
     for (name, programme) in &cfg.scoring.networks {
         out.extend(programme.problems(name, &names));
+    }
+    for (name, nominators) in &cfg.nominator.networks {
+        match cfg.networks.iter().find(|n| &n.name == name) {
+            Some(net) => out.extend(nominators.problems(name, net.ss58_prefix)),
+            None => out.push(format!("nominator.networks.{name}: no network of that name is loaded (known: {names:?})")),
+        }
     }
     if cfg.kafka.partitions < 1 {
         out.push(format!("kafka.partitions must be at least 1, not {}", cfg.kafka.partitions));
@@ -274,7 +280,7 @@ mod tests {
             assert_eq!(cfg.scored_networks().unwrap().len(), 1, "{file}");
         }
         let list = std::fs::read(root.join("config/candidates/devnet.json")).unwrap();
-        assert_eq!(scoring::candidates::parse(&list, 42).unwrap().candidates.len(), 6);
+        assert_eq!(ingest::candidates::parse(&list, 42).unwrap().candidates.len(), 6);
     }
 
     #[test]

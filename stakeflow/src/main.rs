@@ -38,7 +38,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("configuration is valid: {} network(s): {}", cfg.networks.len(), cfg.network_names().join(", "));
             for net in cfg.scored_networks()? {
                 let skipped: Vec<&str> =
-                    scoring::validity::CheckKind::ALL.iter().filter(|k| k.skipped(&net.validity)).map(|k| k.key()).collect();
+                    rules::validity::CheckKind::ALL.iter().filter(|k| k.skipped(&net.validity)).map(|k| k.key()).collect();
                 println!(
                     "  programme {}: candidates from {}; checks skipped: {}",
                     net.name,
@@ -46,13 +46,22 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
                 );
             }
+            // Public addresses only: secrets are checked, never shown.
+            for (name, nominators) in &cfg.nominator.networks {
+                let prefix = cfg.networks.iter().find(|n| &n.name == name).map_or(42, |n| n.ss58_prefix);
+                let accounts = nominators.load(name, prefix).map_err(|p| anyhow::anyhow!(p.join("; ")))?;
+                println!("  nominator {name}: {} account(s), policy {:?}, dry run {}", accounts.len(), nominators.policy, cfg.nominator.dry_run);
+                for a in accounts {
+                    println!("    {} ({:?}) signed by {}", a.stash, a.mode, a.signer.address(prefix));
+                }
+            }
             Ok(())
         }
         Command::Run(_) => services::run_all(cfg).await,
         Command::Ingest => services::run_one(cfg, services::Service::Ingest).await,
         Command::Score => services::run_one(cfg, services::Service::Score).await,
         Command::Api => services::run_one(cfg, services::Service::Api).await,
-        Command::Nominate => Ok(nominator::run(&cfg.nominator).await?),
+        Command::Nominate => services::run_one(cfg, services::Service::Nominate).await,
         Command::Rescore(a) => replay::rescore(cfg, &a.into).await,
         Command::Swap(a) => replay::swap(cfg, if a.base { None } else { a.name.as_deref() }).await,
     }

@@ -36,7 +36,7 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     println!("rescore: session keys rebuilt from {n} session snapshots");
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
-    let scorer = scoring::programme::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms());
+    let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);
     let mut last_report = Instant::now();
     let rounds = scorer
         .rebuild(store.clone(), |records, rounds| {

@@ -1,14 +1,19 @@
-//! Starting services. Every mode runs the same starters: `run` only adds the
-//! embedded broker and starts them all in one process. Services talk through
-//! topics and the store, never through in-process shortcuts.
+//! Starting services. Every mode runs the same starters, one per service:
+//! `run` adds the embedded broker and starts them all in one process; the
+//! distributed modes start one. Services talk through topics and the store,
+//! never through in-process shortcuts.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::Context as _;
 use api::AppState;
 use bus::embedded::EmbeddedBroker;
 use ingest::BlockIngest;
+use ingest::candidates::{CandidateSource, CandidateWatcher};
 use scoring::HeadsConsumer;
+use store::{Namespaces, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -17,10 +22,12 @@ use crate::config::AppConfig;
 /// One service of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
-    /// Chain ingest (one task per network).
+    /// Chain ingest, telemetry feeds and `/submit`, candidate lists.
     Ingest,
-    /// Scoring consumers.
+    /// The consumers: heads, uptime, session keys, the scorer.
     Score,
+    /// The nominator.
+    Nominate,
     /// REST API.
     Api,
 }
@@ -40,7 +47,11 @@ pub async fn run_all(mut cfg: AppConfig) -> anyhow::Result<()> {
             Some(broker)
         }
     };
-    start(cfg, &[Service::Ingest, Service::Score, Service::Api]).await
+    let mut services = vec![Service::Ingest, Service::Score, Service::Api];
+    if nominator::configured(&cfg.nominator) {
+        services.push(Service::Nominate);
+    }
+    start(cfg, &services).await
 }
 
 /// Distributed mode: one service against an external cluster.
@@ -63,15 +74,40 @@ fn metrics_render() -> api::MetricsRender {
         }
     });
     let handle = handle.clone();
-    std::sync::Arc::new(move || handle.as_ref().map(|h| h.render()).unwrap_or_default())
+    Arc::new(move || handle.as_ref().map(|h| h.render()).unwrap_or_default())
+}
+
+/// The named tasks of a process; the first to end ends the process.
+struct Tasks {
+    set: JoinSet<(String, anyhow::Result<()>)>,
+    token: CancellationToken,
+}
+
+impl Tasks {
+    /// Run `task` (given its own shutdown token) as `name`.
+    fn spawn<F, E>(&mut self, name: impl Into<String>, task: impl FnOnce(CancellationToken) -> F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<anyhow::Error>,
+    {
+        let (name, fut) = (name.into(), task(self.token.child_token()));
+        self.set.spawn(async move { (name, fut.await.map_err(Into::into)) });
+    }
+}
+
+/// What every starter shares: the validated config and the opened store.
+struct Shared<'a> {
+    cfg: &'a AppConfig,
+    store: Arc<dyn Store>,
+    /// Scoring tables live in the live namespace (see `stakeflow rescore` / `swap`).
+    namespaces: Arc<Namespaces>,
+    render: api::MetricsRender,
 }
 
 async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
-    let render = metrics_render();
     let store_cfg = cfg.store_config();
     let store = store::open(&store_cfg).await.with_context(|| format!("opening the store ({store_cfg:?})"))?;
-    // Scoring tables live in the live namespace (see `stakeflow rescore` / `swap`).
-    let namespaces = std::sync::Arc::new(store::Namespaces::new(store_cfg.clone(), store.clone()));
+    let namespaces = Arc::new(Namespaces::new(store_cfg.clone(), store.clone()));
     if cfg.kafka.brokers.is_some() && cfg.kafka.create_topics && services.iter().any(|s| *s != Service::Api) {
         let topics = schemas::topics::provisioned();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -81,123 +117,130 @@ async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
         let ids = bus::schema_registry::register_schemas(url).await.context("registering schemas")?;
         schemas::registry::use_registry_ids(ids).map_err(anyhow::Error::msg)?;
     }
-    let token = CancellationToken::new();
-    let mut set: JoinSet<(String, anyhow::Result<()>)> = JoinSet::new();
+    let shared = Shared { cfg: &cfg, store, namespaces, render: metrics_render() };
+    let mut tasks = Tasks { set: JoinSet::new(), token: CancellationToken::new() };
     for service in services {
         match service {
-            Service::Ingest => {
-                for net in &cfg.networks {
-                    for svc in BlockIngest::for_network(net, cfg.kafka.clone(), cfg.ingest.clone(), store.clone()) {
-                        let name = format!("ingest[{}]", svc.chain_name());
-                        let t = token.child_token();
-                        set.spawn(async move { (name, svc.run(t).await.map_err(Into::into)) });
-                    }
-                    for url in &net.telemetry {
-                        let genesis = net.genesis_hash.clone().unwrap_or_default();
-                        let client = ingest::telemetry::FeedClient::new(
-                            net.name.clone(),
-                            genesis,
-                            url.clone(),
-                            cfg.kafka.clone(),
-                            cfg.telemetry.clone(),
-                        );
-                        let name = format!("telemetry[{}, {url}]", net.name);
-                        let t = token.child_token();
-                        set.spawn(async move { (name, client.run(t).await.map_err(Into::into)) });
-                    }
-                }
-                if let Some(addr) = cfg.telemetry.submit_listen {
-                    let networks = cfg
-                        .networks
-                        .iter()
-                        .filter_map(|n| n.genesis_hash.clone().map(|g| (g, n.name.clone())))
-                        .collect();
-                    let server = ingest::telemetry::SubmitServer::bind(addr, networks, cfg.kafka.clone())
-                        .await
-                        .with_context(|| format!("telemetry /submit listener on {addr}"))?;
-                    println!("telemetry: nodes may report to ws://{}/submit", server.local_addr()?);
-                    let t = token.child_token();
-                    set.spawn(async move { ("telemetry-submit".to_string(), server.run(t).await.map_err(Into::into)) });
-                }
-            }
-            Service::Score => {
-                let svc = HeadsConsumer::new(cfg.kafka.clone(), store.clone());
-                let t = token.child_token();
-                set.spawn(async move { ("scoring".to_string(), svc.run(t).await.map_err(Into::into)) });
-                let svc = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone())
-                    .following(namespaces.clone());
-                let t = token.child_token();
-                set.spawn(async move { ("uptime".to_string(), svc.run(t).await.map_err(Into::into)) });
-                let svc = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone()).following(namespaces.clone());
-                let t = token.child_token();
-                set.spawn(async move { ("session-keys".to_string(), svc.run(t).await.map_err(Into::into)) });
-                let scored = cfg.scored_networks()?;
-                for net in &scored {
-                    let Some(source) = &net.programme.candidates else { continue };
-                    let source: scoring::candidates::CandidateSource =
-                        source.parse().with_context(|| format!("scoring.networks.{}.candidates", net.name))?;
-                    let watcher = scoring::candidates::CandidateWatcher::new(source.clone(), net.ss58_prefix, net.programme.candidates_poll);
-                    let (bus, name, t) = (cfg.kafka.clone(), net.name.clone(), token.child_token());
-                    set.spawn(async move {
-                        let task = format!("candidates[{name}]");
-                        (task, scoring::programme::list_feed::publish_lists(bus, name, source, watcher, t).await.map_err(Into::into))
-                    });
-                }
-                if !scored.is_empty() {
-                    let scorer = scoring::programme::Scorer::new(cfg.kafka.clone(), namespaces.clone(), scored, cfg.uptime.window_ms());
-                    let t = token.child_token();
-                    set.spawn(async move { ("scorer".to_string(), scorer.run(t).await.map_err(Into::into)) });
-                }
-            }
-            Service::Api => {
-                let state = AppState {
-                    store: store.clone(),
-                    networks: std::sync::Arc::new(cfg.chain_names()),
-                    consumer: scoring::CONSUMER,
-                    ready_max_lag: cfg.api.ready_max_lag,
-                    metrics: Some(render.clone()),
-                    uptime_window_ms: cfg.uptime.window_ms(),
-                    namespaces: Some(namespaces.clone()),
-                    scored_networks: std::sync::Arc::new(cfg.scoring.networks.keys().cloned().collect()),
-                };
-                let (addr, server) = api::serve(&cfg.api, state, token.child_token()).await?;
-                println!("api: http://{addr}/health and http://{addr}/ready");
-                set.spawn(async move {
-                    let r = match server.await {
-                        Ok(r) => r.map_err(anyhow::Error::from),
-                        Err(e) => Err(anyhow::anyhow!("api task: {e}")),
-                    };
-                    ("api".to_string(), r)
-                });
-            }
+            Service::Ingest => start_ingest(&shared, &mut tasks).await?,
+            Service::Score => start_score(&shared, &mut tasks)?,
+            Service::Nominate => start_nominate(&shared, &mut tasks)?,
+            Service::Api => start_api(&shared, &mut tasks).await?,
         }
     }
     if let Some(addr) = cfg.metrics_listen.filter(|_| !services.contains(&Service::Api)) {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics listener on {addr}"))?;
-        println!("metrics: http://{}/metrics", listener.local_addr()?);
-        let app = api::metrics_router(render.clone());
-        let t = token.child_token();
-        set.spawn(async move {
-            let r = axum::serve(listener, app).with_graceful_shutdown(async move { t.cancelled().await }).await;
-            ("metrics".to_string(), r.map_err(anyhow::Error::from))
-        });
+        start_metrics(addr, shared.render.clone(), &mut tasks).await?;
     }
+    wait(tasks).await
+}
+
+/// Block ingest per followed chain, telemetry feeds, `/submit`, candidate lists.
+async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
+    let cfg = s.cfg;
+    for net in &cfg.networks {
+        for svc in BlockIngest::for_network(net, cfg.kafka.clone(), cfg.ingest.clone(), s.store.clone()) {
+            tasks.spawn(format!("ingest[{}]", svc.chain_name()), |t| svc.run(t));
+        }
+        for url in &net.telemetry {
+            let genesis = net.genesis_hash.clone().unwrap_or_default();
+            let client =
+                ingest::telemetry::FeedClient::new(net.name.clone(), genesis, url.clone(), cfg.kafka.clone(), cfg.telemetry.clone());
+            tasks.spawn(format!("telemetry[{}, {url}]", net.name), |t| client.run(t));
+        }
+    }
+    if let Some(addr) = cfg.telemetry.submit_listen {
+        let networks = cfg.networks.iter().filter_map(|n| n.genesis_hash.clone().map(|g| (g, n.name.clone()))).collect();
+        let server = ingest::telemetry::SubmitServer::bind(addr, networks, cfg.kafka.clone())
+            .await
+            .with_context(|| format!("telemetry /submit listener on {addr}"))?;
+        println!("telemetry: nodes may report to ws://{}/submit", server.local_addr()?);
+        tasks.spawn("telemetry-submit", |t| server.run(t));
+    }
+    for net in cfg.scored_networks()? {
+        let Some(source) = &net.programme.candidates else { continue };
+        let source: CandidateSource = source.parse().with_context(|| format!("scoring.networks.{}.candidates", net.name))?;
+        let watcher = CandidateWatcher::new(source.clone(), net.ss58_prefix, net.programme.candidates_poll);
+        let bus = cfg.kafka.clone();
+        tasks.spawn(format!("candidates[{}]", net.name), |t| ingest::candidates::publish_lists(bus, net.name.clone(), source, watcher, t));
+    }
+    Ok(())
+}
+
+/// The heads, uptime and session-keys consumers, and the scorer when a network has a programme.
+fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
+    let cfg = s.cfg;
+    let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
+    tasks.spawn("heads", |t| heads.run(t));
+    let uptime = scoring::UptimeConsumer::new(cfg.kafka.clone(), s.store.clone(), cfg.uptime.clone()).following(s.namespaces.clone());
+    tasks.spawn("uptime", |t| uptime.run(t));
+    let keys = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("session-keys", |t| keys.run(t));
+    let scored = cfg.scored_networks()?;
+    if !scored.is_empty() {
+        let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())
+            .with_idle(cfg.scoring.idle);
+        tasks.spawn("scorer", |t| scorer.run(t));
+    }
+    Ok(())
+}
+
+/// The nominator.
+fn start_nominate(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
+    let cfg = s.cfg.nominator.clone();
+    tasks.spawn("nominator", |t| async move { nominator::run(&cfg, t).await });
+    Ok(())
+}
+
+/// The REST API.
+async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
+    let cfg = s.cfg;
+    let state = AppState {
+        store: s.store.clone(),
+        networks: Arc::new(cfg.chain_names()),
+        consumer: scoring::HEADS_CONSUMER,
+        ready_max_lag: cfg.api.ready_max_lag,
+        metrics: Some(s.render.clone()),
+        uptime_window_ms: cfg.uptime.window_ms(),
+        namespaces: Some(s.namespaces.clone()),
+        scored_networks: Arc::new(cfg.scoring.networks.keys().cloned().collect()),
+    };
+    let (addr, server) = api::serve(&cfg.api, state, tasks.token.child_token()).await?;
+    println!("api: http://{addr}/health and http://{addr}/ready");
+    tasks.spawn("api", |_| async move {
+        match server.await {
+            Ok(r) => r.map_err(anyhow::Error::from),
+            Err(e) => Err(anyhow::anyhow!("api task: {e}")),
+        }
+    });
+    Ok(())
+}
+
+/// `/metrics` alone, for processes that run no API.
+async fn start_metrics(addr: std::net::SocketAddr, render: api::MetricsRender, tasks: &mut Tasks) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics listener on {addr}"))?;
+    println!("metrics: http://{}/metrics", listener.local_addr()?);
+    let app = api::metrics_router(render);
+    tasks.spawn("metrics", |t| async move { axum::serve(listener, app).with_graceful_shutdown(async move { t.cancelled().await }).await });
+    Ok(())
+}
+
+/// Until a signal or the first task to end; then stop the rest.
+async fn wait(mut tasks: Tasks) -> anyhow::Result<()> {
     let outcome = tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("shutting down");
             Ok(())
         }
-        Some(joined) = set.join_next() => match joined {
+        Some(joined) = tasks.set.join_next() => match joined {
             Ok((name, Ok(()))) => Err(anyhow::anyhow!("service {name} stopped unexpectedly")),
             Ok((name, Err(e))) => Err(e.context(format!("service {name} failed"))),
             Err(e) => Err(anyhow::anyhow!("a service panicked: {e}")),
         },
     };
-    token.cancel();
-    let drain = async { while set.join_next().await.is_some() {} };
+    tasks.token.cancel();
+    let drain = async { while tasks.set.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_DEADLINE, drain).await.is_err() {
         tracing::warn!(deadline = ?SHUTDOWN_DEADLINE, "services did not stop in time; aborting them");
-        set.abort_all();
+        tasks.set.abort_all();
     }
     outcome
 }

@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use scoring::programme::{CandidateRound, RoundSnapshot, explain};
-use scoring::validity::Verdict;
+use rules::explain;
+use rules::validity::Verdict;
+use rules::{CandidateRound, RoundSnapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -46,8 +47,8 @@ fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> 
 async fn round(state: &AppState, network: &str, round: Option<u64>) -> Result<RoundSnapshot, ApiError> {
     let store = state.scoring_store().await?;
     let found = match round {
-        Some(r) => scoring::programme::stored_round(store.as_ref(), network, r).await,
-        None => scoring::programme::latest_round(store.as_ref(), network).await,
+        Some(r) => scoring::scorer::stored_round(store.as_ref(), network, r).await,
+        None => scoring::scorer::latest_round(store.as_ref(), network).await,
     }
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     found.ok_or_else(|| match round {
@@ -59,7 +60,7 @@ async fn round(state: &AppState, network: &str, round: Option<u64>) -> Result<Ro
 /// A candidate in a list.
 #[derive(Debug, Serialize)]
 pub(crate) struct Summary {
-    slot_id: u32,
+    slot_id: i64,
     name: String,
     stash: String,
     verdict: Verdict,
@@ -161,6 +162,7 @@ pub(crate) async fn score(State(state): State<AppState>, Path(stash): Path<Strin
         "components": explain::explain(c, &r),
         "aggregate": s.aggregate, "randomness": s.randomness, "total": s.total,
         "inputs": c.inputs,
+        "not_computed": {"unclaimed": explain::UNCLAIMED_NOT_COMPUTED},
     })))
 }
 
@@ -169,7 +171,7 @@ pub(crate) async fn rounds(State(state): State<AppState>, query: QueryResult<At>
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = network(&state, q.network)?;
     let store = state.scoring_store().await?;
-    let numbers = scoring::programme::round_numbers(store.as_ref(), &net).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let numbers = scoring::scorer::round_numbers(store.as_ref(), &net).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(json!({"network": net, "rounds": numbers})))
 }
 

@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use scoring::uptime::Presence;
+use rules::node_match::{self, MatchedBy};
+use rules::uptime::Presence;
 use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, AppState};
@@ -37,7 +38,7 @@ pub(crate) struct NodeView {
     /// The validator stash the node belongs to, when known.
     stash: Option<String>,
     /// How `stash` was found (`session_key`), or null.
-    matched_by: Option<scoring::uptime::MatchedBy>,
+    matched_by: Option<MatchedBy>,
     city: Option<String>,
 }
 
@@ -60,10 +61,8 @@ pub(crate) async fn list(
         .filter(|n| q.network.as_deref().is_none_or(|w| w == n.network))
         .filter(|n| q.name.as_deref().is_none_or(|w| w == n.name))
         .map(|n| {
-            let matched = n
-                .validator
-                .as_deref()
-                .and_then(|v| scoring::uptime::stash_of(v, keys.get(&n.network).unwrap_or(&empty)));
+            // By session key only: names are matched only within a programme's round.
+            let matched = node_match::stash_of(n.validator.as_deref(), &n.name, keys.get(&n.network).unwrap_or(&empty), None);
             NodeView {
             network: n.network.clone(),
             peer_id: n.peer_id.clone(),

@@ -41,7 +41,7 @@ async fn undecodable_records_go_to_the_dead_letter_topic_and_nothing_else_is_los
     let token = CancellationToken::new();
     let consumer = tokio::spawn(HeadsConsumer::new(bus.clone(), store.clone()).run(token.child_token()));
     let head = wait::until("block 2 to be applied", Duration::from_secs(60), || async {
-        store.chain_heads(scoring::CONSUMER).await.unwrap().into_iter().find(|h| h.number == 2)
+        store.chain_heads(scoring::HEADS_CONSUMER).await.unwrap().into_iter().find(|h| h.number == 2)
     })
     .await
     .unwrap();
@@ -56,6 +56,6 @@ async fn undecodable_records_go_to_the_dead_letter_topic_and_nothing_else_is_los
     let payloads: Vec<Vec<u8>> = dlq.into_iter().map(|(_, _, p)| p).collect();
     assert_eq!(payloads, vec![b"{\"not\": \"avro\"}".to_vec(), foreign], "both bad records, bytes intact, in order");
     // The consumer's position is past all four records.
-    let positions = store.positions(scoring::CONSUMER, topics::BLOCKS).await.unwrap();
+    let positions = store.positions(scoring::HEADS_CONSUMER, topics::BLOCKS).await.unwrap();
     assert_eq!(positions.iter().map(|p| p.next_offset).sum::<i64>(), 4);
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use bus::{Outgoing, Publisher};
 use rdkafka::message::{Header, OwnedHeaders};
 use schemas::{FinalizedBlock, SessionSnapshot, ValidatorEra, topics};
-use scoring::candidates::{CandidateSource, CandidateWatcher};
-use scoring::programme::{ProgrammeConfig, ScoredNetwork, Scorer, latest_round};
-use scoring::validity::{CheckKind, Profile, Verdict};
+use ingest::candidates::{CandidateSource, CandidateWatcher};
+use scoring::scorer::{ProgrammeConfig, ScoredNetwork, Scorer, latest_round};
+use rules::validity::{CheckKind, Profile, Verdict};
 use testkit::wait;
 use tokio_util::sync::CancellationToken;
 
@@ -48,7 +48,7 @@ async fn candidate_lists_are_published_once_per_change() {
     let source: CandidateSource = file.display().to_string().parse().unwrap();
     let start = |token: CancellationToken| {
         let watcher = CandidateWatcher::new(source.clone(), 42, Duration::from_millis(50));
-        tokio::spawn(scoring::programme::list_feed::publish_lists(bus.clone(), NET.into(), source.clone(), watcher, token))
+        tokio::spawn(ingest::candidates::publish_lists(bus.clone(), NET.into(), source.clone(), watcher, token))
     };
     let bootstrap = broker.bootstrap().to_string();
     let count = |n: usize| {
@@ -169,7 +169,7 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].2, b"not avro");
     // Session 2 waits for block 2's record; then its round follows.
-    let rounds = scoring::programme::round_numbers(store.as_ref(), NET).await.unwrap();
+    let rounds = scoring::scorer::round_numbers(store.as_ref(), NET).await.unwrap();
     assert_eq!(rounds, vec![1], "block 2 is not certified yet");
     let block2 = FinalizedBlock { chain: NET.into(), number: 2, timestamp_ms: Some(2), ..Default::default() }.encode().unwrap();
     publisher
@@ -179,7 +179,7 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
     let rounds = wait::until("round 2", Duration::from_secs(60), || {
         let store = store.clone();
         async move {
-            let r = scoring::programme::round_numbers(store.as_ref(), NET).await.ok()?;
+            let r = scoring::scorer::round_numbers(store.as_ref(), NET).await.ok()?;
             (r.len() == 2).then_some(r)
         }
     })

@@ -121,7 +121,7 @@ async fn chaos(kill_ingest: bool, kill_consumer: bool) {
     let ingest = steady_ingest.unwrap_or_else(start_ingest);
     let consumer = steady_consumer.unwrap_or_else(start_consumer);
     let head = wait::until("state to reach the last block", Duration::from_secs(180), || async {
-        let heads = store.chain_heads(scoring::CONSUMER).await.unwrap();
+        let heads = store.chain_heads(scoring::HEADS_CONSUMER).await.unwrap();
         heads.into_iter().find(|h| h.chain == net.name && h.number == last)
     })
     .await
@@ -132,7 +132,7 @@ async fn chaos(kill_ingest: bool, kill_consumer: bool) {
     assert_events_exactly_once(&events_on_topic(broker.bootstrap(), &net.name).await, &blocks);
     assert_eq!(head.hash, blocks.last().unwrap().hash);
     assert_eq!(head.applied_blocks, last + 1, "each block applied exactly once");
-    let positions = store.positions(scoring::CONSUMER, schemas::topics::BLOCKS).await.unwrap();
+    let positions = store.positions(scoring::HEADS_CONSUMER, schemas::topics::BLOCKS).await.unwrap();
     let consumed: i64 = positions.iter().map(|p| p.next_offset).sum();
     assert_eq!(consumed, blocks.len() as i64, "the stored position is just past the last record");
 

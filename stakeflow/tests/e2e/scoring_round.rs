@@ -12,9 +12,10 @@ use std::time::Duration;
 use ingest::telemetry::{FeedClient, TelemetryConfig};
 use ingest::{BlockIngest, IngestConfig};
 use schemas::topics;
-use scoring::candidates::{CandidateSource, CandidateWatcher};
-use scoring::programme::{ProgrammeConfig, RoundSnapshot, ScoredNetwork, Scorer, latest_round};
-use scoring::validity::{CheckKind, Profile, Verdict};
+use ingest::candidates::{CandidateSource, CandidateWatcher};
+use rules::RoundSnapshot;
+use scoring::scorer::{ProgrammeConfig, ScoredNetwork, Scorer, latest_round};
+use rules::validity::{CheckKind, Profile, Verdict};
 use store::{Namespaces, StoreConfig};
 use subxt_signer::sr25519::dev;
 use testkit::accounts::{UNIT, account_id};
@@ -78,7 +79,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let scored = |p: ProgrammeConfig| ScoredNetwork::new(&net.name, (&net.name, &net.name, &net.name), 10, 42, p).unwrap();
     let source: CandidateSource = list_file.display().to_string().parse().unwrap();
     let watcher = CandidateWatcher::new(source.clone(), 42, Duration::from_millis(200));
-    tokio::spawn(scoring::programme::list_feed::publish_lists(bus.clone(), net.name.clone(), source, watcher, token.clone()));
+    tokio::spawn(ingest::candidates::publish_lists(bus.clone(), net.name.clone(), source, watcher, token.clone()));
 
     // Telemetry: four candidates' nodes, tied by name; Bob runs another client.
     let snapshot = format!(
@@ -206,7 +207,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let rescorer = Scorer::new(bus.clone(), namespaces.clone(), vec![scored(changed)], uptime_cfg.window_ms());
     let n = rescorer.rebuild(rebuilt.clone(), |_, _| {}).await.unwrap();
     assert!(n >= 2, "every round rebuilt ({n})");
-    let r2 = scoring::programme::stored_round(rebuilt.as_ref(), &net.name, round.round).await.unwrap().expect("the round rebuilt");
+    let r2 = scoring::scorer::stored_round(rebuilt.as_ref(), &net.name, round.round).await.unwrap().expect("the round rebuilt");
     assert_eq!(verdicts(&r2), verdicts(&round), "the same verdicts from the topics");
     let b2 = r2.candidates.iter().find(|c| c.candidate.name == "Bob").unwrap().score.clone().unwrap();
     assert_eq!(b2.components.client, 0.0);
@@ -218,7 +219,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let state = api::AppState {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),
-        consumer: scoring::CONSUMER,
+        consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: uptime_cfg.window_ms(),

@@ -33,7 +33,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
     let state = AppState {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),
-        consumer: scoring::CONSUMER,
+        consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: 0,
@@ -59,7 +59,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
     assert_eq!(body["chains"][0]["lag"].as_u64(), Some(0));
 
     // The state is the chain's block, and every block was applied once.
-    let head = store.chain_heads(scoring::CONSUMER).await.unwrap().pop().unwrap();
+    let head = store.chain_heads(scoring::HEADS_CONSUMER).await.unwrap().pop().unwrap();
     assert_eq!(head.hash, devnet.block_hash(target).await.unwrap());
     assert_eq!(head.applied_blocks, target + 1);
     assert!(head.timestamp_ms.is_some());

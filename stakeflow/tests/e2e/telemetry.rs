@@ -222,7 +222,7 @@ async fn uptime_survives_consumer_kills_and_equals_an_uninterrupted_replay() {
 
     let alice = killed.node("polkadot", "12D3KooAlice").unwrap();
     let bob = killed.node("polkadot", "12D3KooBob").unwrap();
-    assert_eq!((alice.presence, bob.presence), (scoring::uptime::Presence::Offline, scoring::uptime::Presence::Online));
+    assert_eq!((alice.presence, bob.presence), (rules::uptime::Presence::Offline, rules::uptime::Presence::Online));
     // Offline since her last removal; a removal and re-addition within one
     // frame share a receive time and charge nothing.
     let now = alice.since_ms + 60_000;
@@ -236,7 +236,7 @@ async fn uptime_survives_consumer_kills_and_equals_an_uninterrupted_replay() {
     let state = api::AppState {
         store: store.clone(),
         networks: std::sync::Arc::new(vec![]),
-        consumer: scoring::CONSUMER,
+        consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: UptimeConfig::default().window_ms(),
@@ -263,7 +263,7 @@ async fn finish(
     bus: bus::BusConfig,
     cfg: scoring::UptimeConfig,
     total: i64,
-) -> scoring::uptime::UptimeState {
+) -> rules::uptime::UptimeState {
     let task = tokio::spawn(scoring::UptimeConsumer::new(bus, store.clone(), cfg).run(CancellationToken::new()));
     wait::until("the consumer to reach the end", Duration::from_secs(60), || {
         let store = store.clone();
@@ -316,7 +316,7 @@ async fn nodes_are_tied_to_stashes_by_the_session_keys_they_report() {
     let state = api::AppState {
         store: store.clone(),
         networks: std::sync::Arc::new(vec![]),
-        consumer: scoring::CONSUMER,
+        consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: 0,
         metrics: None,
         uptime_window_ms: 1000,
@@ -374,7 +374,7 @@ async fn nodes_reporting_to_submit_are_tracked_without_a_feed() {
         let store = store.clone();
         async move {
             let u = scoring::load_uptime(store.as_ref()).await.unwrap();
-            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == scoring::uptime::Presence::Online).cloned()
+            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == rules::uptime::Presence::Online).cloned()
         }
     })
     .await
@@ -384,7 +384,7 @@ async fn nodes_reporting_to_submit_are_tracked_without_a_feed() {
         let store = store.clone();
         async move {
             let u = scoring::load_uptime(store.as_ref()).await.unwrap();
-            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == scoring::uptime::Presence::Offline).cloned()
+            u.node("polkadot", "12D3KooOwn").filter(|n| n.presence == rules::uptime::Presence::Offline).cloned()
         }
     })
     .await

@@ -3,8 +3,11 @@
 
 use serde::Serialize;
 
-use super::round::{CandidateRound, RoundSnapshot};
-use crate::score::{ScoreInputs, Stats, quantile};
+use crate::round::{CandidateRound, RoundSnapshot};
+use crate::score::{MISSING_BUCKET, ScoreInputs, Stats, quantile};
+
+/// Why the unclaimed component is 0 for everyone (said wherever it is shown).
+pub const UNCLAIMED_NOT_COMPUTED: &str = "not computed: stakeflow does not read claimed rewards yet, so no candidate is charged for unclaimed eras (would be minus the weight per unclaimed era)";
 
 /// One component of one candidate's score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,11 +48,12 @@ pub fn explain(row: &CandidateRound, round: &RoundSnapshot) -> Vec<Explained> {
     };
     let loc = |name: &str, field: &Option<String>| match field {
         _ if i.provider_banned => "banned provider: 0".to_string(),
-        None => "unknown: a quarter of the weight".to_string(),
-        Some(v) => format!("candidates in {name} {v:?}, min-max scaled over {name} counts; fewer scores higher"),
+        None => format!("unknown: a quarter of the weight (counted in the {MISSING_BUCKET:?} bucket of the {name} counts)"),
+        Some(v) => format!("candidates in {name} {v:?}, min-max scaled over the {name} counts (the {MISSING_BUCKET:?} bucket included); fewer scores higher"),
     };
     let count = |m: &std::collections::BTreeMap<String, u64>, f: &Option<String>| {
-        f.as_deref().and_then(|v| m.get(&v.trim().to_lowercase())).copied()
+        let key = f.as_deref().map(str::trim).filter(|v| !v.is_empty()).map_or_else(|| MISSING_BUCKET.to_string(), str::to_lowercase);
+        m.get(&key).copied()
     };
     let ScoreInputs { inclusion, span_inclusion, discovered_at_ms, nominated_at_era, rank, unclaimed_eras, bonded, faults, offline_ms, nominator_stake, .. } = i;
     vec![
@@ -58,7 +62,7 @@ pub fn explain(row: &CandidateRound, round: &RoundSnapshot) -> Vec<Explained> {
         e("discovered", w.discovered, serde_json::json!(discovered_at_ms), "first telemetry sighting (ms); scaled q10..q90; earlier scores higher".to_string(), bounds(&s.discovered, 0.1, 0.9), c.discovered),
         e("nominated", w.nominated, serde_json::json!(nominated_at_era), format!("last era with points (none counts as 0); scaled q10..q90; {lower}"), bounds(&s.nominated, 0.1, 0.9), c.nominated),
         e("rank", w.rank, (*rank).into(), format!("eras any address of the identity was active; scaled q10..q90; {higher}"), bounds(&s.rank, 0.1, 0.9), c.rank),
-        e("unclaimed", w.unclaimed, (*unclaimed_eras).into(), "minus the weight per unclaimed era".into(), None, c.unclaimed),
+        e("unclaimed", w.unclaimed, (*unclaimed_eras).into(), UNCLAIMED_NOT_COMPUTED.into(), None, c.unclaimed),
         e("bonded", w.bonded, (*bonded).into(), format!("self stake (tokens); scaled q5..q85; {higher}"), bounds(&s.bonded, 0.05, 0.85), c.bonded),
         e("faults", w.faults, (*faults).into(), format!("offline faults in the last 84 eras; scaled q10..q90; {lower}"), bounds(&s.faults, 0.1, 0.9), c.faults),
         e("offline", w.offline, (*offline_ms).into(), format!("offline ms in the uptime window; scaled q10..q90; {lower}"), bounds(&s.offline, 0.1, 0.9), c.offline),

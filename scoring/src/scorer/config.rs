@@ -6,18 +6,28 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::score::Weights;
-use crate::validity::{Profile, ValidityConfig};
+use rules::score::Weights;
+use rules::validity::{Profile, ValidityConfig};
+
+/// How long the scorer waits after a pass that found nothing new, by default.
+pub const DEFAULT_IDLE: Duration = Duration::from_millis(500);
 
 /// The `[scoring]` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoringConfig {
     /// The programme of each network (`[scoring.networks.<name>]`); networks without one are not scored.
     pub networks: BTreeMap<String, ProgrammeConfig>,
-    /// How long the scorer waits for new records before looking again.
+    /// How long the scorer waits after a pass that found nothing new before
+    /// reading again (default 500ms): lower answers sooner, higher polls less.
     #[serde(with = "humantime_serde")]
-    pub idle: Option<Duration>,
+    pub idle: Duration,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self { networks: BTreeMap::new(), idle: DEFAULT_IDLE }
+    }
 }
 
 /// One network's programme.
@@ -35,7 +45,8 @@ pub struct ProgrammeConfig {
     pub nominators: Vec<String>,
     /// Overrides of the profile's check settings, e.g. `commission = { max_percent = 7 }`.
     pub validity: serde_json::Value,
-    /// Score weights; 0 switches a component off.
+    /// Score weights; 0 switches a component off; those not named keep 1KV's production values.
+    #[serde(deserialize_with = "rules::score::deserialize_weights")]
     pub weights: Weights,
 }
 
@@ -47,7 +58,7 @@ impl Default for ProgrammeConfig {
             profile: None,
             nominators: Vec::new(),
             validity: serde_json::Value::Object(Default::default()),
-            weights: Weights::default(),
+            weights: Weights::production(),
         }
     }
 }
@@ -61,7 +72,7 @@ impl ProgrammeConfig {
     /// The check settings in force for `network`.
     pub fn validity_for(&self, network: &str) -> Result<ValidityConfig, String> {
         let overrides = if self.validity.is_null() { serde_json::json!({}) } else { self.validity.clone() };
-        crate::validity::resolve(self.profile_for(network), &overrides)
+        rules::validity::resolve(self.profile_for(network), &overrides)
     }
 
     /// Every problem with this network's programme, prefixed with where it is.
@@ -88,7 +99,7 @@ impl ProgrammeConfig {
         }
         out.extend(self.weights.problems().into_iter().map(|m| at(format!("weights: {m}"))));
         for n in &self.nominators {
-            if crate::candidates::ss58_decode(n).is_none() {
+            if schemas::ss58::decode(n).is_none() {
                 out.push(at(format!("nominator {n:?} is not an SS58 address")));
             }
         }
@@ -135,5 +146,12 @@ mod tests {
         assert_eq!((v.commission.max_percent, v.kusama_rank.skip, v.self_stake.min_tokens), (7.0, true, 5000.0));
         assert_eq!(p.weights.client, 0.0);
         assert!(p.problems("polkadot", &["polkadot".into()]).is_empty());
+        assert_eq!((p.weights.inclusion, cfg.idle), (220.0, DEFAULT_IDLE), "unnamed weights and the idle keep their defaults");
+    }
+
+    #[test]
+    fn idle_is_read() {
+        let cfg: ScoringConfig = toml::from_str("idle = \"2s\"").unwrap();
+        assert_eq!(cfg.idle, Duration::from_secs(2));
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     seed::{RoundSeed, randomness},
     stats::Stats,
-    weights::Weights,
+    weights::{Components, Weights},
 };
 
 /// What scoring needs to know about one valid candidate.
@@ -40,74 +40,9 @@ pub struct ScoreInputs {
     pub implementation: Option<String>,
 }
 
-/// Points per component; `unclaimed` is a penalty (≤ 0), all others are in [0, weight].
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Components {
-    pub inclusion: f64,
-    pub span_inclusion: f64,
-    pub discovered: f64,
-    pub nominated: f64,
-    pub rank: f64,
-    pub unclaimed: f64,
-    pub bonded: f64,
-    pub faults: f64,
-    pub offline: f64,
-    pub location: f64,
-    pub region: f64,
-    pub country: f64,
-    pub provider: f64,
-    pub nominator_stake: f64,
-    pub client: f64,
-}
-
-impl Components {
-    /// The aggregate: all components summed in a fixed order.
-    pub fn sum(&self) -> f64 {
-        self.named().iter().map(|(_, v)| v).sum()
-    }
-
-    /// Every component with its name, in the same order as [`Weights::named`].
-    pub fn named(&self) -> [(&'static str, f64); 15] {
-        [
-            ("inclusion", self.inclusion),
-            ("span_inclusion", self.span_inclusion),
-            ("discovered", self.discovered),
-            ("nominated", self.nominated),
-            ("rank", self.rank),
-            ("unclaimed", self.unclaimed),
-            ("bonded", self.bonded),
-            ("faults", self.faults),
-            ("offline", self.offline),
-            ("location", self.location),
-            ("region", self.region),
-            ("country", self.country),
-            ("provider", self.provider),
-            ("nominator_stake", self.nominator_stake),
-            ("client", self.client),
-        ]
-    }
-
-    /// NaN and switched-off (weight 0) components become exactly +0.0.
-    fn cleaned(self, w: &Weights) -> Components {
-        let clean = |v: f64, w: f64| if w == 0.0 || v.is_nan() || v == 0.0 { 0.0 } else { v };
-        Components {
-            inclusion: clean(self.inclusion, w.inclusion),
-            span_inclusion: clean(self.span_inclusion, w.span_inclusion),
-            discovered: clean(self.discovered, w.discovered),
-            nominated: clean(self.nominated, w.nominated),
-            rank: clean(self.rank, w.rank),
-            unclaimed: clean(self.unclaimed, w.unclaimed),
-            bonded: clean(self.bonded, w.bonded),
-            faults: clean(self.faults, w.faults),
-            offline: clean(self.offline, w.offline),
-            location: clean(self.location, w.location),
-            region: clean(self.region, w.region),
-            country: clean(self.country, w.country),
-            provider: clean(self.provider, w.provider),
-            nominator_stake: clean(self.nominator_stake, w.nominator_stake),
-            client: clean(self.client, w.client),
-        }
-    }
+/// NaN and switched-off (weight 0) components become exactly +0.0.
+fn cleaned(points: Components, w: &Weights) -> Components {
+    points.zip(*w).map(|(v, w)| if w == 0.0 || v.is_nan() || v == 0.0 { 0.0 } else { v })
 }
 
 /// One candidate's score for a round.
@@ -153,6 +88,12 @@ pub struct ScoreStats {
     pub buckets: Buckets,
 }
 
+/// The bucket of every valid candidate without a value: as in 1KV ("No
+/// Location", "No Provider"), it is one more bucket of the distribution that
+/// everyone's location points are scaled against, while its members get a
+/// quarter of the weight. Named keys are lower-case, so this never collides.
+pub const MISSING_BUCKET: &str = "No Location";
+
 /// Bucket key: trimmed and case-insensitive; blank counts as missing.
 fn bucket_key(field: &Option<String>) -> Option<String> {
     let name = field.as_deref()?.trim();
@@ -161,7 +102,8 @@ fn bucket_key(field: &Option<String>) -> Option<String> {
 
 fn count_buckets(candidates: &[ScoreInputs], field: fn(&ScoreInputs) -> &Option<String>) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
-    for key in candidates.iter().filter_map(|c| bucket_key(field(c))) {
+    for c in candidates {
+        let key = bucket_key(field(c)).unwrap_or_else(|| MISSING_BUCKET.to_string());
         *counts.entry(key).or_insert(0) += 1;
     }
     counts
@@ -295,7 +237,7 @@ fn score_normal(c: &ScoreInputs, stats: &ScoreStats, weights: &Weights, seed: &R
     let w = weights;
     let q10_90 = |s: &Stats, v: f64| s.scale_normal(v, 0.1, 0.9);
     let b = &stats.buckets;
-    let components = Components {
+    let points = Components {
         inclusion: less_is_better(stats.inclusion.scale_normal(c.inclusion, 0.05, 0.95), w.inclusion),
         span_inclusion: less_is_better(stats.span_inclusion.scale_normal(c.span_inclusion, 0.05, 0.95), w.span_inclusion),
         discovered: c.discovered_at_ms.map_or(0.0, |ms| less_is_better(q10_90(&stats.discovered, ms as f64), w.discovered)),
@@ -311,8 +253,8 @@ fn score_normal(c: &ScoreInputs, stats: &ScoreStats, weights: &Weights, seed: &R
         provider: spread(c, &c.provider, &b.provider, &stats.provider, w.provider),
         nominator_stake: more_is_better(stats.nominator_stake.scale_normal(c.nominator_stake, 0.05, 0.95), w.nominator_stake),
         client: if is_alternative_client(&c.implementation) { w.client } else { 0.0 },
-    }
-    .cleaned(w);
+    };
+    let components = cleaned(points, w);
     let aggregate = match components.sum() {
         a if a.is_nan() => 0.0,
         a => a,
@@ -416,7 +358,7 @@ mod tests {
 
     #[test]
     fn hand_computed_round() {
-        let (scores, stats) = score_round(&trio(), &Weights::default(), &seed());
+        let (scores, stats) = score_round(&trio(), &Weights::production(), &seed());
         // inclusion [0, .5, 1]: q05 = .05, q95 = .95. A: (.5-.05)/.9 = .5 -> 110; B: 1 -> 0; C: 0 -> 220.
         // span same values: A 0, B 110, C 220.
         // discovered [1000, 3000]: q10 1200, q90 2800. A: 0 -> 30; B: 1 -> 0; C: never seen -> 0.
@@ -426,18 +368,18 @@ mod tests {
         // bonded [100, 200, 300]: q05 110, q85 270. A 0; B 50; C: 90/160 -> 28.125.
         // faults [0, 1, 2]: q10 .2, q90 1.8. A 5; B 0; C .5 -> 2.5.
         // offline [0, 500, 1000]: q10 100, q90 900. A 2; B 0; C .5 -> 1.
-        // city: berlin 2 (A, B), C unknown. Counts [2]: min = max = 2 -> s 0. A 40, B 40, C 10.
+        // city: berlin 2 (A, B), C in the "No Location" bucket: counts [1, 2]. A, B: s 1 -> 0; C unknown: 10.
         // region: europe 2, asia 1. A, B: s 1 -> 0; C: s 0 -> 10.
         // country: [1, 1, 1] -> s 0 -> 10 each.
         // provider: hetzner 2 (A, C), ovh 1. A 0, B 100, C 0.
         // nominator stake [10, 30, 50]: q05 12, q95 48. A 1 -> 100; B 0; C 18/36 -> 50.
         // client: only B (Kagome) -> 200.
         let expected = [
-            [110.0, 0.0, 30.0, 50.0, 50.0 * 4.0 / 9.0, 0.0, 0.0, 5.0, 2.0, 40.0, 0.0, 10.0, 0.0, 100.0, 0.0],
-            [0.0, 110.0, 0.0, 100.0, 50.0, -20.0, 50.0, 0.0, 0.0, 40.0, 0.0, 10.0, 100.0, 0.0, 200.0],
+            [110.0, 0.0, 30.0, 50.0, 50.0 * 4.0 / 9.0, 0.0, 0.0, 5.0, 2.0, 0.0, 0.0, 10.0, 0.0, 100.0, 0.0],
+            [0.0, 110.0, 0.0, 100.0, 50.0, -20.0, 50.0, 0.0, 0.0, 0.0, 0.0, 10.0, 100.0, 0.0, 200.0],
             [220.0, 220.0, 0.0, 0.0, 0.0, -10.0, 28.125, 2.5, 1.0, 10.0, 10.0, 10.0, 0.0, 50.0, 0.0],
         ];
-        let aggregates = [369.0 + 2.0 / 9.0, 640.0, 541.625];
+        let aggregates = [329.0 + 2.0 / 9.0, 600.0, 541.625];
         for ((score, want), agg) in scores.iter().zip(expected).zip(aggregates) {
             for ((name, got), want) in score.components.named().into_iter().zip(want) {
                 assert!((got - want).abs() < 1e-9, "{} {name}: {got} != {want}", score.stash);
@@ -447,32 +389,49 @@ mod tests {
             assert_eq!(score.total, score.aggregate * score.randomness);
         }
         assert_eq!(stats.buckets.city.get("berlin"), Some(&2));
+        assert_eq!(stats.buckets.city.get(MISSING_BUCKET), Some(&1));
         assert_eq!(stats.region.values, vec![1.0, 2.0]);
         assert_eq!(stats.discovered.values, vec![1000.0, 3000.0]);
         assert_eq!(stats.nominated.values, vec![0.0, 10.0, 20.0]);
         // Replaying one candidate against the round's stats gives the same score.
-        assert_eq!(score_one(&trio()[2], &stats, &Weights::default(), &seed()), scores[2]);
+        assert_eq!(score_one(&trio()[2], &stats, &Weights::production(), &seed()), scores[2]);
+    }
+
+    /// 1KV counts the valid candidates without a location as one more bucket
+    /// ("No Location") of the distribution everyone is scaled against.
+    #[test]
+    fn missing_locations_are_a_bucket_of_the_distribution() {
+        let at = |stash: &str, city: Option<&str>, country: Option<&str>| ScoreInputs {
+            city: city.map(str::to_string),
+            country: country.map(str::to_string),
+            ..plain(stash)
+        };
+        let set = vec![
+            at("A", Some("Zurich"), Some("CH")),
+            at("B", Some("Berlin"), Some("DE")),
+            at("C", Some("berlin"), Some("DE")),
+            at("D", None, None),
+            at("E", None, None),
+            at("F", Some("  "), None),
+        ];
+        let (scores, stats) = score_round(&set, &Weights::production(), &seed());
+        // City counts: zurich 1, berlin 2, No Location 3 -> min 1, max 3.
+        // A: (1-1)/2 = 0 -> 40; B, C: (2-1)/2 = .5 -> 20; D, E, F (blank counts as none): a quarter, 10.
+        // Country the same over weight 10: 10, 5, 5, 2.5 each.
+        // Region and provider: everyone in the missing bucket -> a quarter: 2.5 and 25.
+        let expected = [(40.0, 10.0), (20.0, 5.0), (20.0, 5.0), (10.0, 2.5), (10.0, 2.5), (10.0, 2.5)];
+        for (score, (location, country)) in scores.iter().zip(expected) {
+            let c = &score.components;
+            assert_eq!((c.location, c.country, c.region, c.provider), (location, country, 2.5, 25.0), "{}", score.stash);
+        }
+        assert_eq!(stats.location.values, vec![1.0, 2.0, 3.0]);
+        assert_eq!(stats.buckets.city.get(MISSING_BUCKET), Some(&3));
+        assert_eq!(stats.buckets.provider.get(MISSING_BUCKET), Some(&6));
     }
 
     #[test]
     fn zero_weights_switch_components_off() {
-        let zero = Weights {
-            inclusion: 0.0,
-            span_inclusion: 0.0,
-            discovered: 0.0,
-            nominated: 0.0,
-            rank: 0.0,
-            unclaimed: 0.0,
-            bonded: 0.0,
-            faults: 0.0,
-            offline: 0.0,
-            location: 0.0,
-            region: 0.0,
-            country: 0.0,
-            provider: 0.0,
-            nominator_stake: 0.0,
-            client: 0.0,
-        };
+        let zero = Weights::default();
         let (scores, _) = score_round(&trio(), &zero, &seed());
         for score in &scores {
             for (name, v) in score.components.named() {
@@ -481,7 +440,7 @@ mod tests {
             assert_eq!((score.aggregate, score.total), (0.0, 0.0));
         }
         // One weight off leaves the others alone.
-        let no_client = Weights { client: 0.0, ..Weights::default() };
+        let no_client = Weights { client: 0.0, ..Weights::production() };
         let (scores, _) = score_round(&trio(), &no_client, &seed());
         assert_eq!(scores[1].components.client, 0.0);
         assert_eq!(scores[1].components.provider, 100.0);
@@ -491,7 +450,7 @@ mod tests {
     fn client_rule() {
         let client = |i: Option<&str>| {
             let c = ScoreInputs { implementation: i.map(str::to_string), ..plain("x") };
-            score_round(&[c], &Weights::default(), &seed()).0[0].components.client
+            score_round(&[c], &Weights::production(), &seed()).0[0].components.client
         };
         assert_eq!(client(Some("Kagome")), 200.0);
         assert_eq!(client(Some("Gossamer")), 200.0);
@@ -505,19 +464,19 @@ mod tests {
     fn banned_provider_zeroes_location_components() {
         let mut set = trio();
         set[1].provider_banned = true;
-        let (scores, stats) = score_round(&set, &Weights::default(), &seed());
+        let (scores, stats) = score_round(&set, &Weights::production(), &seed());
         let b = scores[1].components;
         assert_eq!((b.location, b.region, b.country, b.provider), (0.0, 0.0, 0.0, 0.0));
         // Still counted in the buckets, and the rest of its score is untouched.
         assert_eq!(stats.buckets.provider.get("ovh"), Some(&1));
         assert_eq!(b.client, 200.0);
-        assert_eq!(scores[0].components.location, 40.0);
+        assert_eq!(scores[0].components.location, 0.0, "berlin (2) is the largest bucket, \"No Location\" (1) the smallest");
     }
 
     #[test]
     fn missing_location_gets_a_quarter() {
         let set = vec![plain("a"), ScoreInputs { city: s("  "), ..plain("b") }, ScoreInputs { city: s("Oslo"), ..plain("c") }];
-        let w = Weights::default();
+        let w = Weights::production();
         let (scores, _) = score_round(&set, &w, &seed());
         for score in &scores {
             let c = score.components;
@@ -533,7 +492,7 @@ mod tests {
         let mut set = trio();
         set[0].inclusion = f64::NAN;
         set[0].bonded = f64::NAN;
-        let (scores, stats) = score_round(&set, &Weights::default(), &seed());
+        let (scores, stats) = score_round(&set, &Weights::production(), &seed());
         assert_eq!(scores[0].components.inclusion, 0.0);
         assert_eq!(scores[0].components.bonded, 0.0);
         assert_eq!(stats.inclusion.values, vec![0.0, 1.0]);
@@ -542,7 +501,7 @@ mod tests {
 
     #[test]
     fn empty_round() {
-        let (scores, stats) = score_round(&[], &Weights::default(), &seed());
+        let (scores, stats) = score_round(&[], &Weights::production(), &seed());
         assert!(scores.is_empty());
         assert_eq!(stats, ScoreStats::default());
     }
@@ -611,46 +570,9 @@ mod tests {
 
         fn weights() -> impl Strategy<Value = Weights> {
             prop_oneof![
-                Just(Weights::default()),
-                prop::array::uniform15(prop_oneof![Just(0.0), 0.0..300.0f64]).prop_map(from_array)
+                Just(Weights::production()),
+                prop::array::uniform15(prop_oneof![Just(0.0), 0.0..300.0f64]).prop_map(Weights::from_array)
             ]
-        }
-
-        fn from_array(w: [f64; 15]) -> Weights {
-            let [
-                inclusion,
-                span_inclusion,
-                discovered,
-                nominated,
-                rank,
-                unclaimed,
-                bonded,
-                faults,
-                offline,
-                location,
-                region,
-                country,
-                provider,
-                nominator_stake,
-                client,
-            ] = w;
-            Weights {
-                inclusion,
-                span_inclusion,
-                discovered,
-                nominated,
-                rank,
-                unclaimed,
-                bonded,
-                faults,
-                offline,
-                location,
-                region,
-                country,
-                provider,
-                nominator_stake,
-                client,
-            }
         }
 
         fn assert_bounds(c: &ScoreInputs, score: &Score, w: &Weights) {
@@ -710,7 +632,7 @@ mod tests {
             /// right direction. Exact: no tolerance.
             #[test]
             fn monotonic_against_fixed_stats(set in round(), i in any::<Index>(), d in 0.0001..=1.0f64) {
-                let (w, seed) = (Weights::default(), RoundSeed::derive("polkadot", 1));
+                let (w, seed) = (Weights::production(), RoundSeed::derive("polkadot", 1));
                 let stats = ScoreStats::of(&set);
                 let c = &set[i.index(set.len())];
                 let before = score_one(c, &stats, &w, &seed).components;
@@ -729,7 +651,7 @@ mod tests {
             /// for rounding. Other candidates' components are not asserted on.
             #[test]
             fn monotonic_in_whole_round(set in round(), i in any::<Index>(), d in 0.0001..=1.0f64) {
-                let (w, seed) = (Weights::default(), RoundSeed::derive("polkadot", 1));
+                let (w, seed) = (Weights::production(), RoundSeed::derive("polkadot", 1));
                 let i = i.index(set.len());
                 let before = score_round(&set, &w, &seed).0[i].components;
                 for (name, up, raise, get) in KNOBS {
@@ -745,7 +667,7 @@ mod tests {
             /// and identical stats, bit for bit.
             #[test]
             fn permutation_invariant((set, shuffled) in round().prop_flat_map(|set| (Just(set.clone()), Just(set).prop_shuffle()))) {
-                let (w, seed) = (Weights::default(), RoundSeed::derive("polkadot", 3));
+                let (w, seed) = (Weights::production(), RoundSeed::derive("polkadot", 3));
                 let (a, stats_a) = score_round(&set, &w, &seed);
                 let (b, stats_b) = score_round(&shuffled, &w, &seed);
                 prop_assert_eq!(stats_a, stats_b);
@@ -761,7 +683,7 @@ mod tests {
             #[test]
             fn hostile_inputs(
                 raw in prop::collection::vec((hostile_f64(), hostile_f64(), hostile_f64(), hostile_f64(), any::<Option<i64>>(), any::<i64>(), any::<(u32, u32, u32, Option<u32>)>(), any::<Option<String>>()), 0..8),
-                bad_w in prop::array::uniform15(hostile_f64()).prop_map(from_array),
+                bad_w in prop::array::uniform15(hostile_f64()).prop_map(Weights::from_array),
                 w in weights(),
             ) {
                 let set: Vec<ScoreInputs> = raw.into_iter().enumerate().map(|(i, (inc, span, bonded, ns, disc, off, (rank, un, faults, nom), place))| ScoreInputs {

@@ -6,14 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::{BusConfig, Publisher, Record, dead_letter};
+use bus::{BusConfig, DeadLetter, Publisher, Record};
 use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
 use serde::{Deserialize, Serialize};
 use store::{CheckpointDelta, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::ScoringError;
-use crate::uptime::UptimeState;
+use rules::node_match::{self, GrandpaKeys};
+use rules::uptime::UptimeState;
+
+use crate::metrics;
 
 /// Consumer name (store key and Kafka group).
 pub const UPTIME_CONSUMER: &str = "stakeflow-uptime";
@@ -94,7 +97,7 @@ impl Fold for UptimeFold {
 pub const SESSION_KEYS_CONSUMER: &str = "stakeflow-session-keys";
 
 /// Per network, the latest session's GRANDPA key (0x hex) to stash (0x hex).
-pub type SessionKeys = std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+pub type SessionKeys = std::collections::BTreeMap<String, GrandpaKeys>;
 
 /// Session snapshots into the GRANDPA key of each validator: telemetry
 /// reports a node's GRANDPA authority id, and this says whose stash it is.
@@ -108,11 +111,9 @@ impl Fold for SessionKeysFold {
 
     fn apply(&self, state: &mut SessionKeys, payload: &[u8]) -> Result<(), String> {
         let snap = schemas::SessionSnapshot::decode(payload).map_err(|e| e.to_string())?;
-        let keys = snap
-            .validators
-            .iter()
-            .filter_map(|v| v.keys.get("grandpa").map(|k| (k.to_lowercase(), v.stash.clone())))
-            .collect();
+        let keys = node_match::grandpa_keys(
+            snap.validators.iter().filter_map(|v| v.keys.get("grandpa").map(|k| (v.stash.as_str(), k.as_str()))),
+        );
         state.insert(snap.chain, keys);
         Ok(())
     }
@@ -228,9 +229,7 @@ impl<F: Fold> FoldConsumer<F> {
                 applied += 1;
                 let payload = record.payload.as_deref().unwrap_or_default();
                 if let Err(reason) = self.fold.apply(&mut state, payload) {
-                    tracing::error!(consumer = F::NAME, offset = record.offset, %reason, error_code = "undecodable_record", "record sent to the dead-letter topic");
-                    dead_letter::send(&dlq, record, &reason).await?;
-                    metrics::counter!("stakeflow_dead_letters_total", "topic" => record.topic.clone()).increment(1);
+                    DeadLetter { consumer: F::NAME, record, reason: &reason }.emit(&dlq).await?;
                 }
             }
             let Some(last) = last else { continue };
@@ -240,7 +239,7 @@ impl<F: Fold> FoldConsumer<F> {
             store.commit_state(F::NAME, F::KEY, &bytes, &delta).await?;
             positions.insert(partition, delta.to);
             reader.commit_advisory(F::TOPIC, partition, delta.to);
-            metrics::counter!("stakeflow_consumer_records_total", "consumer" => F::NAME).increment(batch.len() as u64);
+            metrics::applied(F::NAME, F::TOPIC, partition, batch.len() as u64, delta.to);
             if let Some(ns) = &self.namespaces
                 && ns.live_name().await? != namespace
             {

@@ -186,26 +186,6 @@ impl UptimeState {
     }
 }
 
-/// How a node was tied to a validator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchedBy {
-    /// The GRANDPA key the node reports is a validator's session key.
-    SessionKey,
-}
-
-/// The stash whose current GRANDPA session key the node reports, given the
-/// network's `grandpa key (0x hex) -> stash` map.
-pub fn stash_of(validator_ss58: &str, grandpa_to_stash: &BTreeMap<String, String>) -> Option<(String, MatchedBy)> {
-    let key = format!("0x{}", hex::encode(ss58_public_key(validator_ss58)?));
-    grandpa_to_stash.get(&key).map(|stash| (stash.clone(), MatchedBy::SessionKey))
-}
-
-/// The 32-byte public key of an SS58 address (any prefix), checksum verified.
-pub fn ss58_public_key(address: &str) -> Option<[u8; 32]> {
-    crate::candidates::ss58_decode(address).map(|(_, key)| key)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,8 +278,10 @@ mod tests {
         assert_eq!(offline(&s, t + 2 * WEEK), 0);
     }
 
+    /// A consumer saves the state as JSON and resumes from it: a run cut at
+    /// any record and resumed from the saved JSON ends where an uncut run does.
     #[test]
-    fn replay_in_order_gives_the_same_state() {
+    fn resuming_from_a_saved_state_at_any_record_ends_the_same() {
         let events: Vec<Result<TelemetryNodeEvent, TelemetryFeedEvent>> = vec![
             Err(feed("up", "A", 0)),
             Ok(node("added", "A", 10)),
@@ -307,37 +289,24 @@ mod tests {
             Err(feed("down", "A", 30)),
             Ok(node("added", "A", 35)),
             Err(feed("up", "A", 40)),
+            Ok(node("removed", "A", 50)),
         ];
-        let run = || {
-            let mut s = UptimeState::default();
-            for e in &events {
-                match e {
-                    Ok(n) => s.apply_node(n, WEEK),
-                    Err(f) => s.apply_feed(f, WEEK),
-                }
-            }
-            s
+        let apply = |s: &mut UptimeState, e: &Result<TelemetryNodeEvent, TelemetryFeedEvent>| match e {
+            Ok(n) => s.apply_node(n, WEEK),
+            Err(f) => s.apply_feed(f, WEEK),
         };
-        assert_eq!(run(), run());
-        assert_eq!(offline(&run(), 100), 10);
-    }
-
-    #[test]
-    fn nodes_map_to_stashes_by_their_grandpa_key() {
-        let alice_key = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d".to_string();
-        let map = BTreeMap::from([(alice_key, "0xstash".to_string())]);
-        assert_eq!(stash_of("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", &map), Some(("0xstash".into(), MatchedBy::SessionKey)));
-        assert_eq!(stash_of("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", &map), None, "not a session key");
-        assert_eq!(stash_of("garbage", &map), None);
-    }
-
-    #[test]
-    fn ss58_addresses_decode_to_their_keys() {
-        // //Alice, prefix 42.
-        let alice = ss58_public_key("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY").unwrap();
-        assert_eq!(hex::encode(alice), "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
-        assert_eq!(ss58_public_key("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ"), None, "bad checksum");
-        assert_eq!(ss58_public_key("not-base58!"), None);
-        assert_eq!(ss58_public_key(""), None);
+        let mut whole = UptimeState::default();
+        events.iter().for_each(|e| apply(&mut whole, e));
+        // Offline 20..30 (then our feed was down: unknown, not charged) and from 50.
+        assert_eq!(offline(&whole, 100), 10 + 50);
+        assert_eq!(whole.node("polkadot", "12D3KooAlice").map(|n| n.presence), Some(Presence::Offline));
+        for cut in 0..=events.len() {
+            let mut first = UptimeState::default();
+            events[..cut].iter().for_each(|e| apply(&mut first, e));
+            let saved = serde_json::to_vec(&first).unwrap();
+            let mut resumed: UptimeState = serde_json::from_slice(&saved).unwrap();
+            events[cut..].iter().for_each(|e| apply(&mut resumed, e));
+            assert_eq!(resumed, whole, "cut after {cut} records");
+        }
     }
 }

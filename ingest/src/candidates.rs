@@ -1,40 +1,29 @@
-//! The programme's candidate list, in the file format of the Thousand
+//! Candidate intake: the programme's candidate list, in the file format of the Thousand
 //! Validators programme (1KV), so an existing 1KV `candidates/<chain>.json`
 //! can be used as is. [`parse`] validates a whole file at once and reports
 //! every problem with its line, so an operator can fix a file in one pass;
 //! [`CandidateWatcher`] polls a file or URL and only ever hands out complete,
-//! valid lists.
+//! valid lists; [`publish_lists`] puts each new version on the candidates
+//! topic, where the scorer reads it.
 
 mod file;
+mod publish;
 mod source;
 
 use std::fmt;
 
+use schemas::CandidateEntry;
 use serde::{Deserialize, Serialize};
 
-pub use file::{parse, ss58_decode};
+pub use file::parse;
+pub use publish::{list_record, publish_lists};
 pub use source::{CandidateSource, CandidateWatcher, load};
 
-/// One validator candidate of the programme.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Candidate {
-    pub slot_id: u32,
-    pub name: String,
-    /// As written in the file (SS58 with the network's prefix).
-    pub stash: String,
-    /// The candidate's Kusama stash (SS58, prefix 2), if given.
-    pub kusama_stash: Option<String>,
-    pub skip_self_stake: bool,
-    pub kyc: bool,
-    /// Matrix handles (`riotHandle` or `matrix` in the file).
-    pub matrix: Vec<String>,
-}
-
-/// A validated candidate list.
+/// A validated candidate list, as read from its source.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CandidateList {
-    /// In file order.
-    pub candidates: Vec<Candidate>,
+pub struct LoadedList {
+    /// In file order, as the contract's type (what goes onto the topic).
+    pub candidates: Vec<CandidateEntry>,
     /// Hex hash of the source bytes, to tell a change.
     pub digest: String,
 }
@@ -85,32 +74,4 @@ fn list_problems(problems: &[Problem]) -> String {
         .map(Problem::to_string)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-impl From<&schemas::CandidateEntry> for Candidate {
-    fn from(c: &schemas::CandidateEntry) -> Self {
-        Candidate {
-            slot_id: u32::try_from(c.slot_id).unwrap_or_default(),
-            name: c.name.clone(),
-            stash: c.stash.clone(),
-            kusama_stash: c.kusama_stash.clone(),
-            skip_self_stake: c.skip_self_stake,
-            kyc: c.kyc,
-            matrix: c.matrix.clone(),
-        }
-    }
-}
-
-impl From<&Candidate> for schemas::CandidateEntry {
-    fn from(c: &Candidate) -> Self {
-        schemas::CandidateEntry {
-            slot_id: i64::from(c.slot_id),
-            name: c.name.clone(),
-            stash: c.stash.clone(),
-            kusama_stash: c.kusama_stash.clone(),
-            skip_self_stake: c.skip_self_stake,
-            kyc: c.kyc,
-            matrix: c.matrix.clone(),
-        }
-    }
 }

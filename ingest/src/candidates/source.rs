@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::file::{digest, parse};
-use super::{CandidateList, CandidatesError};
+use super::{CandidatesError, LoadedList};
 
 /// How long one HTTP fetch may take, so a stuck server cannot stall a watcher.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,7 +47,7 @@ impl fmt::Display for CandidateSource {
 pub async fn load(
     source: &CandidateSource,
     ss58_prefix: u16,
-) -> Result<CandidateList, CandidatesError> {
+) -> Result<LoadedList, CandidatesError> {
     let bytes = read(source, &client(source)?).await?;
     parse(&bytes, ss58_prefix)
 }
@@ -141,7 +141,7 @@ impl CandidateWatcher {
     /// Wait for the next changed, valid list (the first call returns the first
     /// valid list). Errors are logged and counted in [`Self::errors`]; they
     /// never end the loop. Cancel-safe: state changes only between awaits.
-    pub async fn next_change(&mut self) -> CandidateList {
+    pub async fn next_change(&mut self) -> LoadedList {
         loop {
             if self.polled {
                 tokio::time::sleep(self.poll).await;
@@ -164,7 +164,7 @@ impl CandidateWatcher {
     }
 
     /// One look at the source: a new valid list, nothing new, or an error.
-    async fn poll_once(&mut self) -> Result<Option<CandidateList>, CandidatesError> {
+    async fn poll_once(&mut self) -> Result<Option<LoadedList>, CandidatesError> {
         if self.client.is_none() {
             self.client = client(&self.source)?;
         }
@@ -218,7 +218,7 @@ mod tests {
         std::fs::rename(&tmp, path).expect("rename");
     }
 
-    fn names(list: &CandidateList) -> Vec<&str> {
+    fn names(list: &LoadedList) -> Vec<&str> {
         list.candidates.iter().map(|c| c.name.as_str()).collect()
     }
 

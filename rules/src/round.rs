@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::chain_facts::ChainFacts;
-use super::history::{self, History};
-use crate::candidates::{Candidate, ss58_decode};
+use schemas::CandidateEntry as Candidate;
+use schemas::ss58::hex_account;
+
+use crate::chain_facts::ChainFacts;
+use crate::history::{self, History};
+use crate::node_match::{self, MatchedBy};
 use crate::score::{self, RoundSeed, Score, ScoreInputs, ScoreStats, Weights};
-use crate::uptime::{NodeUptime, Presence, UptimeState, stash_of};
+use crate::uptime::{NodeUptime, Presence, UptimeState};
 use crate::validity::{
     self, CandidateFacts, CheckContext, Fact, IdentityFacts, KusamaStanding, LocationFacts, NodeFacts, StakingFacts, Validity,
     ValidityConfig, Verdict, sources,
@@ -121,33 +124,28 @@ impl RoundSnapshot {
     }
 }
 
-fn hex_account(ss58: &str) -> Option<String> {
-    ss58_decode(ss58).map(|(_, key)| format!("0x{}", hex::encode(key)))
-}
-
 fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// The telemetry nodes of a network by the stash they belong to, and how
-/// each was tied: by the GRANDPA key the node reports (exact), else by the
-/// node's name equal to the candidate's registered name.
-fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a NodeUptime, &'static str)>> {
-    let grandpa: BTreeMap<String, String> = input
-        .relay
-        .session
-        .iter()
-        .flat_map(|s| s.keys.iter())
-        .filter_map(|(stash, keys)| keys.get("grandpa").map(|k| (k.to_lowercase(), stash.clone())))
-        .collect();
-    let by_name: BTreeMap<&str, String> =
-        input.candidates.iter().filter_map(|c| Some((c.name.trim(), hex_account(&c.stash)?))).collect();
-    let mut out: BTreeMap<String, Vec<(&NodeUptime, &'static str)>> = BTreeMap::new();
+/// each was tied ([`node_match`]: the GRANDPA key the node reports, else its
+/// name equal to the candidate's).
+fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a NodeUptime, MatchedBy)>> {
+    let keys = node_match::grandpa_keys(
+        input
+            .relay
+            .session
+            .iter()
+            .flat_map(|s| s.keys.iter())
+            .filter_map(|(stash, keys)| keys.get("grandpa").map(|k| (stash.as_str(), k.as_str()))),
+    );
+    let names: node_match::Names =
+        input.candidates.iter().filter_map(|c| Some((c.name.trim().to_string(), hex_account(&c.stash)?))).collect();
+    let mut out: BTreeMap<String, Vec<(&NodeUptime, MatchedBy)>> = BTreeMap::new();
     for node in input.uptime.nodes.values().filter(|n| n.network == input.network) {
-        let by_key = node.validator.as_deref().and_then(|v| stash_of(v, &grandpa)).map(|(s, _)| (s, "session_key"));
-        let matched = by_key.or_else(|| by_name.get(node.name.trim()).map(|s| (s.clone(), "name")));
-        if let Some((stash, how)) = matched {
+        if let Some((stash, how)) = node_match::stash_of(node.validator.as_deref(), &node.name, &keys, Some(&names)) {
             out.entry(stash).or_default().push((node, how));
         }
     }
@@ -155,7 +153,7 @@ fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a No
 }
 
 /// What telemetry says of a candidate (its best node speaks for it), and where that node is.
-fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> Option<(Fact<NodeFacts>, Option<LocationFacts>)> {
+fn node_facts(nodes: &[(&NodeUptime, MatchedBy)], input: &RoundInput<'_>) -> Option<(Fact<NodeFacts>, Option<LocationFacts>)> {
     // The best node speaks for the candidate: online first, then the longest known.
     let rank = |n: &NodeUptime| match n.presence {
         Presence::Online => 0,
@@ -176,7 +174,7 @@ fn node_facts(nodes: &[(&NodeUptime, &'static str)], input: &RoundInput<'_>) -> 
         window_ms: input.uptime_window_ms,
         implementation: best.implementation.clone(),
         version: best.version.clone(),
-        matched_by: how.to_string(),
+        matched_by: how.as_str().to_string(),
     };
     let at = format!("node {} last seen {}", best.name, rfc3339(best.last_seen_ms));
     let place = best.coordinates.and_then(|(lat, lon)| crate::geo::locate(lat, lon));
@@ -353,7 +351,7 @@ fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound, nominator_stake: f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::programme::chain_facts::{IdentityRecord, SessionFacts, ValidatorFacts};
+    use crate::chain_facts::{IdentityRecord, SessionFacts, ValidatorFacts};
     use crate::validity::{CheckKind, Profile};
     use schemas::{TelemetryFeedEvent, TelemetryNodeEvent};
 
@@ -361,13 +359,8 @@ mod tests {
     const DAY: i64 = 86_400_000;
     const NOW: i64 = 1_800_000_000_000;
 
-    fn ss58(prefix: u8, key: [u8; 32]) -> String {
-        use blake2::{Blake2b512, Digest};
-        let mut body = vec![prefix];
-        body.extend_from_slice(&key);
-        let hash = Blake2b512::new().chain_update(b"SS58PRE").chain_update(&body).finalize();
-        body.extend_from_slice(&hash[..2]);
-        bs58::encode(body).into_string()
+    fn ss58(prefix: u16, key: [u8; 32]) -> String {
+        schemas::ss58::encode(prefix, &key)
     }
 
     fn key(n: u8) -> [u8; 32] {
@@ -378,7 +371,7 @@ mod tests {
         format!("0x{}", ::hex::encode(k))
     }
 
-    fn candidate(slot: u32, name: &str, k: [u8; 32]) -> Candidate {
+    fn candidate(slot: i64, name: &str, k: [u8; 32]) -> Candidate {
         Candidate { slot_id: slot, name: name.into(), stash: ss58(42, k), kusama_stash: None, skip_self_stake: false, kyc: true, matrix: vec![] }
     }
 
@@ -434,7 +427,7 @@ mod tests {
     }
 
     fn run_with(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig, kusama: Option<&Standings>) -> RoundSnapshot {
-        let weights = Weights::default();
+        let weights = Weights::production();
         evaluate_round(&RoundInput {
             network: NET,
             round: 5,

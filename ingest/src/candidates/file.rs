@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use blake2::digest::consts::U32;
-use blake2::{Blake2b, Blake2b512, Digest};
+use blake2::{Blake2b, Digest};
+use schemas::CandidateEntry;
+use schemas::ss58;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Candidate, CandidateList, CandidatesError, Problem};
+use super::{CandidatesError, LoadedList, Problem};
 
 /// The SS58 prefix of Kusama, which `kusamaStash` must carry.
 const KUSAMA_PREFIX: u16 = 2;
@@ -21,7 +23,7 @@ struct RawFile {
 }
 
 /// Parse and validate a candidate file whose stashes must use `ss58_prefix`.
-pub fn parse(bytes: &[u8], ss58_prefix: u16) -> Result<CandidateList, CandidatesError> {
+pub fn parse(bytes: &[u8], ss58_prefix: u16) -> Result<LoadedList, CandidatesError> {
     let digest = digest(bytes);
     // Editors on some systems write a BOM, which serde_json refuses.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -57,7 +59,7 @@ pub fn parse(bytes: &[u8], ss58_prefix: u16) -> Result<CandidateList, Candidates
         }
     }
     if problems.is_empty() {
-        Ok(CandidateList { candidates, digest })
+        Ok(LoadedList { candidates, digest })
     } else {
         Err(CandidatesError::Invalid { problems })
     }
@@ -66,35 +68,6 @@ pub fn parse(bytes: &[u8], ss58_prefix: u16) -> Result<CandidateList, Candidates
 /// Hex BLAKE2b-256 of the raw bytes: tells whether a source changed.
 pub(super) fn digest(bytes: &[u8]) -> String {
     hex::encode(Blake2b::<U32>::digest(bytes))
-}
-
-/// Decode an SS58 address into its network prefix and 32-byte account id,
-/// checksum verified. `None` if it is not a valid SS58 account address.
-pub fn ss58_decode(address: &str) -> Option<(u16, [u8; 32])> {
-    let raw = bs58::decode(address).into_vec().ok()?;
-    let (prefix, prefix_len) = match *raw.first()? {
-        b0 @ 0..=63 => (u16::from(b0), 1),
-        b0 @ 64..=127 => {
-            let (b0, b1) = (u16::from(b0), u16::from(*raw.get(1)?));
-            (
-                ((b0 & 0b0011_1111) << 2) | (b1 >> 6) | ((b1 & 0b0011_1111) << 8),
-                2,
-            )
-        }
-        _ => return None,
-    };
-    if raw.len() != prefix_len + 32 + 2 {
-        return None;
-    }
-    let (body, checksum) = raw.split_at(prefix_len + 32);
-    let hash = Blake2b512::new()
-        .chain_update(b"SS58PRE")
-        .chain_update(body)
-        .finalize();
-    if hash.get(..2)? != checksum {
-        return None;
-    }
-    Some((prefix, body.get(prefix_len..)?.try_into().ok()?))
 }
 
 /// First line at which each slotId, name and account was seen.
@@ -134,7 +107,7 @@ fn check(
     line: usize,
     prefix: u16,
     seen: &mut Seen,
-) -> (Option<u32>, Result<Candidate, Vec<String>>) {
+) -> (Option<u32>, Result<CandidateEntry, Vec<String>>) {
     let Some(obj) = value.as_object() else {
         return (None, Err(vec!["candidate must be a JSON object".into()]));
     };
@@ -211,8 +184,8 @@ fn check(
     });
 
     let checked = match (slot_id, name, stash, kyc) {
-        (Some(slot_id), Some(name), Some(stash), Some(kyc)) if errs.is_empty() => Ok(Candidate {
-            slot_id,
+        (Some(slot_id), Some(name), Some(stash), Some(kyc)) if errs.is_empty() => Ok(CandidateEntry {
+            slot_id: i64::from(slot_id),
             name,
             stash,
             kusama_stash,
@@ -238,7 +211,7 @@ fn address(
         errs.push(format!("{key} must be a string, got {v}"));
         return None;
     };
-    let Some((p, account)) = ss58_decode(s) else {
+    let Some((p, account)) = ss58::decode(s) else {
         errs.push(format!("{key} {s:?} is not a valid SS58 address"));
         return None;
     };
@@ -376,13 +349,8 @@ mod tests {
     const ALICE_0: &str = "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5";
     const ALICE_2: &str = "HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F";
 
-    /// Our own SS58 encoder, so tests do not trust the decoder alone.
     fn encode(prefix: u16, account: [u8; 32]) -> String {
-        if prefix < 64 {
-            encode_raw(&[prefix as u8], account)
-        } else {
-            encode_raw(&two_byte(prefix), account)
-        }
+        ss58::encode(prefix, &account)
     }
 
     /// The two-byte prefix form, which can also spell prefixes below 64.
@@ -396,7 +364,7 @@ mod tests {
     fn encode_raw(prefix: &[u8], account: [u8; 32]) -> String {
         let mut body = prefix.to_vec();
         body.extend_from_slice(&account);
-        let hash = Blake2b512::new()
+        let hash = blake2::Blake2b512::new()
             .chain_update(b"SS58PRE")
             .chain_update(&body)
             .finalize();
@@ -415,35 +383,6 @@ mod tests {
                 .map(|p| (p.line, p.slot_id, p.message))
                 .collect(),
             other => panic!("expected Invalid, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn ss58_vectors() {
-        assert_eq!(encode(42, ALICE), ALICE_42);
-        assert_eq!(encode(0, ALICE), ALICE_0);
-        assert_eq!(encode(2, ALICE), ALICE_2);
-        assert_eq!(ss58_decode(ALICE_42), Some((42, ALICE)));
-        assert_eq!(ss58_decode(ALICE_0), Some((0, ALICE)));
-        assert_eq!(ss58_decode(ALICE_2), Some((2, ALICE)));
-        // Two-byte prefixes round-trip too.
-        for prefix in [64, 255, 1000, 16383] {
-            assert_eq!(ss58_decode(&encode(prefix, ALICE)), Some((prefix, ALICE)));
-        }
-        // A changed character breaks the checksum; junk never panics.
-        assert_eq!(
-            ss58_decode("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ"),
-            None
-        );
-        for junk in [
-            "",
-            "0",
-            "1",
-            "I",
-            "5Grwva",
-            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-        ] {
-            assert_eq!(ss58_decode(junk), None, "{junk}");
         }
     }
 
@@ -469,7 +408,7 @@ mod tests {
         assert_eq!(c.len(), 4);
         assert_eq!(
             c[0],
-            Candidate {
+            CandidateEntry {
                 slot_id: 0,
                 name: "alice".into(),
                 stash: ALICE_0.into(),
@@ -495,7 +434,7 @@ mod tests {
         // The list itself round-trips through serde.
         let json = serde_json::to_string(&list).expect("serialize");
         assert_eq!(
-            serde_json::from_str::<CandidateList>(&json).expect("deserialize"),
+            serde_json::from_str::<LoadedList>(&json).expect("deserialize"),
             list
         );
     }
@@ -687,7 +626,7 @@ mod tests {
         // Alice under prefix 0 in its two-byte form: the right network, yet the same account.
         let alice_0_long = encode_raw(&two_byte(0), ALICE);
         assert_ne!(alice_0_long, ALICE_0);
-        assert_eq!(ss58_decode(&alice_0_long), Some((0, ALICE)));
+        assert_eq!(ss58::decode(&alice_0_long), Some((0, ALICE)));
         assert_eq!(
             problems(&file(ALICE_0, &alice_0_long), 0),
             vec![(

@@ -7,9 +7,10 @@
 use bus::{BusConfig, Outgoing, Publisher};
 use schemas::{CandidateScore, CheckRecord, Round, ScoreRecord, topics};
 
-use super::round::RoundSnapshot;
+use rules::RoundSnapshot;
+use rules::validity::Verdict;
+
 use crate::ScoringError;
-use crate::validity::Verdict;
 
 fn verdict(v: Verdict) -> String {
     match v {
@@ -61,7 +62,7 @@ pub fn score_records(s: &RoundSnapshot) -> Vec<CandidateScore> {
             round: s.round as i64,
             stash: c.candidate.stash.clone(),
             name: c.candidate.name.clone(),
-            slot_id: i64::from(c.candidate.slot_id),
+            slot_id: c.candidate.slot_id,
             verdict: verdict(c.validity.verdict),
             valid: c.validity.valid,
             checks: c

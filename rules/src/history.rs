@@ -84,7 +84,7 @@ pub fn nominator_stakes(staking: &ChainFacts, decimals: u8) -> std::collections:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::programme::chain_facts::IdentityRecord;
+    use crate::chain_facts::IdentityRecord;
 
     fn eras(list: &[u32]) -> EraSet {
         let mut s = EraSet::default();

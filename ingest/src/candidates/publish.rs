@@ -4,20 +4,20 @@
 //! as the topic's latest) is not published again, restarts included.
 
 use bus::{BusConfig, Publisher};
-use schemas::{CandidateEntry, CandidateList, topics};
+use schemas::{CandidateList, topics};
 use tokio_util::sync::CancellationToken;
 
-use crate::ScoringError;
-use crate::candidates::{CandidateSource, CandidateWatcher};
+use super::{CandidateSource, CandidateWatcher, LoadedList};
+use crate::IngestError;
 
 /// The record for a loaded list.
-pub fn list_record(network: &str, source: &CandidateSource, list: &crate::candidates::CandidateList, at_ms: i64) -> CandidateList {
+pub fn list_record(network: &str, source: &CandidateSource, list: &LoadedList, at_ms: i64) -> CandidateList {
     CandidateList {
         network: network.to_string(),
         source: source.to_string(),
         digest: list.digest.clone(),
         loaded_at_ms: at_ms,
-        candidates: list.candidates.iter().map(CandidateEntry::from).collect(),
+        candidates: list.candidates.clone(),
     }
 }
 
@@ -28,7 +28,7 @@ pub async fn publish_lists(
     source: CandidateSource,
     mut watcher: CandidateWatcher,
     shutdown: CancellationToken,
-) -> Result<(), ScoringError> {
+) -> Result<(), IngestError> {
     let publisher = Publisher::new(&bus)?;
     loop {
         let list = tokio::select! {
@@ -46,7 +46,7 @@ pub async fn publish_lists(
             continue;
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
-        let record = list_record(&network, &source, &list, now).encode().map_err(ScoringError::Schema)?;
+        let record = list_record(&network, &source, &list, now).encode()?;
         publisher.publish(topics::CANDIDATES, network.as_bytes(), &record).await?;
         tracing::info!(%network, candidates = list.candidates.len(), digest = %list.digest, "candidate list published");
     }

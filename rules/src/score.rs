@@ -10,7 +10,7 @@ mod seed;
 mod stats;
 mod weights;
 
-pub use components::{Buckets, Components, Score, ScoreInputs, ScoreStats, score_one, score_round};
+pub use components::{Buckets, MISSING_BUCKET, Score, ScoreInputs, ScoreStats, score_one, score_round};
 pub use seed::{RANDOMNESS_SPREAD, RoundSeed, randomness};
 pub use stats::{Stats, quantile, scaled, scaled_defined};
-pub use weights::Weights;
+pub use weights::{COMPONENTS, Components, PerComponent, Weights, deserialize_partial as deserialize_weights};

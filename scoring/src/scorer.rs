@@ -1,0 +1,139 @@
+//! The scorer: one consumer over every chain topic the programme needs, the
+//! candidate lists, and (read from the store) uptime.
+//!
+//! Order without transactions: ingest writes all of a block's outputs before
+//! the block's record, so once the blocks topic shows block N of a chain,
+//! everything of that chain up to N is on the other topics. Each pass reads
+//! every topic up to its high watermark, applies the records of blocks the
+//! blocks topic has certified in (chain, block, seq) order, and keeps the
+//! rest for the next pass. A session snapshot starts a round, evaluated at
+//! its block's record (after all of the block's outputs). State, round rows
+//! and every moved position are saved in one store write; rounds are
+//! published before that write and deduplicated against the topics' tails.
+
+mod attempt;
+mod certify;
+pub mod config;
+mod network;
+pub mod publish;
+pub mod rounds;
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::BusConfig;
+use schemas::topics;
+use store::{Namespaces, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::ScoringError;
+use attempt::Attempt;
+pub use config::{ProgrammeConfig, ScoringConfig};
+pub use network::ScoredNetwork;
+pub use rounds::{latest_round, latest_row, round_numbers, round_row, stored_round};
+pub use state::{ListVersion, ScorerState};
+
+/// Consumer name (store key and Kafka group).
+pub const SCORER: &str = "stakeflow-scorer";
+/// Key of the scorer's folded state.
+pub const STATE_KEY: &str = "state";
+
+/// Topics whose records are applied in block order.
+const CLOCKED: [&str; 6] = [
+    topics::SESSION_SNAPSHOTS,
+    topics::VALIDATORS,
+    topics::NOMINATORS,
+    topics::ERA_POINTS,
+    topics::IDENTITIES,
+    topics::SESSION_EVENTS,
+];
+
+/// Every topic the scorer reads.
+pub fn input_topics() -> Vec<&'static str> {
+    let mut t = vec![topics::BLOCKS, topics::CANDIDATES];
+    t.extend(CLOCKED);
+    t
+}
+
+/// Most block records certified per pass (bounds memory and the size of one store write).
+const MAX_BLOCKS_PER_PASS: usize = 2_000;
+
+/// How the scorer's output is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The live scorer: publishes rounds, follows the live namespace.
+    Live,
+    /// A rebuild into a namespace: no publishing, stops when caught up.
+    Rebuild,
+}
+
+/// The scorer.
+pub struct Scorer {
+    bus: BusConfig,
+    namespaces: Arc<Namespaces>,
+    networks: Vec<ScoredNetwork>,
+    /// Every chain the networks read (relay, staking, identity).
+    chains: BTreeSet<String>,
+    /// Per staking chain, the programme nominators of the networks staking there.
+    own_nominators: BTreeMap<String, BTreeSet<String>>,
+    uptime_window_ms: i64,
+    idle: Duration,
+}
+
+impl Scorer {
+    /// A scorer of `networks`.
+    pub fn new(bus: BusConfig, namespaces: Arc<Namespaces>, networks: Vec<ScoredNetwork>, uptime_window_ms: i64) -> Self {
+        let chains = networks.iter().flat_map(|n| [n.relay.clone(), n.staking.clone(), n.identity.clone()]).collect();
+        let mut own_nominators: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for n in &networks {
+            own_nominators.entry(n.staking.clone()).or_default().extend(n.own_nominators.iter().cloned());
+        }
+        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE }
+    }
+
+    /// How long to wait after a pass that found nothing new (`[scoring] idle`).
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// Run until `shutdown`, following the live namespace (a swap reloads).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
+        crate::shell::run_with_retries(SCORER, shutdown.clone(), || async {
+            let (name, store) = self.namespaces.live().await?;
+            let mut attempt = Attempt::open(&self, store, Mode::Live).await?;
+            loop {
+                let pass = attempt.pass().await?;
+                if self.namespaces.live_name().await? != name {
+                    return Err(ScoringError::NamespaceSwapped);
+                }
+                if pass.applied == 0 {
+                    tokio::time::sleep(self.idle).await;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Rebuild into `store` from the topics up to where they end now; returns
+    /// the number of rounds evaluated. `progress` hears (records applied, rounds) after every pass.
+    pub async fn rebuild(&self, store: Arc<dyn Store>, mut progress: impl FnMut(usize, usize)) -> Result<usize, ScoringError> {
+        let ends = bus::admin::high_watermarks(&self.bus, &input_topics()).await?;
+        let mut attempt = Attempt::open(self, store, Mode::Rebuild).await?;
+        let (mut applied, mut rounds) = (0, 0);
+        loop {
+            let pass = attempt.pass().await?;
+            applied += pass.applied;
+            rounds += pass.rounds;
+            progress(applied, rounds);
+            // Done once everything that was there is read and nothing more applies
+            // (what stays held belongs to blocks not certified yet).
+            if pass.applied == 0 && attempt.has_read(&ends) {
+                return Ok(rounds);
+            }
+        }
+    }
+}
+

@@ -1,0 +1,312 @@
+//! One attempt of the scorer: readers at the stored positions, what is
+//! read but not yet certified, and the passes that apply, evaluate, publish
+//! and save. What may be applied when is decided by [`certify`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::consumer::PartitionReader;
+use bus::{DeadLetter, Publisher, Record};
+use rules::chain_facts::ChainFacts;
+use rules::uptime::UptimeState;
+use rules::{RoundInput, RoundSnapshot, evaluate_round};
+use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra, topics};
+use store::{CheckpointDelta, StateWrite, Store};
+
+use super::certify::{self, Clock, Held};
+use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, input_topics, latest_row, publish, round_row};
+use crate::{ScoringError, metrics};
+
+/// How long one read may wait before the pass goes on without it.
+const READ_WAIT: Duration = Duration::from_secs(5);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Records applied.
+    pub applied: usize,
+    /// Rounds evaluated.
+    pub rounds: usize,
+    /// Records read but held back (their blocks are not certified yet).
+    pub held: usize,
+}
+
+/// One attempt: readers at the stored positions and what is held back.
+pub(super) struct Attempt<'a> {
+    scorer: &'a Scorer,
+    store: Arc<dyn Store>,
+    mode: Mode,
+    state: ScorerState,
+    readers: BTreeMap<&'static str, PartitionReader>,
+    /// Next offset to read, per (topic, partition).
+    next: BTreeMap<(&'static str, i32), i64>,
+    /// Stored position, per (topic, partition).
+    stored: BTreeMap<(&'static str, i32), i64>,
+    /// Read but not applied.
+    held: Held,
+    publisher: Arc<Publisher>,
+}
+
+impl<'a> Attempt<'a> {
+    pub(super) async fn open(scorer: &'a Scorer, store: Arc<dyn Store>, mode: Mode) -> Result<Self, ScoringError> {
+        let state = match store.load_state(SCORER, STATE_KEY).await? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| ScoringError::State(e.to_string()))?,
+            None => ScorerState::default(),
+        };
+        let mut readers = BTreeMap::new();
+        let (mut next, mut stored) = (BTreeMap::new(), BTreeMap::new());
+        for topic in input_topics() {
+            let positions = store.positions(SCORER, topic).await?;
+            let from: Vec<bus::Position> =
+                positions.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
+            for c in &positions {
+                next.insert((topic, c.partition), c.next_offset);
+                stored.insert((topic, c.partition), c.next_offset);
+            }
+            readers.insert(topic, PartitionReader::assign(&scorer.bus, SCORER, topic, &from).await?);
+        }
+        let publisher = Arc::new(Publisher::new(&scorer.bus)?);
+        Ok(Self { scorer, store, mode, state, readers, next, stored, held: Held::new(), publisher })
+    }
+
+    /// Read into `held`: up to [`MAX_BLOCKS_PER_PASS`] block records, then
+    /// every other topic until each partition is at its high watermark (as
+    /// of now) or holds a record beyond its chain's clock. A pass is thus
+    /// bounded by the blocks it certifies, however long the backlog.
+    async fn read_to_ends(&mut self) -> Result<bool, ScoringError> {
+        let chains = &self.scorer.chains;
+        let topics = input_topics();
+        let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
+        // Blocks first: they set the clock.
+        let mut blocks = 0;
+        let reader = &self.readers[topics::BLOCKS];
+        let pending = |next: &BTreeMap<(&'static str, i32), i64>, topic: &'static str| {
+            highs.iter().any(|(t, p, h)| t == topic && next.get(&(topic, *p)).copied().unwrap_or(0) < *h)
+        };
+        let held_blocks: usize = self.held.iter().filter(|((t, _), _)| *t == topics::BLOCKS).map(|(_, q)| q.len()).sum();
+        while held_blocks + blocks < MAX_BLOCKS_PER_PASS && pending(&self.next, topics::BLOCKS) {
+            let Some(record) = reader.next_within(READ_WAIT).await? else {
+                ReadStalled { topic: topics::BLOCKS }.emit();
+                break;
+            };
+            self.next.insert((topics::BLOCKS, record.partition), record.offset + 1);
+            self.held.entry((topics::BLOCKS, record.partition)).or_default().push_back(record);
+            blocks += 1;
+        }
+        let clock = certify::clock(&self.applied_clock(), &self.held);
+        let mut complete = true;
+        for topic in topics.into_iter().filter(|t| *t != topics::BLOCKS) {
+            let reader = &self.readers[topic];
+            loop {
+                // A partition is done at its watermark, or once it holds a record the clock has not reached.
+                let open = highs.iter().any(|(t, p, h)| {
+                    t == topic && self.next.get(&(topic, *p)).copied().unwrap_or(0) < *h && {
+                        let newest = self.held.get(&(topic, *p)).and_then(|q| q.back());
+                        !newest.is_some_and(|r| certify::beyond_clock(r, chains, &clock))
+                    }
+                });
+                if !open {
+                    break;
+                }
+                let Some(record) = reader.next_within(READ_WAIT).await? else {
+                    // A slow broker: certify nothing new this pass, read on in the next.
+                    ReadStalled { topic }.emit();
+                    complete = false;
+                    break;
+                };
+                let p = record.partition;
+                self.next.insert((topic, p), record.offset + 1);
+                self.held.entry((topic, p)).or_default().push_back(record);
+            }
+        }
+        Ok(complete)
+    }
+
+    /// The blocks applied so far per chain.
+    fn applied_clock(&self) -> Clock {
+        self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect()
+    }
+
+    /// Whether every partition has been read up to `ends` (topic, partition, offset).
+    pub(super) fn has_read(&self, ends: &[(String, i32, i64)]) -> bool {
+        ends.iter().all(|(t, p, h)| {
+            input_topics().into_iter().find(|x| x == t).is_some_and(|t| self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h)
+        })
+    }
+
+    /// One pass: read, apply what is certified, evaluate rounds, publish, save.
+    pub(super) async fn pass(&mut self) -> Result<Pass, ScoringError> {
+        let complete = self.read_to_ends().await?;
+        let dlq = self.publisher.clone();
+        let mut applied = 0;
+
+        // Candidate lists are not tied to blocks: apply as they come.
+        for (_, queue) in self.held.iter_mut().filter(|((t, _), _)| *t == topics::CANDIDATES) {
+            while let Some(record) = queue.pop_front() {
+                applied += 1;
+                match schemas::CandidateList::decode(record.payload.as_deref().unwrap_or_default()) {
+                    Ok(list) => self.state.apply_list(&list),
+                    Err(e) => DeadLetter { consumer: SCORER, record: &record, reason: &e.to_string() }.emit(&dlq).await.map(drop)?,
+                }
+            }
+        }
+
+        // Blocks are certified only once every other topic has been read up to them.
+        let clock = if complete { certify::clock(&self.applied_clock(), &self.held) } else { self.applied_clock() };
+        let (items, held_back) = certify::take_certified(&mut self.held, &self.scorer.chains, &clock, &input_topics());
+
+        let mut rounds: Vec<RoundSnapshot> = Vec::new();
+        let mut uptime: Option<UptimeState> = None;
+        for item in &items {
+            applied += 1;
+            let (chain, topic, record) = (item.place.chain.as_str(), item.topic, &item.record);
+            if !self.scorer.chains.contains(chain) {
+                continue;
+            }
+            if let Err(reason) = self.apply(topic, chain, record) {
+                DeadLetter { consumer: SCORER, record, reason: &reason }.emit(&dlq).await?;
+                continue;
+            }
+            if topic == topics::BLOCKS {
+                let facts = self.state.chains.get(chain);
+                let due = self.state.pending.get(chain).copied().filter(|(_, b)| facts.and_then(|f| f.clock).is_some_and(|(n, _)| n >= *b));
+                if let Some((session, _)) = due {
+                    self.state.pending.remove(chain);
+                    if uptime.is_none() {
+                        uptime = Some(crate::folds::load_uptime(self.store.as_ref()).await?);
+                    }
+                    let up = uptime.as_ref().map_or_else(UptimeState::default, Clone::clone);
+                    rounds.extend(self.evaluate(chain, session, &up));
+                }
+            }
+        }
+
+        if self.mode == Mode::Live {
+            for r in &rounds {
+                publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
+            }
+        }
+        self.save(&rounds).await?;
+        for r in &rounds {
+            let (valid, invalid, unknown) = r.counts();
+            tracing::info!(network = %r.network, round = r.round, era = ?r.era, valid, invalid, unknown, "round scored");
+            ::metrics::counter!(metrics::ROUNDS, "network" => r.network.clone()).increment(1);
+            ::metrics::gauge!(metrics::VALID_CANDIDATES, "network" => r.network.clone()).set(valid as f64);
+        }
+        Ok(Pass { applied, rounds: rounds.len(), held: held_back })
+    }
+
+    fn apply(&mut self, topic: &str, chain: &str, record: &Record) -> Result<(), String> {
+        let payload = record.payload.as_deref().unwrap_or_default();
+        let facts = self.state.chains.entry(chain.to_string()).or_default();
+        let e = |e: schemas::SchemaError| e.to_string();
+        match topic {
+            t if t == topics::BLOCKS => {
+                let b = FinalizedBlock::decode(payload).map_err(e)?;
+                facts.apply_block(b.number.max(0) as u64, b.timestamp_ms);
+            }
+            t if t == topics::SESSION_SNAPSHOTS => {
+                let s = SessionSnapshot::decode(payload).map_err(e)?;
+                facts.apply_session(&s);
+                self.state.pending.insert(chain.to_string(), (s.session_index.max(0) as u64, s.block_number.max(0) as u64));
+            }
+            t if t == topics::VALIDATORS => facts.apply_validator(&ValidatorEra::decode(payload).map_err(e)?),
+            t if t == topics::NOMINATORS => {
+                let none = BTreeSet::new();
+                let ours = self.scorer.own_nominators.get(chain).unwrap_or(&none);
+                facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?, ours);
+            }
+            t if t == topics::ERA_POINTS => facts.apply_points(&EraPoints::decode(payload).map_err(e)?),
+            t if t == topics::IDENTITIES => facts.apply_identity(&Identity::decode(payload).map_err(e)?),
+            t if t == topics::SESSION_EVENTS => facts.apply_session_event(&TypedEvent::decode(payload).map_err(e)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Rounds of every network whose relay chain is `chain`.
+    fn evaluate(&mut self, chain: &str, session: u64, uptime: &UptimeState) -> Vec<RoundSnapshot> {
+        let mut out = Vec::new();
+        for net in self.scorer.networks.iter().filter(|n| n.relay == chain) {
+            if self.state.rounds.get(&net.name).is_some_and(|r| *r >= session) {
+                continue; // already evaluated (a re-read snapshot)
+            }
+            let empty = ChainFacts::default();
+            let relay = self.state.chains.get(&net.relay).unwrap_or(&empty);
+            let (block, at_ms) = relay.clock.unwrap_or_default();
+            let candidates = self.state.list_at(&net.name, at_ms).map(|l| l.candidates.clone()).unwrap_or_default();
+            let kusama_net = &net.validity.kusama_rank.network;
+            let input = RoundInput {
+                network: &net.name,
+                round: session,
+                chain,
+                block,
+                at_ms,
+                decimals: net.decimals,
+                candidates: &candidates,
+                relay,
+                staking: self.state.chains.get(&net.staking).unwrap_or(&empty),
+                identity: self.state.chains.get(&net.identity).unwrap_or(&empty),
+                identity_chain: &net.identity,
+                uptime,
+                uptime_window_ms: self.scorer.uptime_window_ms,
+                kusama: self.state.standings.get(kusama_net),
+                validity: &net.validity,
+                weights: &net.programme.weights,
+            };
+            let snapshot = evaluate_round(&input);
+            self.state.rounds.insert(net.name.clone(), session);
+            self.state.standings.insert(net.name.clone(), snapshot.standings());
+            out.push(snapshot);
+        }
+        out
+    }
+
+    /// State, rounds and every moved position in one write.
+    async fn save(&mut self, rounds: &[RoundSnapshot]) -> Result<(), ScoringError> {
+        let mut deltas = Vec::new();
+        let mut moved = Vec::new();
+        for (key, next) in &self.next {
+            // The position is the first record not applied.
+            let position = self.held.get(key).and_then(|q| q.front()).map_or(*next, |r| r.offset);
+            let from = self.stored.get(key).copied();
+            if from != Some(position) {
+                deltas.push(CheckpointDelta { topic: key.0.to_string(), partition: key.1, from, to: position });
+                moved.push((*key, position));
+            }
+        }
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let mut writes = vec![StateWrite {
+            key: STATE_KEY.to_string(),
+            value: serde_json::to_vec(&self.state).map_err(|e| ScoringError::State(e.to_string()))?,
+        }];
+        for r in rounds {
+            let bytes = serde_json::to_vec(r).map_err(|e| ScoringError::State(e.to_string()))?;
+            writes.push(StateWrite { key: round_row(&r.network, r.round), value: bytes.clone() });
+            writes.push(StateWrite { key: latest_row(&r.network), value: bytes });
+        }
+        self.store.commit_states(SCORER, &writes, &deltas).await?;
+        for (key, position) in moved {
+            self.stored.insert(key, position);
+            self.readers[key.0].commit_advisory(key.0, key.1, position);
+        }
+        Ok(())
+    }
+}
+
+
+/// A pass could not read a topic to its end within [`READ_WAIT`]: it goes
+/// on with what it has and certifies nothing new (a slow or absent broker).
+struct ReadStalled {
+    topic: &'static str,
+}
+
+impl ReadStalled {
+    fn emit(self) {
+        tracing::warn!(consumer = SCORER, topic = self.topic, wait = ?READ_WAIT, "topic not read to its end in time; certifying nothing new this pass");
+        ::metrics::counter!(metrics::READ_STALLS, "topic" => self.topic).increment(1);
+    }
+}

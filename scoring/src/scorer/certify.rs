@@ -1,0 +1,220 @@
+//! Block certification, the scorer's ordering rule without transactions.
+//!
+//! Ingest writes all of a block's outputs before the block's record. So once
+//! the blocks topic holds block N of a chain (and every other topic has been
+//! read up to where it was then), everything of that chain up to N is on the
+//! other topics: block N is *certified*. Records of certified blocks are
+//! applied in their chain's output order; the rest stay held. Pure: the
+//! consumer reads, this decides.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bus::Record;
+use schemas::position::{self, OutputPos};
+use schemas::topics;
+
+/// Newest certified block per chain.
+pub type Clock = BTreeMap<String, u64>;
+
+/// Records read but not applied, per (topic, partition), in offset order.
+pub type Held = BTreeMap<(&'static str, i32), VecDeque<Record>>;
+
+/// Where a record sits in its chain's output order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The chain (the record key's first segment); empty if the key is not one.
+    pub chain: String,
+    /// Block whose output it is.
+    pub block: u64,
+    /// Its index among the block's outputs.
+    pub seq: u32,
+}
+
+/// A record's place, from its key and its `stakeflow.pos` header. A record
+/// without a position (not written by ingest) sits at block 0: it applies as
+/// soon as it is read.
+pub fn place(record: &Record) -> Place {
+    let chain = record
+        .key
+        .as_deref()
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .map(|k| k.split('/').next().unwrap_or(k).to_string())
+        .unwrap_or_default();
+    let pos = record.header(position::HEADER).and_then(OutputPos::parse).unwrap_or(OutputPos { block: 0, seq: 0 });
+    Place { chain, block: pos.block, seq: pos.seq }
+}
+
+/// Whether a record at `place` may be applied: its block is certified, or
+/// its chain is none the scorer follows (it is skipped, never held).
+pub fn is_certified(place: &Place, chains: &BTreeSet<String>, clock: &Clock) -> bool {
+    !chains.contains(&place.chain) || clock.get(&place.chain).is_some_and(|c| place.block <= *c)
+}
+
+/// The clock: what is applied, moved on by the block records held (each
+/// certifies its block once the other topics are read up to it).
+pub fn clock(applied: &Clock, held: &Held) -> Clock {
+    let mut clock = applied.clone();
+    let held_blocks = held.iter().filter(|((t, _), _)| *t == topics::BLOCKS).flat_map(|(_, q)| q);
+    for record in held_blocks {
+        let p = place(record);
+        if !p.chain.is_empty() {
+            let e = clock.entry(p.chain).or_default();
+            *e = (*e).max(p.block);
+        }
+    }
+    clock
+}
+
+/// A certified record, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certified {
+    /// Its place.
+    pub place: Place,
+    /// The topic it was read from.
+    pub topic: &'static str,
+    /// The record.
+    pub record: Record,
+}
+
+/// The order certified records are applied in: by chain and block; within a
+/// block its outputs by position and topic, and the block record last (it is
+/// the block's last output: a round starts at it, after all of the block).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ApplyOrder<'a> {
+    chain: &'a str,
+    block: u64,
+    block_record: bool,
+    seq: u32,
+    topic: usize,
+}
+
+/// Take every record whose block is certified from the front of each held
+/// queue (offset order is kept within a partition), in [`ApplyOrder`].
+/// `topic_order` ranks the topics; returns the records and how many stay held.
+pub fn take_certified(held: &mut Held, chains: &BTreeSet<String>, clock: &Clock, topic_order: &[&str]) -> (Vec<Certified>, usize) {
+    let mut out = Vec::new();
+    let mut still_held = 0;
+    for ((topic, _), queue) in held.iter_mut() {
+        if *topic == topics::CANDIDATES {
+            continue; // not tied to blocks: applied as read
+        }
+        while let Some(record) = queue.front() {
+            let place = place(record);
+            if !is_certified(&place, chains, clock) {
+                still_held += queue.len();
+                break;
+            }
+            if let Some(record) = queue.pop_front() {
+                out.push(Certified { place, topic, record });
+            }
+        }
+    }
+    let rank = |t: &str| topic_order.iter().position(|x| *x == t).unwrap_or(topic_order.len());
+    fn order<'c>(c: &'c Certified, rank: &dyn Fn(&str) -> usize) -> ApplyOrder<'c> {
+        ApplyOrder { chain: &c.place.chain, block: c.place.block, block_record: c.topic == topics::BLOCKS, seq: c.place.seq, topic: rank(c.topic) }
+    }
+    out.sort_by(|a, b| order(a, &rank).cmp(&order(b, &rank)));
+    (out, still_held)
+}
+
+/// Whether `record` (the newest held of its partition) is beyond the clock of
+/// a followed chain: reading that partition further cannot certify anything.
+pub fn beyond_clock(record: &Record, chains: &BTreeSet<String>, clock: &Clock) -> bool {
+    let p = place(record);
+    chains.contains(&p.chain) && clock.get(&p.chain).is_none_or(|c| p.block > *c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(topic: &str, key: &str, block: u64, seq: u32, offset: i64) -> Record {
+        Record {
+            topic: topic.into(),
+            partition: 0,
+            offset,
+            key: Some(key.as_bytes().to_vec()),
+            payload: None,
+            headers: vec![(position::HEADER.into(), OutputPos { block, seq }.header_value().into_bytes())],
+        }
+    }
+
+    fn chains() -> BTreeSet<String> {
+        ["relay".to_string(), "ah".to_string()].into()
+    }
+
+    const ORDER: [&str; 3] = [topics::BLOCKS, topics::SESSION_SNAPSHOTS, topics::VALIDATORS];
+
+    fn held(records: Vec<Record>) -> Held {
+        let mut h = Held::new();
+        for r in records {
+            let topic = ORDER.into_iter().find(|t| *t == r.topic).expect("known topic");
+            h.entry((topic, r.partition)).or_default().push_back(r);
+        }
+        h
+    }
+
+    #[test]
+    fn places_come_from_the_key_and_the_position_header() {
+        let r = record(topics::VALIDATORS, "relay/0xabc", 7, 3, 0);
+        assert_eq!(place(&r), Place { chain: "relay".into(), block: 7, seq: 3 });
+        let bare = Record { headers: vec![], key: None, ..r };
+        assert_eq!(place(&bare), Place { chain: String::new(), block: 0, seq: 0 });
+    }
+
+    #[test]
+    fn a_held_block_record_moves_the_clock_of_its_chain_only() {
+        let applied = Clock::from([("relay".to_string(), 4)]);
+        let h = held(vec![record(topics::BLOCKS, "relay", 6, 0, 0), record(topics::BLOCKS, "ah", 2, 0, 1)]);
+        assert_eq!(clock(&applied, &h), Clock::from([("relay".to_string(), 6), ("ah".to_string(), 2)]));
+        assert_eq!(clock(&applied, &Held::new()), applied);
+    }
+
+    #[test]
+    fn only_certified_blocks_are_taken_and_in_apply_order() {
+        let mut h = held(vec![
+            record(topics::BLOCKS, "relay", 5, 9, 0),
+            record(topics::BLOCKS, "relay", 6, 9, 1),
+            record(topics::SESSION_SNAPSHOTS, "relay", 5, 1, 0),
+            record(topics::VALIDATORS, "relay/0xa", 5, 0, 0),
+            record(topics::VALIDATORS, "relay/0xb", 6, 0, 1),
+            record(topics::VALIDATORS, "relay/0xc", 7, 0, 2),
+        ]);
+        let clock = Clock::from([("relay".to_string(), 6)]);
+        let (taken, still) = take_certified(&mut h, &chains(), &clock, &ORDER);
+        let got: Vec<(&str, u64, u32)> = taken.iter().map(|c| (c.topic, c.place.block, c.place.seq)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (topics::VALIDATORS, 5, 0),
+                (topics::SESSION_SNAPSHOTS, 5, 1),
+                (topics::BLOCKS, 5, 9),
+                (topics::VALIDATORS, 6, 0),
+                (topics::BLOCKS, 6, 9),
+            ],
+            "outputs by position, each block's record after its outputs"
+        );
+        assert_eq!(still, 1, "block 7 is not certified");
+        assert_eq!(h[&(topics::VALIDATORS, 0)].front().map(|r| r.offset), Some(2));
+    }
+
+    #[test]
+    fn a_held_record_blocks_the_later_ones_of_its_partition() {
+        // Offset order within a partition is never overtaken, even by a certified record.
+        let mut h = held(vec![record(topics::VALIDATORS, "relay/0xa", 9, 0, 0), record(topics::VALIDATORS, "relay/0xb", 1, 0, 1)]);
+        let (taken, still) = take_certified(&mut h, &chains(), &Clock::from([("relay".to_string(), 5)]), &ORDER);
+        assert!(taken.is_empty());
+        assert_eq!(still, 2);
+    }
+
+    #[test]
+    fn records_of_chains_not_followed_pass_through_and_never_hold_reading() {
+        let other = record(topics::VALIDATORS, "elsewhere/0xa", 1_000, 0, 0);
+        assert!(is_certified(&place(&other), &chains(), &Clock::new()));
+        assert!(!beyond_clock(&other, &chains(), &Clock::new()));
+        let ahead = record(topics::VALIDATORS, "relay/0xa", 8, 0, 0);
+        assert!(beyond_clock(&ahead, &chains(), &Clock::from([("relay".to_string(), 7)])));
+        assert!(beyond_clock(&ahead, &chains(), &Clock::new()), "no block of the chain yet");
+        assert!(!beyond_clock(&ahead, &chains(), &Clock::from([("relay".to_string(), 8)])));
+    }
+}
