@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::IngestError;
 use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
-use crate::progress::Progress;
+use crate::progress::{BackfillProgress, Progress};
 
 /// The `[ingest]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,7 +174,7 @@ impl BlockIngest {
             match result {
                 Ok(()) => backoff = Duration::from_millis(500),
                 Err(e) if e.is_transient() => {
-                    metrics::counter!("stakeflow_ingest_restarts_total", "chain" => self.net.name.clone()).increment(1);
+                    metrics::counter!(crate::metrics::RESTARTS, "chain" => self.net.name.clone()).increment(1);
                     tracing::warn!(network = %self.net.name, error = %e, retry_in = ?backoff, "ingest interrupted; resuming from the topic tails");
                 }
                 Err(e) => return Err(e),
@@ -276,10 +276,9 @@ impl BlockIngest {
                     previous_hash = Some(data.facts.hash.clone());
                 }
                 publish_window(&publisher, &window, &resume).await?;
-                self.record_metrics(&window, end, target, &progress);
-                if let Some((rate, eta)) = progress.advance(window.len() as u64, target - end) {
-                    tracing::info!(%network, block = end, finalized = target, blocks_per_s = format!("{rate:.1}"), eta_s = eta.as_secs(), "backfilling");
-                }
+                count_records(network, &window);
+                let log = progress.advance(window.len() as u64, target - end);
+                BackfillProgress { chain: network, published: end, finalized: target, rate: progress.rate(), log }.emit();
                 next = end + 1;
                 resume = Resume::fresh(next);
             }
@@ -294,23 +293,6 @@ impl BlockIngest {
                     }));
                 }
             }
-        }
-    }
-
-    fn record_metrics(&self, window: &[(u64, Vec<Output>)], end: u64, target: u64, progress: &Progress) {
-        let chain = self.net.name.clone();
-        metrics::gauge!("stakeflow_ingest_published_block", "chain" => chain.clone()).set(end as f64);
-        metrics::gauge!("stakeflow_ingest_finalized_block", "chain" => chain.clone()).set(target as f64);
-        let rate = progress.rate();
-        metrics::gauge!("stakeflow_ingest_blocks_per_second", "chain" => chain.clone()).set(rate);
-        let eta = crate::progress::eta(target - end, rate);
-        metrics::gauge!("stakeflow_ingest_eta_seconds", "chain" => chain.clone()).set(if eta == Duration::MAX { -1.0 } else { eta.as_secs_f64() });
-        let mut per_topic: std::collections::BTreeMap<&str, u64> = Default::default();
-        for o in window.iter().flat_map(|(_, outs)| outs) {
-            *per_topic.entry(o.topic.as_str()).or_default() += 1;
-        }
-        for (topic, n) in per_topic {
-            metrics::counter!("stakeflow_ingest_records_total", "chain" => chain.clone(), "topic" => topic.to_string()).increment(n);
         }
     }
 
@@ -395,4 +377,15 @@ impl BlockIngest {
         Ok(extras)
     }
 
+}
+
+/// Count a window's records per topic.
+fn count_records(chain: &str, window: &[(u64, Vec<Output>)]) {
+    let mut per_topic: std::collections::BTreeMap<&str, u64> = Default::default();
+    for o in window.iter().flat_map(|(_, outs)| outs) {
+        *per_topic.entry(o.topic.as_str()).or_default() += 1;
+    }
+    for (topic, n) in per_topic {
+        metrics::counter!(crate::metrics::RECORDS, "chain" => chain.to_string(), "topic" => topic.to_string()).increment(n);
+    }
 }

@@ -16,6 +16,7 @@
 mod blocks;
 pub mod candidates;
 mod error;
+pub mod metrics;
 pub mod outputs;
 pub mod position;
 mod progress;

@@ -58,6 +58,7 @@ pub fn target_count(balance_tokens: f64, elected_stakes_tokens: &[f64], max_nomi
     let mut amount: u64 = 0;
     for stake in stakes.iter().skip(SKIPPED_LOWEST) {
         sum += stake;
+        // Written as "not below" so that a NaN sum also stops the count.
         if !(sum < buffered) {
             break;
         }

@@ -236,7 +236,7 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
         block: input.block,
         at_ms: input.at_ms,
         seed,
-        weights: input.weights.clone(),
+        weights: *input.weights,
         validity: input.validity.clone(),
         stats,
         candidates: rows,

@@ -90,7 +90,7 @@ impl FeedClient {
                 Err(e) => e,
             };
             tracing::warn!(network = %self.network, feed = %self.url, %reason, "telemetry feed down");
-            metrics::counter!("stakeflow_telemetry_disconnects_total", "network" => self.network.clone()).increment(1);
+            metrics::counter!(crate::metrics::TELEMETRY_DISCONNECTS, "network" => self.network.clone()).increment(1);
             // Publishing "down" may itself fail (broker down); it is retried
             // after the next connection attempt.
             if let Err(e) = self.publish_feed(&publisher, "down", Some(reason)).await {
@@ -135,7 +135,7 @@ impl FeedClient {
             let messages = match parse_frame(&bytes) {
                 Ok(m) => m,
                 Err(e) => {
-                    metrics::counter!("stakeflow_telemetry_bad_frames_total", "network" => self.network.clone()).increment(1);
+                    metrics::counter!(crate::metrics::TELEMETRY_BAD_FRAMES, "network" => self.network.clone()).increment(1);
                     tracing::warn!(network = %self.network, feed = %self.url, error = %e, "malformed telemetry frame skipped");
                     continue;
                 }
@@ -144,7 +144,7 @@ impl FeedClient {
             let mut events = Vec::new();
             for m in &messages {
                 if let FeedMessage::Unknown { action } = m {
-                    metrics::counter!("stakeflow_telemetry_unknown_actions_total", "action" => action.to_string()).increment(1);
+                    metrics::counter!(crate::metrics::TELEMETRY_UNKNOWN_ACTIONS, "action" => action.to_string()).increment(1);
                 }
                 events.extend(table.apply(&self.network, self.url.as_str(), at, m));
             }
