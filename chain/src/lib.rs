@@ -5,6 +5,7 @@ mod client;
 mod error;
 mod identity;
 mod network;
+pub mod nominate;
 pub mod staking;
 pub mod value_json;
 
@@ -16,3 +17,4 @@ pub use network::{Backend, FollowedChain, Latest, NetworkConfig, Roles, StartBlo
 /// Re-exported so callers name one subxt.
 pub use subxt;
 pub use subxt_rpcs;
+pub use subxt_signer;

@@ -4,19 +4,32 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::secret::{SecretSource, Signer};
 
 /// The `[nominator]` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NominatorConfig {
     /// Decide, select and build the calls, record and serve them, but never sign or send.
     pub dry_run: bool,
+    /// Time between passes (each reads the chain and the newest round).
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
+    /// How long a network's lease lasts unrenewed: a standby takes over after it.
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
     /// The accounts of each network (`[nominator.networks.<name>]`).
     pub networks: BTreeMap<String, NetworkNominators>,
+}
+
+impl Default for NominatorConfig {
+    fn default() -> Self {
+        Self { dry_run: false, poll: Duration::from_secs(3), lease_ttl: Duration::from_secs(30), networks: BTreeMap::new() }
+    }
 }
 
 /// How nominations are chosen.
@@ -44,6 +57,10 @@ pub struct NetworkNominators {
     pub stale_after_eras: Option<u32>,
     /// Blocks a signed transaction stays valid.
     pub mortality_blocks: u64,
+    /// Most targets per account, used only where the runtime does not state
+    /// `Staking.MaxNominations` in its metadata (older runtimes); the
+    /// runtime's value always wins where it has one.
+    pub max_nominations: Option<u32>,
     /// How targets are chosen.
     pub policy: PolicyKind,
     /// The accounts, in the order they take slices of the ranking.
@@ -52,7 +69,7 @@ pub struct NetworkNominators {
 
 impl Default for NetworkNominators {
     fn default() -> Self {
-        Self { era_buffer: None, min_bond: 50.0, stale_after_eras: None, mortality_blocks: 64, policy: PolicyKind::Ranked, accounts: Vec::new() }
+        Self { era_buffer: None, min_bond: 50.0, stale_after_eras: None, mortality_blocks: 64, max_nominations: None, policy: PolicyKind::Ranked, accounts: Vec::new() }
     }
 }
 

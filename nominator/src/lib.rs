@@ -1,33 +1,31 @@
-//! Nominator: turns each round's decision into batched staking transactions
-//! and tracks them to finality.
+//! Nominator: each round's ranked valid candidates become batched staking
+//! nominations, sent once and tracked to finality.
 //!
-//! Built so far: the accounts ([`config`]) and their signing secrets
-//! ([`secret`]: from files or the environment, never shown), and the pure
-//! selection rules (`rules::nomination`). The consumer that signs, sends and
-//! tracks is next; until then the service says so clearly.
+//! - [`config`], [`secret`]: the accounts and their signing secrets (from
+//!   files or the environment, never shown).
+//! - `rules::nomination`: the pure rules (due, target count, selection).
+//! - [`lease`]: one nominator per network, fenced.
+//! - [`book`]: the outbox (intent and signed bytes saved before broadcast),
+//!   the (stash, era) claims, the events not yet published, the statuses.
+//! - [`outcome`]: per-item outcome of a batch from its events.
+//! - [`service`]: the consumer that runs it all.
 
+pub mod book;
 pub mod config;
+mod error;
+pub mod lease;
+pub mod metrics;
+pub mod outcome;
 pub mod secret;
+pub mod service;
 
 pub use config::{Account, AccountConfig, Control, NetworkNominators, NominatorConfig, PolicyKind};
+pub use error::NominatorError;
 pub use secret::{SecretError, SecretSource, Signer};
-
-/// Why the nominator cannot run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NominatorError {
-    /// This build cannot send nominations yet.
-    #[error("nominator accounts are configured, but this build cannot send nominations yet; remove [nominator.networks] to run the rest")]
-    NotBuilt,
-}
+pub use service::{NetworkSetup, Nominator, Settings};
 
 /// Whether any nominator account is configured (`stakeflow run` starts the
 /// nominator only then).
 pub fn configured(cfg: &NominatorConfig) -> bool {
     cfg.networks.values().any(|n| !n.accounts.is_empty())
-}
-
-/// Run the nominator service until `shutdown`.
-pub async fn run(_cfg: &NominatorConfig, _shutdown: tokio_util::sync::CancellationToken) -> Result<(), NominatorError> {
-    Err(NominatorError::NotBuilt)
 }

@@ -19,6 +19,7 @@ macro_rules! codec {
 
 mod block;
 mod event;
+mod nominator;
 mod programme;
 mod snapshot;
 mod telemetry;
@@ -31,6 +32,7 @@ use serde::de::DeserializeOwned;
 
 pub use block::FinalizedBlock;
 pub use event::ChainEvent;
+pub use nominator::NominatorEvent;
 pub use programme::{CandidateEntry, CandidateList, CandidateScore, CheckRecord, Round, ScoreRecord};
 pub use snapshot::{
     Backer, EraPoints, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints,

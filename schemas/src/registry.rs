@@ -95,6 +95,11 @@ pub const CANDIDATE_SCORE_SUBJECT: &str = "stakeflow.programme.scores-value";
 /// Id of the candidate score schema, version 1.
 pub const CANDIDATE_SCORE_ID: u32 = 13;
 
+/// Subject of the nominator event schema.
+pub const NOMINATOR_EVENT_SUBJECT: &str = "stakeflow.nominator.events-value";
+/// Id of the nominator event schema, version 1.
+pub const NOMINATOR_EVENT_ID: u32 = 14;
+
 /// The compatibility rule every subject follows.
 pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
 
@@ -124,6 +129,7 @@ const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
     entry!(CANDIDATE_LIST_ID, CANDIDATE_LIST_SUBJECT, 1, "candidate_list.v1.avsc"),
     entry!(ROUND_ID, ROUND_SUBJECT, 1, "round.v1.avsc"),
     entry!(CANDIDATE_SCORE_ID, CANDIDATE_SCORE_SUBJECT, 1, "candidate_score.v1.avsc"),
+    entry!(NOMINATOR_EVENT_ID, NOMINATOR_EVENT_SUBJECT, 1, "nominator_event.v1.avsc"),
 ];
 
 /// Every schema we publish with, parsed once.

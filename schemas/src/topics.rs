@@ -46,6 +46,13 @@ pub const ROUNDS: &str = "stakeflow.programme.rounds";
 /// Each candidate's validity and score in each round, keyed `<network>/<round>/<stash>`.
 pub const SCORES: &str = "stakeflow.programme.scores";
 
+/// Every step of the nominator (decided, signed, finalized, ...), keyed
+/// `<network>/<seq>`, partitioned by network.
+pub const NOMINATOR_EVENTS: &str = "stakeflow.nominator.events";
+
+/// Every topic the nominator writes.
+pub const NOMINATOR: &[&str] = &[NOMINATOR_EVENTS];
+
 /// Topics where only the latest record per key matters (`cleanup.policy=compact`).
 /// Session snapshots are not among them: a rebuild replays every session.
 pub const COMPACTED: &[&str] = &[CANDIDATES];
@@ -79,7 +86,7 @@ pub const TELEMETRY: &[&str] = &[TELEMETRY_NODES];
 
 /// Every data topic stakeflow writes.
 pub fn all() -> impl Iterator<Item = &'static str> {
-    CHAIN.iter().chain(TELEMETRY).chain(PROGRAMME).copied()
+    CHAIN.iter().chain(TELEMETRY).chain(PROGRAMME).chain(NOMINATOR).copied()
 }
 
 /// Key of a record about one account or era of a chain: `<chain>/<part>`.
@@ -105,7 +112,7 @@ mod tests {
     fn chain_topics_are_all_provisioned() {
         let p = provisioned();
         assert!(all().all(|t| p.contains(&t.to_string()) && p.contains(&dead_letter(t))));
-        assert_eq!(all().count(), CHAIN.len() + TELEMETRY.len() + PROGRAMME.len());
+        assert_eq!(all().count(), CHAIN.len() + TELEMETRY.len() + PROGRAMME.len() + NOMINATOR.len());
     }
 
     #[test]

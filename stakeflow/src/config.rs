@@ -108,6 +108,32 @@ impl AppConfig {
         Ok(out)
     }
 
+    /// The networks with nominator accounts, their signers loaded.
+    pub fn nominator_networks(&self) -> anyhow::Result<Vec<nominator::NetworkSetup>> {
+        let mut out = Vec::new();
+        for (name, settings) in &self.nominator.networks {
+            if settings.accounts.is_empty() {
+                continue;
+            }
+            let net = self
+                .networks
+                .iter()
+                .find(|n| &n.name == name)
+                .with_context(|| format!("nominator.networks.{name}: no network of that name is loaded"))?;
+            let staking_chain = net.followed_chains().into_iter().find(|c| c.roles.staking).map_or_else(|| net.clone(), |c| c.config);
+            let accounts = settings.load(name, net.ss58_prefix).map_err(|p| anyhow::anyhow!(p.join("\n")))?;
+            out.push(nominator::NetworkSetup {
+                name: name.clone(),
+                staking_chain,
+                decimals: net.decimals,
+                ss58_prefix: net.ss58_prefix,
+                settings: settings.clone(),
+                accounts,
+            });
+        }
+        Ok(out)
+    }
+
     /// Names of the configured networks.
     pub fn network_names(&self) -> Vec<String> {
         self.networks.iter().map(|n| n.name.clone()).collect()

@@ -79,6 +79,27 @@ impl Devnet {
         self.submit(signer, call("Staking", "nominate", vec![targets])).await
     }
 
+    /// `staking.validate({commission, blocked})`: a blocked validator takes no new nominations.
+    pub async fn validate_blocked(&self, signer: &Keypair, commission_perbill: u32, blocked: bool) -> anyhow::Result<Vec<String>> {
+        let prefs = Value::named_composite([
+            ("commission", Value::u128(u128::from(commission_perbill))),
+            ("blocked", Value::bool(blocked)),
+        ]);
+        self.submit(signer, call("Staking", "validate", vec![prefs])).await
+    }
+
+    /// `proxy.add_proxy(delegate, Staking, 0)`: `delegate` may nominate for the signer.
+    pub async fn add_staking_proxy(&self, signer: &Keypair, delegate: [u8; 32]) -> anyhow::Result<Vec<String>> {
+        let args = vec![Value::unnamed_variant("Id", [Value::from_bytes(delegate)]), Value::unnamed_variant("Staking", []), Value::u128(0)];
+        self.submit(signer, call("Proxy", "add_proxy", args)).await
+    }
+
+    /// `proxy.remove_proxy(delegate, Staking, 0)`.
+    pub async fn remove_staking_proxy(&self, signer: &Keypair, delegate: [u8; 32]) -> anyhow::Result<Vec<String>> {
+        let args = vec![Value::unnamed_variant("Id", [Value::from_bytes(delegate)]), Value::unnamed_variant("Staking", []), Value::u128(0)];
+        self.submit(signer, call("Proxy", "remove_proxy", args)).await
+    }
+
     /// `staking.chill()`.
     pub async fn chill(&self, signer: &Keypair) -> anyhow::Result<Vec<String>> {
         self.submit(signer, call("Staking", "chill", vec![])).await

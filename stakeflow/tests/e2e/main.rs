@@ -7,6 +7,7 @@ mod common;
 mod dead_letter;
 mod interrupted_window;
 mod network;
+mod nominator;
 mod programme_topics;
 mod restart;
 mod scoring_round;
