@@ -3,6 +3,7 @@
 mod candidates;
 mod health;
 mod nodes;
+mod nominators;
 mod registry;
 
 use axum::Router;
@@ -21,6 +22,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/candidates/{stash}/score", get(candidates::score))
         .route("/rounds", get(candidates::rounds))
         .route("/rounds/{round}", get(candidates::round_view))
+        .route("/nominators", get(nominators::list))
+        .route("/nominators/{stash}", get(nominators::one))
+        .route("/nominations", get(nominators::history))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
         .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))

@@ -10,6 +10,7 @@
 //! ```
 
 mod fixture;
+mod nominate;
 mod record;
 mod run;
 mod scoring;
@@ -57,6 +58,21 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// The nominator: decide for many accounts from a large round, sign their batches on a devnet, count RPC requests.
+    Nominate {
+        /// Candidates in the round.
+        #[arg(long, default_value_t = 10_000)]
+        candidates: usize,
+        /// Nominator accounts.
+        #[arg(long, default_value_t = 100)]
+        accounts: usize,
+        /// Targets per account.
+        #[arg(long, default_value_t = 24)]
+        targets: u32,
+        /// Decisions timed (the median is printed).
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
     /// Rebuild every scoring table from synthetic eras published to the embedded broker.
     Replay {
         /// Eras of history.
@@ -83,6 +99,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Replay { eras, validators, nominators } => scoring::replay(eras, validators, nominators).await,
+            Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }
     })
 }

@@ -132,6 +132,32 @@ fn median(mut d: Vec<Duration>) -> Duration {
     d[d.len() / 2]
 }
 
+/// One evaluated round of `n` synthetic candidates (the input of the nominator bench).
+pub fn synthetic_round(n: usize) -> rules::RoundSnapshot {
+    let validity = ValidityConfig::for_profile(Profile::Kusama);
+    let weights = Weights::production();
+    let (facts, uptime) = world(n);
+    let list = candidates(n);
+    evaluate_round(&RoundInput {
+        network: NET,
+        round: 1000,
+        chain: NET,
+        block: 1,
+        at_ms: NOW,
+        decimals: 10,
+        candidates: &list,
+        relay: &facts,
+        staking: &facts,
+        identity: &facts,
+        identity_chain: NET,
+        uptime: &uptime,
+        uptime_window_ms: 7 * DAY,
+        kusama: None,
+        validity: &validity,
+        weights: &weights,
+    })
+}
+
 /// Full rounds of `sizes` candidates, `repeat` times each.
 pub fn rescore(sizes: &[usize], repeat: usize) {
     let validity = ValidityConfig::for_profile(Profile::Kusama);

@@ -111,6 +111,7 @@ impl ChainClient {
         let rpc = RpcClient::from_insecure_url(endpoint.as_str())
             .await
             .map_err(|e| fail("connect", e.to_string()))?;
+        let rpc = RpcClient::new(crate::rpc_count::Counted::new(rpc, &net.name));
         let api = match net.backend {
             Backend::Legacy => {
                 OnlineClient::<PolkadotConfig>::from_backend(Arc::new(LegacyBackend::builder().build(rpc.clone())))

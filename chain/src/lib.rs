@@ -6,12 +6,14 @@ mod error;
 mod identity;
 mod network;
 pub mod nominate;
+mod rpc_count;
 pub mod staking;
 pub mod value_json;
 
 pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents, decode_events};
 pub use error::ChainError;
 pub use identity::IdentityState;
+pub use rpc_count::{RPC_REQUESTS, rpc_requests};
 pub use network::{Backend, FollowedChain, Latest, NetworkConfig, Roles, StartBlock, SystemChain};
 
 /// Re-exported so callers name one subxt.

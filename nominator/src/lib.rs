@@ -16,6 +16,7 @@ mod error;
 pub mod lease;
 pub mod metrics;
 pub mod outcome;
+pub mod read;
 pub mod secret;
 pub mod service;
 

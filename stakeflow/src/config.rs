@@ -302,11 +302,34 @@ mod tests {
             let fig = Figment::from(Serialized::defaults(AppConfig::default())).merge(Toml::file(root.join(file)));
             let mut cfg: AppConfig = fig.extract().unwrap_or_else(|e| panic!("{file}: {e}"));
             cfg.networks.push(load_network(&root.join(network)).unwrap());
+            // Secret files are relative to the repository root, where scripts/run starts.
+            for a in cfg.nominator.networks.values_mut().flat_map(|n| n.accounts.iter_mut()) {
+                a.secret_file = a.secret_file.take().map(|p| root.join(p));
+            }
             assert!(problems(&cfg, true).is_empty(), "{file}: {:?}", problems(&cfg, true));
             assert_eq!(cfg.scored_networks().unwrap().len(), 1, "{file}");
         }
         let list = std::fs::read(root.join("config/candidates/devnet.json")).unwrap();
         assert_eq!(ingest::candidates::parse(&list, 42).unwrap().candidates.len(), 6);
+    }
+
+    /// The devnet's nominator stashes are //Nominator1 and //Nominator2 of the
+    /// development phrase (what scripts/devnet-programme bonds), //Nominator1 signing.
+    #[test]
+    fn the_devnet_nominators_are_the_accounts_the_devnet_helper_bonds() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let fig = Figment::from(Serialized::defaults(AppConfig::default())).merge(Toml::file(root.join("config/devnet.toml")));
+        let cfg: AppConfig = fig.extract().unwrap();
+        let net = &cfg.nominator.networks["paseo-devnet"];
+        let dev = |n: u8| {
+            let uri: subxt_signer::SecretUri = format!("{}//Nominator{n}", subxt_signer::DEV_PHRASE).parse().unwrap();
+            schemas::ss58::encode(42, &subxt_signer::sr25519::Keypair::from_uri(&uri).unwrap().public_key().0)
+        };
+        let stashes: Vec<&str> = net.accounts.iter().map(|a| a.stash.as_str()).collect();
+        assert_eq!(stashes, vec![dev(1), dev(2)]);
+        assert_eq!(cfg.scoring.networks["paseo-devnet"].nominators, vec![dev(1), dev(2)]);
+        let signer = nominator::Signer::load(&nominator::SecretSource::File(root.join("config/devnet-secrets/nominator1"))).unwrap();
+        assert_eq!(signer.address(42), dev(1));
     }
 
     #[test]

@@ -14,11 +14,12 @@ use tokio::sync::mpsc;
 
 /// A local chain on a free port; killed on drop.
 pub struct Devnet {
-    child: Child,
-    port: u16,
+    /// The chopsticks process this harness started (none when attached to a running devnet).
+    child: Option<Child>,
+    url: String,
     rpc: RpcClient,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -99,13 +100,20 @@ impl Devnet {
             Ok(false) => anyhow::bail!("chopsticks exited before listening; its log:\n{}", log_tail()),
             Err(_) => anyhow::bail!("chopsticks did not listen within 180s; its log:\n{}", log_tail()),
         }
-        let rpc = RpcClient::from_insecure_url(format!("ws://127.0.0.1:{port}")).await?;
-        Ok(Self { child, port, rpc, log, _dir: dir })
+        let url = format!("ws://127.0.0.1:{port}");
+        let rpc = RpcClient::from_insecure_url(&url).await?;
+        Ok(Self { child: Some(child), url, rpc, log, _dir: Some(dir) })
+    }
+
+    /// A devnet that is already running at `url` (`scripts/devnet`), to shape it.
+    pub async fn attach(url: &str) -> anyhow::Result<Self> {
+        let rpc = RpcClient::from_insecure_url(url).await.with_context(|| format!("connecting to the devnet at {url}"))?;
+        Ok(Self { child: None, url: url.to_string(), rpc, log: PathBuf::new(), _dir: None })
     }
 
     /// `ws://127.0.0.1:PORT`.
     pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port)
+        self.url.clone()
     }
 
     /// chopsticks' combined output so far.
@@ -173,6 +181,8 @@ impl Devnet {
 
     /// Stop the chain now.
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill().await;
+        }
     }
 }

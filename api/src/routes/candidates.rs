@@ -181,9 +181,13 @@ pub(crate) async fn round_view(State(state): State<AppState>, Path(number): Path
     let net = network(&state, q.network)?;
     let r = round(&state, &net, Some(number)).await?;
     let (valid, invalid, unknown) = r.counts();
+    // What this round led to: the nominations decided from it.
+    let nominations: Vec<_> =
+        super::nominators::nominations(&state, Some(&r.network)).await?.into_iter().filter(|n| n.round == r.round).collect();
     Ok(Json(json!({
         "network": r.network, "round": r.round, "era": r.era, "chain": r.chain, "block": r.block, "at_ms": r.at_ms,
         "seed": r.seed, "weights": r.weights, "validity": r.validity, "stats": r.stats,
         "counts": {"valid": valid, "invalid": invalid, "unknown": unknown},
+        "nominations": nominations,
     })))
 }

@@ -25,6 +25,7 @@ use testkit::{Devnet, wait};
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{Pipeline, read_topic};
+use crate::run_binary::start_with;
 
 const PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
@@ -86,6 +87,16 @@ pub(crate) async fn world() -> World {
     let scorer = Scorer::new(bus.clone(), namespaces.clone(), vec![scored], 7 * 24 * 3_600_000).with_idle(Duration::from_millis(100));
     tokio::spawn(scorer.run(token.clone()));
 
+    shape_chain(&devnet).await;
+    let w = World { pipeline, devnet, net, namespaces, token };
+    wait_for_round_with_valid(&w, 3, 0).await;
+    w
+}
+
+/// Validators Ferdie, Bob and Eve; nominator stashes Alice and Dave, Dave's
+/// Staking proxy Alice; then a new era (the validators in its snapshot) and a session.
+pub(crate) async fn shape_chain(devnet: &Devnet) {
+    let [ferdie, bob, eve, alice, dave] = [dev::ferdie(), dev::bob(), dev::eve(), dev::alice(), dev::dave()];
     for k in [&ferdie, &bob, &eve, &alice, &dave] {
         devnet.fund(account_id(k), 1_000_000 * UNIT).await.unwrap();
     }
@@ -98,9 +109,6 @@ pub(crate) async fn world() -> World {
     devnet.add_staking_proxy(&dave, account_id(&alice)).await.unwrap();
     devnet.advance_era().await.unwrap();
     devnet.force_session().await.unwrap();
-    let w = World { pipeline, devnet, net, namespaces, token };
-    wait_for_round_with_valid(&w, 3, 0).await;
-    w
 }
 
 /// Until the newest round is of era `era` or later and has `n` valid candidates.
@@ -189,6 +197,12 @@ async fn wait_history(w: &World, stash: [u8; 32], outcome: &str, not_tx: Option<
     .unwrap()
 }
 
+async fn alice_nonce(w: &World) -> u64 {
+    let client = w.devnet.client(&w.net.name).await.unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    client.account_info(fin, account_id(&dev::alice())).await.unwrap().nonce
+}
+
 async fn targets_on_chain(w: &World, stash: [u8; 32]) -> Option<BTreeSet<String>> {
     let client = w.devnet.client(&w.net.name).await.unwrap();
     let fin = client.finalized_number().await.unwrap();
@@ -197,6 +211,30 @@ async fn targets_on_chain(w: &World, stash: [u8; 32]) -> Option<BTreeSet<String>
 
 fn set(keys: &[&Keypair]) -> BTreeSet<String> {
     keys.iter().map(|k| ss58(account_id(k))).collect()
+}
+
+/// A GET against the API over the test's store, as JSON.
+async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = serde_json::Value> + Send>> {
+    use tower::ServiceExt;
+    let state = api::AppState {
+        store: w.pipeline.store.clone(),
+        networks: Arc::new(vec![w.net.name.clone()]),
+        consumer: scoring::HEADS_CONSUMER,
+        ready_max_lag: 10,
+        metrics: None,
+        uptime_window_ms: 1000,
+        namespaces: Some(w.namespaces.clone()),
+        scored_networks: Arc::new(vec![w.net.name.clone()]),
+    };
+    move |path: &str| {
+        let (state, path) = (state.clone(), path.to_string());
+        Box::pin(async move {
+            let req = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+            let resp = api::router(state).oneshot(req).await.unwrap();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,8 +259,11 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     dry.cancel();
     assert_eq!((targets_on_chain(&w, a).await, targets_on_chain(&w, d).await), (None, None), "a dry run signs nothing");
 
-    // Live: Alice signs one batch_all for her own stash and, as proxy, Dave's.
-    let live = start(&w, setup(&w, accounts()), false, "live");
+    // Live, two nominators started at once: one holds the lease, the other stands by.
+    // Alice signs one batch_all for her own stash and, as proxy, Dave's.
+    let nonce_before = alice_nonce(&w).await;
+    let live = start(&w, setup(&w, accounts()), false, "live-a");
+    let standby = start(&w, setup(&w, accounts()), false, "live-b");
     let ra = wait_history(&w, a, "confirmed", None).await;
     let rd = wait_history(&w, d, "confirmed", None).await;
     assert_eq!(ra.tx_hash, rd.tx_hash, "one transaction for both accounts of one signer");
@@ -230,7 +271,24 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     assert_eq!(targets_on_chain(&w, d).await, Some(set(&[&bob])));
     let statuses = book(store.as_ref(), &w.net.name).await.statuses;
     assert!(statuses.values().all(|s| s.state == State::Nominated), "{statuses:#?}");
+    assert_eq!(alice_nonce(&w).await, nonce_before + 1, "one transaction for both accounts, whoever held the lease");
     live.cancel();
+    standby.cancel();
+
+    // The API: accounts with their state, one found by another SS58 encoding, the history, the round's nominations.
+    let api = api_get(&w).await;
+    let all = api("/nominators").await;
+    assert_eq!(all["total"], 2, "{all}");
+    assert!(all["nominators"].as_array().unwrap().iter().all(|n| n["state"] == "Nominated" && n["signer"] == ss58(a)), "{all}");
+    let dave_kusama = schemas::ss58::encode(2, &d);
+    let one = api(&format!("/nominators/{dave_kusama}")).await;
+    assert_eq!((one["stash"].as_str(), one["mode"].as_str()), (Some(ss58(d).as_str()), Some("proxy")), "{one}");
+    assert_eq!(one["targets"].as_array().map(Vec::len), Some(1));
+    let hist = api(&format!("/nominations?stash={}&limit=10", ss58(a))).await;
+    assert!(hist["nominations"].as_array().unwrap().iter().any(|n| n["outcome"] == "confirmed" && n["tx_hash"] == ra.tx_hash), "{hist}");
+    let round = api(&format!("/rounds/{}", ra.round)).await;
+    assert!(round["nominations"].as_array().is_some_and(|n| n.len() >= 2), "{round}");
+    assert_eq!(api("/nominators/nope").await["error"], "bad_query");
 
     // At most one nomination per account and era: a new cohort waits for the next era.
     next_era(&w, 3).await;
@@ -291,4 +349,103 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     assert!(events.iter().all(|e| !e.detail_json.contains(PHRASE) && e.signer.as_deref().is_none_or(|s| s == ss58(a))), "no secret on the topic");
     let _ = bob;
     w.token.cancel();
+}
+
+/// The programme and nominator settings of `stakeflow run` on the devnet, as an operator writes them.
+fn binary_config(dir: &Path, list: &Path) -> std::path::PathBuf {
+    let [alice, dave] = [dev::alice(), dev::dave()];
+    let secret = secret_file(dir, "Alice").display().to_string();
+    let cfg = serde_json::json!({
+        "scoring": {"networks": {"paseo-devnet": {
+            "candidates": list.display().to_string(), "candidates_poll": "200ms", "profile": "testnet", "validity": devnet_validity(),
+        }}},
+        "nominator": {
+            "poll": "200ms", "lease_ttl": "3s",
+            "networks": {"paseo-devnet": {
+                // One target each, so both ranked accounts get a slice of the three candidates.
+                "era_buffer": 1, "min_bond": 1.0, "max_nominations": 1,
+                "accounts": [
+                    {"stash": ss58(account_id(&alice)), "mode": "direct", "secret_file": secret},
+                    {"stash": ss58(account_id(&dave)), "mode": "proxy", "secret_file": secret},
+                ],
+            }},
+        },
+    });
+    let path = dir.join("stakeflow.toml");
+    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
+    path
+}
+
+/// `stakeflow run` (ingest, scorer, nominator, API in one process) killed with
+/// SIGKILL at random instants, then left to finish: each account is
+/// nominated once for the era, by one transaction (the signer's nonce moved
+/// by one), and every nominator event is on the topic once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stakeflow_killed_at_random_instants_nominates_each_account_once() {
+    use rand::Rng;
+    testkit::init_tracing();
+    let devnet = Devnet::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let network_file = dir.path().join("devnet.toml");
+    std::fs::write(&network_file, format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", devnet.ws_url())).unwrap();
+    let [ferdie, bob, eve, alice, dave] = [dev::ferdie(), dev::bob(), dev::eve(), dev::alice(), dev::dave()];
+    let list = serde_json::json!({"candidates": [
+        {"slotId": 1, "name": "Ferdie", "stash": ss58(account_id(&ferdie)), "kyc": true},
+        {"slotId": 2, "name": "Bob", "stash": ss58(account_id(&bob)), "kyc": true},
+        {"slotId": 3, "name": "Eve", "stash": ss58(account_id(&eve)), "kyc": true},
+    ]});
+    let list_file = dir.path().join("candidates.json");
+    std::fs::write(&list_file, serde_json::to_vec_pretty(&list).unwrap()).unwrap();
+    shape_chain(&devnet).await;
+    let client = devnet.client("paseo-devnet").await.unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    let nonce_before = client.account_info(fin, account_id(&alice)).await.unwrap().nonce;
+    let config = binary_config(dir.path(), &list_file);
+    let data = dir.path().join("data");
+
+    let mut rng = rand::rng();
+    let kills = 8;
+    for _ in 0..kills {
+        let mut run = start_with(Some(&config), &network_file, &data).await;
+        // A random instant: during backfill, scoring, signing, broadcast or settling.
+        tokio::time::sleep(Duration::from_millis(rng.random_range(100..5_000))).await;
+        run.child.kill().await.unwrap();
+    }
+    let mut run = start_with(Some(&config), &network_file, &data).await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/nominators", run.api);
+    wait::until("both accounts nominated, every event published", Duration::from_secs(240), || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+            let all = v["nominators"].as_array()?;
+            (all.len() == 2 && all.iter().all(|n| n["state"] == "Nominated")).then_some(())
+        }
+    })
+    .await
+    .unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    let era = client.current_era(fin).await.unwrap().unwrap();
+    let mut chosen = BTreeSet::new();
+    for stash in [account_id(&alice), account_id(&dave)] {
+        let n = client.nominations(fin, stash).await.unwrap().expect("nominated");
+        assert_eq!((n.submitted_in, n.targets.len()), (era, 1), "{}", ss58(stash));
+        assert!(chosen.insert(n.targets[0]), "ranked slices never overlap");
+    }
+    assert_eq!(client.account_info(fin, account_id(&alice)).await.unwrap().nonce, nonce_before + 1, "one transaction in all, across {kills} kills");
+    let kafka = run.kafka.clone();
+    let events = wait::until("the events on the topic", Duration::from_secs(60), || {
+        let kafka = kafka.clone();
+        async move {
+            let raw = tokio::task::spawn_blocking(move || read_topic(&kafka, topics::NOMINATOR_EVENTS)).await.ok()?;
+            let events: Vec<NominatorEvent> = raw.iter().filter_map(|(_, _, p)| NominatorEvent::decode(p).ok()).collect();
+            (events.iter().filter(|e| e.kind == "confirmed").count() == 2).then_some(events)
+        }
+    })
+    .await
+    .unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>(), "each event once, in order, across kills");
+    assert_eq!(events.iter().filter(|e| e.kind == "signed").count(), 2, "signed once per account: {:?}", events.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    run.child.kill().await.unwrap();
 }

@@ -13,15 +13,24 @@ use tokio::process::{Child, Command};
 
 use crate::common::{assert_exactly_once, blocks_on_topic};
 
-struct Running {
-    child: Child,
-    api: String,
-    kafka: String,
+pub(crate) struct Running {
+    pub child: Child,
+    pub api: String,
+    pub kafka: String,
 }
 
 /// Start the binary and read the addresses it prints.
 async fn start(network_file: &Path, data_dir: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stakeflow"))
+    start_with(None, network_file, data_dir).await
+}
+
+/// Start `stakeflow run` (with `--config` when given) and read the addresses it prints.
+pub(crate) async fn start_with(config: Option<&Path>, network_file: &Path, data_dir: &Path) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stakeflow"));
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let mut child = cmd
         .arg("--network")
         .arg(network_file)
         .arg("--data-dir")
