@@ -85,17 +85,18 @@ pub async fn nominate(candidates: usize, accounts: usize, targets: u32, repeat: 
     // The chain reads of one decision pass: fixed ones, then four per account.
     let before = chain::rpc_requests();
     let (fin, _) = client.finalized_head().await?;
-    let era = client.current_era(fin).await?.unwrap_or_default();
-    client.max_nominations(fin).await?;
-    let active = client.active_era(fin).await?.unwrap_or(era);
-    client.elected_stakes(fin, active).await?;
+    let at = client.staking_at(fin).await?;
+    let era = at.current_era().await?.unwrap_or_default();
+    at.max_nominations();
+    let active = at.active_era().await?.unwrap_or(era);
+    at.elected_stakes(active).await?;
     let fixed = chain::rpc_requests() - before;
     let before = chain::rpc_requests();
     for item in items.iter().take(10) {
-        client.nominations(fin, item.stash).await?;
-        client.active_bond(fin, item.stash).await?;
-        client.account_info(fin, item.stash).await?;
-        client.account_info(fin, signer.public_key().0).await?;
+        at.nominations(item.stash).await?;
+        at.active_bond(item.stash).await?;
+        at.account_info(item.stash).await?;
+        at.account_info(signer.public_key().0).await?;
     }
     let per_account = (chain::rpc_requests() - before) as f64 / 10.0;
     println!(

@@ -124,66 +124,67 @@ fn accounts_in<T>(v: &Value<T>) -> Vec<AccountId> {
     }
 }
 
-impl ChainClient {
-    /// Staking.CurrentEra at `block` (the era `submitted_in` is counted in).
-    pub async fn current_era(&self, block: u64) -> Result<Option<u32>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let v = at
-            .storage()
-            .try_fetch(dynamic::storage::<(), Value>("Staking", "CurrentEra"), ())
-            .await
-            .map_err(|e| self.fail("read Staking.CurrentEra", e))?;
-        Ok(match v {
-            Some(v) => v.decode().map_err(|e| self.fail("decode Staking.CurrentEra", e))?.as_u128().map(|n| n as u32),
-            None => None,
-        })
+/// One finalized block opened once, for every read a nominator pass makes:
+/// each read is then one storage request, not a block look-up as well.
+pub struct StakingAt<'a> {
+    client: &'a ChainClient,
+    at: subxt::client::ClientAtBlock<subxt::PolkadotConfig, subxt::client::OnlineClientAtBlockImpl<subxt::PolkadotConfig>>,
+    block: u64,
+}
+
+impl StakingAt<'_> {
+    /// The block read.
+    pub fn block(&self) -> u64 {
+        self.block
     }
 
-    /// `Staking.Nominators(stash)` at `block`.
-    pub async fn nominations(&self, block: u64, stash: AccountId) -> Result<Option<Nominations>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let v = at
+    async fn plain(&self, pallet: &str, entry: &str) -> Result<Option<Value>, ChainError> {
+        let v = self
+            .at
             .storage()
-            .try_fetch(dynamic::storage::<(AccountId,), Value>("Staking", "Nominators"), (stash,))
+            .try_fetch(dynamic::storage::<(), Value>(pallet, entry), ())
             .await
-            .map_err(|e| self.fail("read Staking.Nominators", e))?;
-        let Some(v) = v else { return Ok(None) };
-        let v = v.decode().map_err(|e| self.fail("decode Staking.Nominators", e))?;
+            .map_err(|e| self.client.fail(format!("read {pallet}.{entry}"), e))?;
+        v.map(|v| v.decode().map_err(|e| self.client.fail(format!("decode {pallet}.{entry}"), e))).transpose()
+    }
+
+    async fn of(&self, pallet: &str, entry: &str, who: AccountId) -> Result<Option<Value>, ChainError> {
+        let v = self
+            .at
+            .storage()
+            .try_fetch(dynamic::storage::<(AccountId,), Value>(pallet, entry), (who,))
+            .await
+            .map_err(|e| self.client.fail(format!("read {pallet}.{entry}"), e))?;
+        v.map(|v| v.decode().map_err(|e| self.client.fail(format!("decode {pallet}.{entry}"), e))).transpose()
+    }
+
+    /// Staking.CurrentEra (the era `submitted_in` is counted in).
+    pub async fn current_era(&self) -> Result<Option<u32>, ChainError> {
+        Ok(self.plain("Staking", "CurrentEra").await?.and_then(|v| v.as_u128()).map(|n| n as u32))
+    }
+
+    /// Staking.ActiveEra's index.
+    pub async fn active_era(&self) -> Result<Option<u32>, ChainError> {
+        Ok(self.plain("Staking", "ActiveEra").await?.and_then(|v| v.at("index").and_then(Value::as_u128)).map(|n| n as u32))
+    }
+
+    /// `Staking.Nominators(stash)`.
+    pub async fn nominations(&self, stash: AccountId) -> Result<Option<Nominations>, ChainError> {
+        let Some(v) = self.of("Staking", "Nominators", stash).await? else { return Ok(None) };
         let targets = v.at("targets").map(accounts_in).unwrap_or_default();
         let submitted_in = v.at("submitted_in").and_then(Value::as_u128).unwrap_or_default() as u32;
         Ok(Some(Nominations { targets, submitted_in }))
     }
 
     /// The stash's active bond (planck), through `Staking.Bonded` and `Staking.Ledger`; `None` when not bonded.
-    pub async fn active_bond(&self, block: u64, stash: AccountId) -> Result<Option<u128>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let st = at.storage();
-        let controller = st
-            .try_fetch(dynamic::storage::<(AccountId,), Value>("Staking", "Bonded"), (stash,))
-            .await
-            .map_err(|e| self.fail("read Staking.Bonded", e))?;
-        let Some(controller) = controller else { return Ok(None) };
-        let controller = controller.decode().map_err(|e| self.fail("decode Staking.Bonded", e))?;
-        let Some(controller) = account_of(&controller) else { return Ok(None) };
-        let ledger = st
-            .try_fetch(dynamic::storage::<(AccountId,), Value>("Staking", "Ledger"), (controller,))
-            .await
-            .map_err(|e| self.fail("read Staking.Ledger", e))?;
-        let Some(ledger) = ledger else { return Ok(None) };
-        let ledger = ledger.decode().map_err(|e| self.fail("decode Staking.Ledger", e))?;
-        Ok(ledger.at("active").and_then(Value::as_u128))
+    pub async fn active_bond(&self, stash: AccountId) -> Result<Option<u128>, ChainError> {
+        let Some(controller) = self.of("Staking", "Bonded", stash).await?.and_then(|c| account_of(&c)) else { return Ok(None) };
+        Ok(self.of("Staking", "Ledger", controller).await?.and_then(|l| l.at("active").and_then(Value::as_u128)))
     }
 
-    /// `System.Account(who)` at `block`.
-    pub async fn account_info(&self, block: u64, who: AccountId) -> Result<AccountInfo, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let v = at
-            .storage()
-            .try_fetch(dynamic::storage::<(AccountId,), Value>("System", "Account"), (who,))
-            .await
-            .map_err(|e| self.fail("read System.Account", e))?;
-        let Some(v) = v else { return Ok(AccountInfo::default()) };
-        let v = v.decode().map_err(|e| self.fail("decode System.Account", e))?;
+    /// `System.Account(who)`.
+    pub async fn account_info(&self, who: AccountId) -> Result<AccountInfo, ChainError> {
+        let Some(v) = self.of("System", "Account", who).await? else { return Ok(AccountInfo::default()) };
         let data = |k: &str| v.at("data").and_then(|d| d.at(k)).and_then(Value::as_u128).unwrap_or_default();
         Ok(AccountInfo {
             nonce: v.at("nonce").and_then(Value::as_u128).unwrap_or_default() as u64,
@@ -193,51 +194,49 @@ impl ChainClient {
         })
     }
 
-    /// `Staking.Validators(who)` at `block`: `Some(blocked)` for a validator, `None` otherwise.
-    pub async fn validator_blocked(&self, block: u64, who: AccountId) -> Result<Option<bool>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let v = at
-            .storage()
-            .try_fetch(dynamic::storage::<(AccountId,), Value>("Staking", "Validators"), (who,))
-            .await
-            .map_err(|e| self.fail("read Staking.Validators", e))?;
-        let Some(v) = v else { return Ok(None) };
-        let v = v.decode().map_err(|e| self.fail("decode Staking.Validators", e))?;
-        Ok(Some(v.at("blocked").and_then(Value::as_bool).unwrap_or(false)))
+    /// `Staking.Validators(who)`: `Some(blocked)` for a validator, `None` otherwise.
+    pub async fn validator_blocked(&self, who: AccountId) -> Result<Option<bool>, ChainError> {
+        Ok(self.of("Staking", "Validators", who).await?.map(|v| v.at("blocked").and_then(Value::as_bool).unwrap_or(false)))
     }
 
     /// The runtime's most nominations per nominator (`Staking.MaxNominations`), from metadata.
-    pub async fn max_nominations(&self, block: u64) -> Result<Option<u32>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        match at.constants().entry(dynamic::constant::<Value>("Staking", "MaxNominations")) {
-            Ok(v) => Ok(v.as_u128().map(|n| n.min(u128::from(u32::MAX)) as u32)),
-            Err(_) => Ok(None),
-        }
+    pub fn max_nominations(&self) -> Option<u32> {
+        let v = self.at.constants().entry(dynamic::constant::<Value>("Staking", "MaxNominations")).ok()?;
+        v.as_u128().map(|n| n.min(u128::from(u32::MAX)) as u32)
     }
 
     /// The exposure totals (planck) of the validators elected for `era`.
-    pub async fn elected_stakes(&self, block: u64, era: u32) -> Result<Vec<u128>, ChainError> {
-        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
-        let paged = at
+    pub async fn elected_stakes(&self, era: u32) -> Result<Vec<u128>, ChainError> {
+        let paged = self
+            .at
             .metadata_ref()
             .pallet_by_name("Staking")
             .and_then(|p| p.storage())
             .and_then(|s| s.entry_by_name("ErasStakersOverview"))
             .is_some();
         let entry = if paged { "ErasStakersOverview" } else { "ErasStakers" };
-        let mut it = at
+        let mut it = self
+            .at
             .storage()
             .iter(dynamic::storage::<(u32, AccountId), Value>("Staking", entry), (era,))
             .await
-            .map_err(|e| self.fail(format!("iterate Staking.{entry}"), e))?;
+            .map_err(|e| self.client.fail(format!("iterate Staking.{entry}"), e))?;
         let mut out = Vec::new();
         while let Some(kv) = it.next().await {
-            let kv = kv.map_err(|e| self.fail(format!("iterate Staking.{entry}"), e))?;
+            let kv = kv.map_err(|e| self.client.fail(format!("iterate Staking.{entry}"), e))?;
             if let Ok(v) = kv.value().decode() {
                 out.push(v.at("total").and_then(Value::as_u128).unwrap_or_default());
             }
         }
         Ok(out)
+    }
+}
+
+impl ChainClient {
+    /// Open `block` once for a pass's reads.
+    pub async fn staking_at(&self, block: u64) -> Result<StakingAt<'_>, ChainError> {
+        let at = self.api().at_block(block).await.map_err(|e| self.fail(format!("open block {block}"), e))?;
+        Ok(StakingAt { client: self, at, block })
     }
 
     /// The finalized head's number and hash.

@@ -28,7 +28,7 @@ pub struct NominatorConfig {
 
 impl Default for NominatorConfig {
     fn default() -> Self {
-        Self { dry_run: false, poll: Duration::from_secs(3), lease_ttl: Duration::from_secs(30), networks: BTreeMap::new() }
+        Self { dry_run: false, poll: Duration::from_secs(6), lease_ttl: Duration::from_secs(30), networks: BTreeMap::new() }
     }
 }
 

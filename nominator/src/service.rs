@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{BusConfig, Outgoing, Publisher};
-use chain::nominate::{Broadcast, NominateItem};
+use chain::nominate::{Broadcast, NominateItem, StakingAt};
 use chain::{ChainClient, NetworkConfig};
 use rules::RoundSnapshot;
 use rules::nomination::{self, AccountState, DueSettings, NotDue, Outcome, Planned, Policy};
@@ -223,12 +223,13 @@ impl NetworkNominator {
         let mut book = self.load_book().await?;
         let mut changes = Changes::default();
         let (fin, _) = chain.finalized_head().await?;
-        let era = chain.current_era(fin).await?.ok_or_else(|| NominatorError::Chainless {
+        let at = chain.staking_at(fin).await?;
+        let era = at.current_era().await?.ok_or_else(|| NominatorError::Chainless {
             network: self.net.name.clone(),
             detail: "the staking chain has no Staking.CurrentEra".into(),
         })?;
-        self.settle(chain, fin, &mut book, &mut changes).await?;
-        self.decide(chain, fin, era, &mut book, &mut changes).await?;
+        self.settle(chain, &at, &mut book, &mut changes).await?;
+        self.decide(chain, &at, era, &mut book, &mut changes).await?;
         self.save(lease, &book, &changes).await?;
         // Only what is saved is broadcast: after a crash the same bytes go out again.
         let refused = self.broadcast(chain, &book, &changes).await?;
@@ -247,7 +248,8 @@ impl NetworkNominator {
     }
 
     /// Settle every transaction in flight from what the finalized chain shows.
-    async fn settle(&self, chain: &ChainClient, fin: u64, book: &mut Book, changes: &mut Changes) -> Result<(), NominatorError> {
+    async fn settle(&self, chain: &ChainClient, at: &StakingAt<'_>, book: &mut Book, changes: &mut Changes) -> Result<(), NominatorError> {
+        let fin = at.block();
         let hashes: Vec<String> = book.txs.keys().cloned().collect();
         for hash in hashes {
             let Some(tx) = book.txs.get(&hash).cloned() else { continue };
@@ -275,12 +277,12 @@ impl NetworkNominator {
                     TxOutcome::Applied(items) => items.clone(),
                 };
                 for (item, out) in tx.items.iter().zip(per_item) {
-                    self.settle_item(chain, fin, &tx, item, out, block, batch_failed, book, changes).await?;
+                    self.settle_item(chain, at, &tx, item, out, block, batch_failed, book, changes).await?;
                 }
                 book.txs.remove(&hash);
             } else if fin > tx.mortal_until {
                 self.cannot_land(book, changes, &hash, "expired", &format!("not included by block {} (its mortality)", tx.mortal_until), false);
-            } else if chain.account_info(fin, account_of_hex(&tx.signer_hex).unwrap_or_default()).await?.nonce > tx.nonce {
+            } else if at.account_info(account_of_hex(&tx.signer_hex).unwrap_or_default()).await?.nonce > tx.nonce {
                 self.cannot_land(book, changes, &hash, "expired", &format!("nonce {} was used by another transaction", tx.nonce), false);
             } else if let Some(t) = book.txs.get_mut(&hash) {
                 t.searched_to = fin;
@@ -293,7 +295,7 @@ impl NetworkNominator {
     async fn settle_item(
         &self,
         chain: &ChainClient,
-        fin: u64,
+        at: &StakingAt<'_>,
         tx: &TxRecord,
         item: &ItemRecord,
         out: ItemOutcome,
@@ -308,7 +310,7 @@ impl NetworkNominator {
         let planned: BTreeSet<String> = item.targets.iter().map(|t| t.account.clone()).collect();
         let (kind, reason) = match out {
             ItemOutcome::Done => {
-                let found = chain.nominations(fin, stash).await?;
+                let found = at.nominations(stash).await?;
                 match found {
                     Some(n) if n.submitted_in == era && n.targets.iter().map(|t| hex0x(t)).collect::<BTreeSet<_>>() == planned => {
                         ("confirmed", None)
@@ -331,7 +333,7 @@ impl NetworkNominator {
                     ("failed", Some(format!("{name} (the whole batch failed; its accounts are sent one by one next)")))
                 } else if name.ends_with("BadTarget") {
                     // Planned again without the targets the chain refuses.
-                    self.exclude_bad_targets(chain, fin, era, item, book).await?;
+                    self.exclude_bad_targets(at, era, item, book).await?;
                     book.claims.remove(&claim);
                     ("failed", Some(name))
                 } else {
@@ -385,10 +387,10 @@ impl NetworkNominator {
     }
 
     /// A target of a `BadTarget` failure that is not a validator, or blocks nominations, is left out this era.
-    async fn exclude_bad_targets(&self, chain: &ChainClient, fin: u64, era: u32, item: &ItemRecord, book: &mut Book) -> Result<(), NominatorError> {
+    async fn exclude_bad_targets(&self, at: &StakingAt<'_>, era: u32, item: &ItemRecord, book: &mut Book) -> Result<(), NominatorError> {
         for t in &item.targets {
             let Some(account) = account_of_hex(&t.account) else { continue };
-            match chain.validator_blocked(fin, account).await? {
+            match at.validator_blocked(account).await? {
                 Some(false) => {}
                 _ => {
                     tracing::warn!(network = %self.net.name, target = %t.stash, era, "target refused by the chain (not a validator or blocked): left out this era");
@@ -450,11 +452,11 @@ impl NetworkNominator {
     }
 
     /// Who is due, what they nominate, and the signed batches (saved, not yet sent).
-    async fn decide(&self, chain: &ChainClient, fin: u64, era: u32, book: &mut Book, changes: &mut Changes) -> Result<(), NominatorError> {
+    async fn decide(&self, chain: &ChainClient, at: &StakingAt<'_>, era: u32, book: &mut Book, changes: &mut Changes) -> Result<(), NominatorError> {
         let net = &self.net;
         let s = &net.settings;
         let round = self.latest_round().await?;
-        let max = match (chain.max_nominations(fin).await?, s.max_nominations) {
+        let max = match (at.max_nominations(), s.max_nominations) {
             (Some(runtime), configured) => configured.map_or(runtime, |c| c.min(runtime)),
             (None, Some(configured)) => configured,
             (None, None) => {
@@ -464,8 +466,8 @@ impl NetworkNominator {
                 )));
             }
         };
-        let active = chain.active_era(fin).await?.unwrap_or(era);
-        let elected: Vec<f64> = chain.elected_stakes(fin, active).await?.into_iter().map(|p| tokens(p, net.decimals)).collect();
+        let active = at.active_era().await?.unwrap_or(era);
+        let elected: Vec<f64> = at.elected_stakes(active).await?.into_iter().map(|p| tokens(p, net.decimals)).collect();
         let settings = DueSettings { era_buffer: s.era_buffer_for(&net.name), min_bond_tokens: s.min_bond };
         let stale_after = s.stale_after_for(&net.name);
 
@@ -473,10 +475,10 @@ impl NetworkNominator {
         let mut statuses = Vec::new();
         for a in &net.accounts {
             let stash_hex = hex0x(&a.stash_account);
-            let on_chain = chain.nominations(fin, a.stash_account).await?;
-            let bond = chain.active_bond(fin, a.stash_account).await?;
-            let stash_info = chain.account_info(fin, a.stash_account).await?;
-            let signer_info = chain.account_info(fin, a.signer.public()).await?;
+            let on_chain = at.nominations(a.stash_account).await?;
+            let bond = at.active_bond(a.stash_account).await?;
+            let stash_info = at.account_info(a.stash_account).await?;
+            let signer_info = at.account_info(a.signer.public()).await?;
             // A dry run's claim does not hold back a live run on the same store.
             let claim = book.claims.get(&claim_key(&stash_hex, era)).cloned().filter(|c| self.settings.dry_run || c != "dry-run");
             let state = AccountState {
@@ -636,7 +638,7 @@ impl NetworkNominator {
                 tracing::info!(network = %net.name, signer = %signer_addr, accounts = records.len(), "dry run: nomination recorded, nothing signed");
                 continue;
             }
-            let chain_nonce = chain.account_info(fin, signer.public()).await?;
+            let chain_nonce = at.account_info(signer.public()).await?;
             let nonce = book.next_nonce(&hex0x(&signer.public()), chain_nonce.nonce);
             let signed = chain.sign_batch(signer.keypair(), &items, nonce, s.mortality_blocks).await?;
             let fee = chain.fee_of(&signed.bytes).await?;

@@ -200,13 +200,13 @@ async fn wait_history(w: &World, stash: [u8; 32], outcome: &str, not_tx: Option<
 async fn alice_nonce(w: &World) -> u64 {
     let client = w.devnet.client(&w.net.name).await.unwrap();
     let fin = client.finalized_number().await.unwrap();
-    client.account_info(fin, account_id(&dev::alice())).await.unwrap().nonce
+    client.staking_at(fin).await.unwrap().account_info(account_id(&dev::alice())).await.unwrap().nonce
 }
 
 async fn targets_on_chain(w: &World, stash: [u8; 32]) -> Option<BTreeSet<String>> {
     let client = w.devnet.client(&w.net.name).await.unwrap();
     let fin = client.finalized_number().await.unwrap();
-    client.nominations(fin, stash).await.unwrap().map(|n| n.targets.into_iter().map(ss58).collect())
+    client.staking_at(fin).await.unwrap().nominations(stash).await.unwrap().map(|n| n.targets.into_iter().map(ss58).collect())
 }
 
 fn set(keys: &[&Keypair]) -> BTreeSet<String> {
@@ -399,7 +399,7 @@ async fn stakeflow_killed_at_random_instants_nominates_each_account_once() {
     shape_chain(&devnet).await;
     let client = devnet.client("paseo-devnet").await.unwrap();
     let fin = client.finalized_number().await.unwrap();
-    let nonce_before = client.account_info(fin, account_id(&alice)).await.unwrap().nonce;
+    let nonce_before = client.staking_at(fin).await.unwrap().account_info(account_id(&alice)).await.unwrap().nonce;
     let config = binary_config(dir.path(), &list_file);
     let data = dir.path().join("data");
 
@@ -425,14 +425,15 @@ async fn stakeflow_killed_at_random_instants_nominates_each_account_once() {
     .await
     .unwrap();
     let fin = client.finalized_number().await.unwrap();
-    let era = client.current_era(fin).await.unwrap().unwrap();
+    let at = client.staking_at(fin).await.unwrap();
+    let era = at.current_era().await.unwrap().unwrap();
     let mut chosen = BTreeSet::new();
     for stash in [account_id(&alice), account_id(&dave)] {
-        let n = client.nominations(fin, stash).await.unwrap().expect("nominated");
+        let n = at.nominations(stash).await.unwrap().expect("nominated");
         assert_eq!((n.submitted_in, n.targets.len()), (era, 1), "{}", ss58(stash));
         assert!(chosen.insert(n.targets[0]), "ranked slices never overlap");
     }
-    assert_eq!(client.account_info(fin, account_id(&alice)).await.unwrap().nonce, nonce_before + 1, "one transaction in all, across {kills} kills");
+    assert_eq!(at.account_info(account_id(&alice)).await.unwrap().nonce, nonce_before + 1, "one transaction in all, across {kills} kills");
     let kafka = run.kafka.clone();
     let events = wait::until("the events on the topic", Duration::from_secs(60), || {
         let kafka = kafka.clone();
