@@ -6,6 +6,7 @@ mod error;
 mod identity;
 mod network;
 pub mod nominate;
+mod redact;
 mod rpc_count;
 pub mod staking;
 pub mod value_json;
@@ -13,6 +14,7 @@ pub mod value_json;
 pub use client::{BlockData, BlockFacts, ChainClient, EventFacts, UndecodedEvents, decode_events};
 pub use error::ChainError;
 pub use identity::IdentityState;
+pub use redact::{redact, scrub};
 pub use rpc_count::{RPC_REQUESTS, rpc_requests};
 pub use network::{Backend, FollowedChain, Latest, NetworkConfig, Roles, StartBlock, SystemChain};
 

@@ -211,7 +211,7 @@ impl BlockIngest {
             // genesis never does, and the hash check below will say so then.
             return Err(IngestError::Chain(chain::ChainError::Rpc {
                 network: network.to_string(),
-                endpoint: client.endpoint().to_string(),
+                endpoint: client.endpoint(),
                 op: "compare heads".into(),
                 reason: format!(
                     "the topic already holds block {} but the chain is finalized at {finalized}: \
@@ -287,7 +287,7 @@ impl BlockIngest {
                 None => {
                     return Err(IngestError::Chain(chain::ChainError::Rpc {
                         network: network.to_string(),
-                        endpoint: client.endpoint().to_string(),
+                        endpoint: client.endpoint(),
                         op: "finalized head subscription".into(),
                         reason: "ended".into(),
                     }));

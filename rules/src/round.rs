@@ -124,8 +124,13 @@ impl RoundSnapshot {
     }
 }
 
+/// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z).
+const RFC3339_MAX_MS: i64 = 253_402_300_799_999;
+
+/// A time for evidence; out-of-range input (a telemetry field far in the
+/// future, say) is clamped, never a panic.
 fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.clamp(0, RFC3339_MAX_MS) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -352,6 +357,12 @@ fn score_inputs(input: &RoundInput<'_>, row: &CandidateRound, nominator_stake: f
 mod tests {
     use super::*;
     use crate::chain_facts::{IdentityRecord, SessionFacts, ValidatorFacts};
+
+    #[test]
+    fn out_of_range_times_are_clamped_not_a_panic() {
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MIN), "1970-01-01T00:00:00Z");
+    }
     use crate::validity::{CheckKind, Profile};
     use schemas::{TelemetryFeedEvent, TelemetryNodeEvent};
 
