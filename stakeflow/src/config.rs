@@ -216,6 +216,9 @@ fn problems(cfg: &AppConfig, needs_networks: bool) -> Vec<String> {
             Some(net) => out.extend(nominators.problems(name, net.ss58_prefix)),
             None => out.push(format!("nominator.networks.{name}: no network of that name is loaded (known: {names:?})")),
         }
+        if !nominators.accounts.is_empty() && !cfg.scoring.networks.contains_key(name) {
+            out.push(format!("nominator.networks.{name}: no programme scores this network, so there is nothing to nominate from; add [scoring.networks.{name}]"));
+        }
     }
     if cfg.kafka.partitions < 1 {
         out.push(format!("kafka.partitions must be at least 1, not {}", cfg.kafka.partitions));
