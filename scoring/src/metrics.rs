@@ -8,6 +8,8 @@ pub const NEXT_OFFSET: &str = "stakeflow_consumer_next_offset";
 pub const ROUNDS: &str = "stakeflow_rounds_total";
 /// Valid candidates of the last round, by network.
 pub const VALID_CANDIDATES: &str = "stakeflow_round_valid_candidates";
+/// Records the scorer had already applied (duplicates on a topic), dropped, by topic.
+pub const DUPLICATES: &str = "stakeflow_scorer_duplicates_dropped_total";
 /// Scorer passes that could not read a topic to its end in time, by topic.
 pub const READ_STALLS: &str = "stakeflow_scorer_read_stalls_total";
 

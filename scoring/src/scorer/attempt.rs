@@ -164,6 +164,11 @@ impl<'a> Attempt<'a> {
             if !self.scorer.chains.contains(chain) {
                 continue;
             }
+            if !certify::first_time(&mut self.state.applied, topic, &item.place) {
+                tracing::warn!(consumer = SCORER, topic, offset = record.offset, block = item.place.block, seq = item.place.seq, "record already applied (a duplicate on the topic): dropped");
+                ::metrics::counter!(metrics::DUPLICATES, "topic" => topic).increment(1);
+                continue;
+            }
             if let Err(reason) = self.apply(topic, chain, record) {
                 DeadLetter { consumer: SCORER, record, reason: &reason }.emit(&dlq).await?;
                 continue;

@@ -28,6 +28,29 @@ pub struct Place {
     pub block: u64,
     /// Its index among the block's outputs.
     pub seq: u32,
+    /// Whether the record carries ingest's position header at all.
+    pub positioned: bool,
+}
+
+/// Per chain and topic, the position of the last record applied.
+pub type Applied = BTreeMap<String, BTreeMap<String, (u64, u32)>>;
+
+/// Whether a certified record is applied for the first time. Records of a
+/// chain's topic are applied in increasing (block, seq), so one at or below
+/// the last applied is a duplicate on the topic (a producer retry, a second
+/// writer): it is dropped, never applied twice. Records without a position
+/// cannot be told apart and are always applied.
+pub fn first_time(applied: &mut Applied, topic: &str, place: &Place) -> bool {
+    if !place.positioned {
+        return true;
+    }
+    let last = applied.entry(place.chain.clone()).or_default().entry(topic.to_string()).or_insert((0, 0));
+    let here = (place.block, place.seq);
+    if *last != (0, 0) && here <= *last {
+        return false;
+    }
+    *last = here;
+    true
 }
 
 /// A record's place, from its key and its `stakeflow.pos` header. A record
@@ -40,8 +63,10 @@ pub fn place(record: &Record) -> Place {
         .and_then(|k| std::str::from_utf8(k).ok())
         .map(|k| k.split('/').next().unwrap_or(k).to_string())
         .unwrap_or_default();
-    let pos = record.header(position::HEADER).and_then(OutputPos::parse).unwrap_or(OutputPos { block: 0, seq: 0 });
-    Place { chain, block: pos.block, seq: pos.seq }
+    let pos = record.header(position::HEADER).and_then(OutputPos::parse);
+    let positioned = pos.is_some();
+    let pos = pos.unwrap_or(OutputPos { block: 0, seq: 0 });
+    Place { chain, block: pos.block, seq: pos.seq, positioned }
 }
 
 /// Whether a record at `place` may be applied: its block is certified, or
@@ -157,9 +182,9 @@ mod tests {
     #[test]
     fn places_come_from_the_key_and_the_position_header() {
         let r = record(topics::VALIDATORS, "relay/0xabc", 7, 3, 0);
-        assert_eq!(place(&r), Place { chain: "relay".into(), block: 7, seq: 3 });
+        assert_eq!(place(&r), Place { chain: "relay".into(), block: 7, seq: 3, positioned: true });
         let bare = Record { headers: vec![], key: None, ..r };
-        assert_eq!(place(&bare), Place { chain: String::new(), block: 0, seq: 0 });
+        assert_eq!(place(&bare), Place { chain: String::new(), block: 0, seq: 0, positioned: false });
     }
 
     #[test]
@@ -205,6 +230,19 @@ mod tests {
         let (taken, still) = take_certified(&mut h, &chains(), &Clock::from([("relay".to_string(), 5)]), &ORDER);
         assert!(taken.is_empty());
         assert_eq!(still, 2);
+    }
+
+    #[test]
+    fn a_record_applied_once_is_dropped_when_it_comes_again() {
+        let mut applied = Applied::new();
+        let at = |block, seq| place(&record(topics::NOMINATORS, "relay/0xa", block, seq, 0));
+        assert!(first_time(&mut applied, topics::NOMINATORS, &at(5, 2)));
+        assert!(!first_time(&mut applied, topics::NOMINATORS, &at(5, 2)), "the same position again");
+        assert!(!first_time(&mut applied, topics::NOMINATORS, &at(4, 9)), "an older one");
+        assert!(first_time(&mut applied, topics::VALIDATORS, &at(5, 2)), "topics are apart");
+        assert!(first_time(&mut applied, topics::NOMINATORS, &at(5, 3)));
+        let bare = Place { positioned: false, ..at(1, 0) };
+        assert!(first_time(&mut applied, topics::NOMINATORS, &bare) && first_time(&mut applied, topics::NOMINATORS, &bare), "no position: always applied");
     }
 
     #[test]

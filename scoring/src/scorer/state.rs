@@ -34,6 +34,9 @@ pub struct ScorerState {
     pub rounds: BTreeMap<String, u64>,
     /// Per network, the standings of its last round.
     pub standings: BTreeMap<String, Standings>,
+    /// Per chain and topic, the position of the last record applied (duplicates on a topic are dropped).
+    #[serde(default)]
+    pub applied: super::certify::Applied,
 }
 
 impl ScorerState {

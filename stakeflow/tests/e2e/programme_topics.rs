@@ -112,6 +112,10 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
         ..Default::default()
     };
     let (s, a, block) = (session.encode().unwrap(), alice.encode().unwrap(), FinalizedBlock { chain: NET.into(), number: 1, timestamp_ms: Some(1), ..Default::default() }.encode().unwrap());
+    // Bob nominates Alice; the record reaches the topic twice (a producer retry, a second writer).
+    let bob = schemas::NominatorEra { chain: NET.into(), era: 1, block_number: 1, nominator: format!("0x{}", "02".repeat(32)), bonded: "40000000000".into(), targets: vec![ALICE_HEX.into()], ..Default::default() };
+    let b = bob.encode().unwrap();
+    let key_b = format!("{NET}/bob");
     let key_a = format!("{NET}/{ALICE_HEX}");
     let key_bad = format!("{NET}/junk");
     publisher
@@ -119,11 +123,13 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
             Outgoing { topic: topics::SESSION_SNAPSHOTS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &s, headers: pos(1, 0) },
             Outgoing { topic: topics::VALIDATORS, partition_key: NET.as_bytes(), key: key_a.as_bytes(), payload: &a, headers: pos(1, 1) },
             Outgoing { topic: topics::VALIDATORS, partition_key: NET.as_bytes(), key: key_bad.as_bytes(), payload: b"not avro", headers: pos(1, 2) },
+            Outgoing { topic: topics::NOMINATORS, partition_key: NET.as_bytes(), key: key_b.as_bytes(), payload: &b, headers: pos(1, 3) },
+            Outgoing { topic: topics::NOMINATORS, partition_key: NET.as_bytes(), key: key_b.as_bytes(), payload: &b, headers: pos(1, 3) },
         ])
         .await
         .unwrap();
     publisher
-        .publish_all(vec![Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &block, headers: pos(1, 3) }])
+        .publish_all(vec![Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &block, headers: pos(1, 4) }])
         .await
         .unwrap();
     // Block 2's outputs are out, its block record is not: a session that must wait.
@@ -155,6 +161,11 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
     assert_eq!((commission.verdict, commission.evidence.value.as_deref()), (Verdict::Valid, Some("1%")), "Alice's prefs applied");
     let identity = alice_row.validity.checks.iter().find(|c| c.check == CheckKind::Identity).unwrap();
     assert_eq!(identity.verdict, Verdict::Unknown, "no identity read: unknown");
+    // The duplicate NominatorEra was dropped: Bob's stake counts once.
+    let state: scoring::scorer::ScorerState =
+        serde_json::from_slice(&store.load_state(scoring::scorer::SCORER, scoring::scorer::STATE_KEY).await.unwrap().unwrap()).unwrap();
+    let stake = &state.chains[NET].nominator_stake[ALICE_HEX];
+    assert_eq!((stake.nominators, stake.sqrt_planck), (1, 200_000.0), "one nominator of sqrt(4e10) planck, applied once");
 
     let bootstrap = broker.bootstrap().to_string();
     let dlq = wait::until("the bad record in the dead-letter topic", Duration::from_secs(30), || {
