@@ -68,8 +68,24 @@ impl Record {
 
 /// A consumer assigned to explicit partitions and offsets.
 pub struct PartitionReader {
-    consumer: StreamConsumer,
+    /// `None` only while being dropped.
+    consumer: Option<StreamConsumer>,
     brokers: String,
+}
+
+impl Drop for PartitionReader {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.consumer.take() {
+            // rdkafka closes a consumer that has a group id by polling until
+            // the group is left: forever when the broker is gone. Never on a
+            // runtime worker, never in the way of a shutdown: on a thread of
+            // its own, which the process does not wait for.
+            let spawned = std::thread::Builder::new().name("kafka-close".into()).spawn(move || drop(consumer));
+            if let Err(e) = spawned {
+                tracing::debug!(error = %e, "no thread to close a Kafka consumer on; leaking it");
+            }
+        }
+    }
 }
 
 impl PartitionReader {
@@ -98,12 +114,16 @@ impl PartitionReader {
             tpl.add_partition_offset(topic, p, offset).map_err(BusError::kafka("assign", &brokers))?;
         }
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
-        Ok(Self { consumer, brokers })
+        Ok(Self { consumer: Some(consumer), brokers })
+    }
+
+    fn consumer(&self) -> &StreamConsumer {
+        self.consumer.as_ref().expect("a reader has its consumer until it is dropped")
     }
 
     /// The next record, waiting as long as it takes.
     pub async fn next(&self) -> Result<Record, BusError> {
-        let m = self.consumer.recv().await.map_err(BusError::kafka("consume", &self.brokers))?;
+        let m = self.consumer().recv().await.map_err(BusError::kafka("consume", &self.brokers))?;
         Ok(Record::from_message(&m))
     }
 
@@ -119,7 +139,7 @@ impl PartitionReader {
     pub fn commit_advisory(&self, topic: &str, partition: i32, next_offset: i64) {
         let mut tpl = TopicPartitionList::new();
         if tpl.add_partition_offset(topic, partition, Offset::Offset(next_offset)).is_ok()
-            && let Err(err) = self.consumer.commit(&tpl, CommitMode::Async)
+            && let Err(err) = self.consumer().commit(&tpl, CommitMode::Async)
         {
             tracing::debug!(%topic, partition, next_offset, %err, "advisory offset commit failed");
         }
@@ -199,6 +219,6 @@ impl PartitionReader {
         tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
             .map_err(BusError::kafka("assign", &brokers))?;
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
-        Ok(Self { consumer, brokers })
+        Ok(Self { consumer: Some(consumer), brokers })
     }
 }
