@@ -18,6 +18,9 @@ use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
 use crate::progress::{BackfillProgress, Progress};
 
+/// Ingest's own rows in the store (where each chain's first window began).
+const INGEST: &str = "stakeflow-ingest";
+
 /// The `[ingest]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -238,9 +241,16 @@ impl BlockIngest {
                 });
             }
         }
-        let start = match self.net.start_block {
+        let configured = match self.net.start_block {
             StartBlock::Number(n) => n,
             StartBlock::Latest(_) => finalized,
+        };
+        // Where the first window began, kept across restarts: before any
+        // block record is on the topic, ingest resumes there (`latest`
+        // would otherwise move on with every restart).
+        let start = match &last {
+            Some(_) => configured,
+            None => self.first_start(network, configured).await?,
         };
         let tails = tail_positions(&self.bus, &publisher, network).await?;
         let mut resume = position::resume(last.as_ref().map(|b| b.number as u64), &tails, start);
@@ -294,6 +304,18 @@ impl BlockIngest {
                 }
             }
         }
+    }
+
+    /// The block ingest of `network` first started at; recorded on the first start.
+    async fn first_start(&self, network: &str, configured: u64) -> Result<u64, IngestError> {
+        let key = format!("start/{network}");
+        if let Some(bytes) = self.store.load_state(INGEST, &key).await? {
+            if let Some(n) = std::str::from_utf8(&bytes).ok().and_then(|s| s.parse().ok()) {
+                return Ok(n);
+            }
+        }
+        self.store.put_state(INGEST, &key, configured.to_string().as_bytes()).await?;
+        Ok(configured)
     }
 
     async fn observe(&self, network: &str, number: u64) -> Result<(), IngestError> {

@@ -40,12 +40,14 @@ impl Resume {
 }
 
 /// The resume point from the last block record published (if any), the last
-/// position at each topic's tail, and the configured start block.
+/// position at each topic's tail, and the block ingest first started at.
 pub fn resume(last_block: Option<u64>, tails: &BTreeMap<String, OutputPos>, start: u64) -> Resume {
     let block = match last_block {
         Some(b) => b + 1,
-        // No block certified yet: the earliest block with any output, if any.
-        None => tails.values().map(|p| p.block).min().unwrap_or(start),
+        // No block certified yet: the first window again, from its start. Not
+        // from the lowest tail: a block with no outputs but its block record
+        // (genesis has no events) would be skipped.
+        None => start,
     };
     Resume { block, tails: tails.clone() }
 }
@@ -105,6 +107,15 @@ mod tests {
         let r = resume(None, &tails(&[("events", 0, 1)]), 0);
         assert_eq!(r.block, 0);
         assert!(r.published("events", pos(0, 1)) && !r.published("events", pos(0, 2)));
+    }
+
+    #[test]
+    fn before_any_block_record_a_block_without_outputs_is_not_skipped() {
+        // Genesis (block 0) has no events: the tails begin at block 1.
+        let r = resume(None, &tails(&[("events", 1, 4), ("staking", 1, 0)]), 0);
+        assert_eq!(r.block, 0, "the first window again, from its start");
+        assert!(!r.published("blocks", pos(0, 0)), "block 0's record is still to be published");
+        assert!(r.published("events", pos(1, 4)) && !r.published("events", pos(1, 5)));
     }
 
     #[test]
