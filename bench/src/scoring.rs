@@ -132,13 +132,13 @@ fn median(mut d: Vec<Duration>) -> Duration {
     d[d.len() / 2]
 }
 
-/// One evaluated round of `n` synthetic candidates (the input of the nominator bench).
-pub fn synthetic_round(n: usize) -> rules::RoundSnapshot {
+/// Run `f` on the input of a round of `n` synthetic candidates (Kusama profile, production weights).
+fn with_round_input<R>(n: usize, f: impl FnOnce(&RoundInput<'_>) -> R) -> R {
     let validity = ValidityConfig::for_profile(Profile::Kusama);
     let weights = Weights::production();
     let (facts, uptime) = world(n);
     let list = candidates(n);
-    evaluate_round(&RoundInput {
+    f(&RoundInput {
         network: NET,
         round: 1000,
         chain: NET,
@@ -158,59 +158,47 @@ pub fn synthetic_round(n: usize) -> rules::RoundSnapshot {
     })
 }
 
+/// One evaluated round of `n` synthetic candidates (the input of the nominator bench).
+pub fn synthetic_round(n: usize) -> rules::RoundSnapshot {
+    with_round_input(n, evaluate_round)
+}
+
 /// Full rounds of `sizes` candidates, `repeat` times each.
 pub fn rescore(sizes: &[usize], repeat: usize) {
-    let validity = ValidityConfig::for_profile(Profile::Kusama);
-    let weights = Weights::production();
     println!("rescore: one full round (facts, 15 checks, rank/inclusion/faults, 15 components) vs the 15 checks alone, median of {repeat}");
     for &n in sizes {
-        let (facts, uptime) = world(n);
-        let list = candidates(n);
-        let input = RoundInput {
-            network: NET,
-            round: 1000,
-            chain: NET,
-            block: 1,
-            at_ms: NOW,
-            decimals: 10,
-            candidates: &list,
-            relay: &facts,
-            staking: &facts,
-            identity: &facts,
-            identity_chain: NET,
-            uptime: &uptime,
-            uptime_window_ms: 7 * DAY,
-            kusama: None,
-            validity: &validity,
-            weights: &weights,
-        };
-        let mut full = Vec::new();
-        let mut snapshot = None;
-        for _ in 0..repeat {
-            let t = Instant::now();
-            snapshot = Some(evaluate_round(&input));
-            full.push(t.elapsed());
-        }
-        let snapshot = snapshot.expect("at least one round");
-        let ctx = CheckContext { now_ms: NOW, decimals: 10 };
-        let mut checks = Vec::new();
-        for _ in 0..repeat {
-            let t = Instant::now();
-            let valid = snapshot.candidates.iter().filter(|c| validity::evaluate(&c.facts, &validity, ctx).valid).count();
-            checks.push(t.elapsed());
-            std::hint::black_box(valid);
-        }
-        let (full, checks) = (median(full), median(checks));
-        let (valid, invalid, unknown) = snapshot.counts();
-        println!(
-            "  {n:>6} candidates ({valid} valid, {invalid} invalid, {unknown} unknown; {} nominators): round {:>8.1} ms = {:>9.0} candidates/s; checks alone {:>7.2} ms; round/checks = {:.1}x",
-            4 * n,
-            full.as_secs_f64() * 1e3,
-            n as f64 / full.as_secs_f64(),
-            checks.as_secs_f64() * 1e3,
-            full.as_secs_f64() / checks.as_secs_f64().max(1e-12),
-        );
+        with_round_input(n, |input| rescore_one(n, input, repeat));
     }
+}
+
+/// One size of [`rescore`].
+fn rescore_one(n: usize, input: &RoundInput<'_>, repeat: usize) {
+    let mut full = Vec::new();
+    let mut snapshot = None;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        snapshot = Some(evaluate_round(input));
+        full.push(t.elapsed());
+    }
+    let snapshot = snapshot.expect("at least one round");
+    let ctx = CheckContext { now_ms: NOW, decimals: 10 };
+    let mut checks = Vec::new();
+    for _ in 0..repeat {
+        let t = Instant::now();
+        let valid = snapshot.candidates.iter().filter(|c| validity::evaluate(&c.facts, input.validity, ctx).valid).count();
+        checks.push(t.elapsed());
+        std::hint::black_box(valid);
+    }
+    let (full, checks) = (median(full), median(checks));
+    let (valid, invalid, unknown) = snapshot.counts();
+    println!(
+        "  {n:>6} candidates ({valid} valid, {invalid} invalid, {unknown} unknown; {} nominators): round {:>8.1} ms = {:>9.0} candidates/s; checks alone {:>7.2} ms; round/checks = {:.1}x",
+        4 * n,
+        full.as_secs_f64() * 1e3,
+        n as f64 / full.as_secs_f64(),
+        checks.as_secs_f64() * 1e3,
+        full.as_secs_f64() / checks.as_secs_f64().max(1e-12),
+    );
 }
 
 fn pos(block: u64, seq: u32) -> OwnedHeaders {

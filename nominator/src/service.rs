@@ -81,22 +81,10 @@ fn account_of_hex(h: &str) -> Option<[u8; 32]> {
     hex::decode(h.trim_start_matches("0x")).ok()?.try_into().ok()
 }
 
-/// What a claim holds.
-enum ClaimKind {
-    /// A transaction (by hash) or a dry run.
-    Tx,
-    /// Held after a refusal or failure, with why.
-    Held,
-    /// No claim.
-    None,
-}
-
-fn out_kind(claims: &BTreeMap<String, String>, key: &str) -> ClaimKind {
-    match claims.get(key) {
-        Some(c) if c.starts_with("refused:") || c.starts_with("failed:") => ClaimKind::Held,
-        Some(_) => ClaimKind::Tx,
-        None => ClaimKind::None,
-    }
+/// Whether a claim is held back after a refusal or failure (`refused:` / `failed:`, with why),
+/// rather than naming the transaction (or dry run) that nominates.
+fn is_held(claim: &str) -> bool {
+    claim.starts_with("refused:") || claim.starts_with("failed:")
 }
 
 fn tokens(planck: u128, decimals: u8) -> f64 {
@@ -347,7 +335,7 @@ impl NetworkNominator {
                 ("failed", Some("not run: the batch stopped before it".to_string()))
             }
         };
-        if kind == "failed" && matches!(out_kind(&book.claims, &claim), ClaimKind::Tx) {
+        if kind == "failed" && book.claims.get(&claim).is_some_and(|c| !is_held(c)) {
             book.claims.remove(&claim);
         }
         ::metrics::counter!(metrics::NOMINATIONS, "network" => self.net.name.clone(), "outcome" => kind).increment(1);
@@ -520,9 +508,9 @@ impl NetworkNominator {
         }
 
         let Some(round) = round else {
-            for (a, state, _, claim, bond, signer_info, eras_since, on_chain) in statuses {
+            for (a, state, _, _, bond, signer_info, eras_since, on_chain) in statuses {
                 let why = "no round has been scored yet".to_string();
-                let st = self.status(a, &state, era, stale_after, State::NotNominating, &why, claim.as_deref(), bond, signer_info.free, eras_since, on_chain.as_ref().map(|n| n.targets.clone()));
+                let st = self.status(a, &state, era, stale_after, State::NotNominating, &why, bond, signer_info.free, eras_since, on_chain.as_ref().map(|n| n.targets.clone()));
                 book.statuses.insert(st.stash_hex.clone(), st);
             }
             return Ok(());
@@ -698,7 +686,7 @@ impl NetworkNominator {
 
         for ((a, state, due, claim, bond, signer_info, eras_since, on_chain), d) in statuses.into_iter().zip(&decision.accounts) {
             let stash_hex = hex0x(&a.stash_account);
-            let settled_claim = claim.as_deref().filter(|c| !c.starts_with("refused:") && !c.starts_with("failed:") && !book.txs.contains_key(*c));
+            let settled_claim = claim.as_deref().filter(|c| !is_held(c) && !book.txs.contains_key(*c));
             let (st, why) = if sent.contains(&stash_hex) || book.in_flight(&stash_hex) {
                 (State::Nominating, "a nomination is in flight".to_string())
             } else if settled_claim == Some("dry-run") {
@@ -720,7 +708,7 @@ impl NetworkNominator {
                     ),
                 }
             };
-            let status = self.status(a, &state, era, stale_after, st, &why, claim.as_deref(), bond, signer_info.free, eras_since, on_chain.map(|n| n.targets));
+            let status = self.status(a, &state, era, stale_after, st, &why, bond, signer_info.free, eras_since, on_chain.map(|n| n.targets));
             book.statuses.insert(stash_hex, status);
         }
         let stale = book.statuses.values().filter(|s| s.stale).count();
@@ -737,7 +725,6 @@ impl NetworkNominator {
         stale_after: u32,
         st: State,
         why: &str,
-        _claim: Option<&str>,
         bond: Option<u128>,
         signer_free: u128,
         eras_since: Option<u32>,
