@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/nominators", get(nominators::list))
         .route("/nominators/{stash}", get(nominators::one))
         .route("/nominations", get(nominators::history))
+        .route("/proxytxs", get(nominators::proxy_txs))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .route("/subjects", get(registry::subjects))
         .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))

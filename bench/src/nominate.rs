@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use chain::nominate::NominateItem;
+use chain::nominate::{BatchItem, NominateItem};
 use rules::nomination::{self, Planned, Policy};
 use subxt_signer::SecretUri;
 use subxt_signer::sr25519::Keypair;
@@ -58,11 +58,13 @@ pub async fn nominate(candidates: usize, accounts: usize, targets: u32, repeat: 
         nomination::Outcome::Nominate { targets } => targets.iter().filter_map(|t| hex::decode(t.account.trim_start_matches("0x")).ok()?.try_into().ok()).collect(),
         nomination::Outcome::Skip { .. } => Vec::new(),
     };
-    let items: Vec<NominateItem> = decision
+    let items: Vec<BatchItem> = decision
         .accounts
         .iter()
         .enumerate()
-        .map(|(i, a)| NominateItem { stash: keypair(&format!("//stash{i}")).map(|k| k.public_key().0).unwrap_or_default(), via_proxy: true, targets: targets_of(a) })
+        .map(|(i, a)| {
+            BatchItem::Nominate(NominateItem { stash: keypair(&format!("//stash{i}")).map(|k| k.public_key().0).unwrap_or_default(), via_proxy: true, targets: targets_of(a) })
+        })
         .collect();
     let signer = keypair("//Nominator1")?;
     for (label, batches) in [("one signer, one batch of every account", vec![items.clone()]), ("one batch per account", items.iter().map(|i| vec![i.clone()]).collect::<Vec<_>>())] {
@@ -92,15 +94,20 @@ pub async fn nominate(candidates: usize, accounts: usize, targets: u32, repeat: 
     at.elected_stakes(active).await?;
     let fixed = chain::rpc_requests() - before;
     let before = chain::rpc_requests();
-    for item in items.iter().take(10) {
-        at.nominations(item.stash).await?;
-        at.active_bond(item.stash).await?;
-        at.account_info(item.stash).await?;
+    let stashes = items.iter().filter_map(|i| match i {
+        BatchItem::Nominate(n) => Some(n.stash),
+        _ => None,
+    });
+    for stash in stashes.take(10) {
+        at.nominations(stash).await?;
+        at.active_bond(stash).await?;
+        at.account_info(stash).await?;
+        at.proxies(stash).await?;
         at.account_info(signer.public_key().0).await?;
     }
     let per_account = (chain::rpc_requests() - before) as f64 / 10.0;
     println!(
-        "nominate: RPC requests of one decision pass: {fixed} fixed + {per_account:.1} per account = {:.0} for {accounts} accounts (plus 1 fee estimate and 1 broadcast per batch)",
+        "nominate: RPC requests of one decision pass: {fixed} fixed + {per_account:.1} per account = {:.0} for {accounts} accounts (proxied accounts; plus 1 fee estimate and 1 broadcast per batch)",
         fixed as f64 + per_account * accounts as f64
     );
     devnet.stop().await;

@@ -6,6 +6,7 @@ mod error;
 mod identity;
 mod network;
 pub mod nominate;
+pub mod proxy;
 mod redact;
 mod rpc_count;
 pub mod staking;

@@ -1,9 +1,11 @@
 //! What the nominator needs of a chain, by metadata names so it works where
 //! staking lives on the relay chain (the devnet) and on Asset Hub
 //! (staking-async): reading nominations, bonds, balances and exposures,
-//! building `utility.batch_all` of `staking.nominate` and
-//! `proxy.proxy(stash, Staking, nominate)`, signing with an explicit nonce and
-//! mortality, broadcasting stored bytes, and finding an extrinsic by hash.
+//! building `utility.batch_all` of `staking.nominate`,
+//! `proxy.proxy(stash, Staking, nominate)` and the time-delay steps
+//! (`proxy.announce`, `proxy.proxy_announced`, `proxy.remove_announcement`),
+//! signing with an explicit nonce and mortality, broadcasting stored bytes,
+//! and finding an extrinsic by hash.
 
 use scale_value::{At, Composite, Value, ValueDef};
 use subxt::config::PolkadotExtrinsicParamsBuilder;
@@ -26,6 +28,48 @@ pub struct NominateItem {
     pub via_proxy: bool,
     /// The targets, sorted.
     pub targets: Vec<AccountId>,
+}
+
+/// One item of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchItem {
+    /// `staking.nominate`, by the stash or through its immediate proxy.
+    Nominate(NominateItem),
+    /// `proxy.announce(stash, call_hash)`: the first step of a time-delay proxy.
+    Announce {
+        /// The stash the call is for.
+        stash: AccountId,
+        /// [`ChainClient::nominate_call_hash`] of the call to execute later.
+        call_hash: [u8; 32],
+    },
+    /// `proxy.proxy_announced(delegate, stash, Staking, nominate(targets))`:
+    /// any signed origin may execute a matured announcement.
+    Execute {
+        /// The proxy that announced.
+        delegate: AccountId,
+        /// The stash.
+        stash: AccountId,
+        /// The announced targets, sorted.
+        targets: Vec<AccountId>,
+    },
+    /// `proxy.remove_announcement(stash, call_hash)`, signed by the delegate that announced.
+    Remove {
+        /// The stash.
+        stash: AccountId,
+        /// The announced call's hash.
+        call_hash: [u8; 32],
+    },
+}
+
+impl BatchItem {
+    /// Whether its events include a `Proxy.ProxyExecuted` of its own (the inner call's result).
+    pub fn proxied(&self) -> bool {
+        match self {
+            BatchItem::Nominate(n) => n.via_proxy,
+            BatchItem::Execute { .. } => true,
+            BatchItem::Announce { .. } | BatchItem::Remove { .. } => false,
+        }
+    }
 }
 
 /// A signed transaction, as stored before it is broadcast.
@@ -65,6 +109,15 @@ pub struct AccountInfo {
     pub frozen: u128,
 }
 
+/// A validator's preferences as they stand now (not as of an era's start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorPrefs {
+    /// Commission, parts per billion.
+    pub commission_perbill: u32,
+    /// It refuses new nominations.
+    pub blocked: bool,
+}
+
 /// What the node said to a broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broadcast {
@@ -84,22 +137,37 @@ fn nominate_call(targets: &[AccountId]) -> Value {
     Value::unnamed_variant("Staking", [Value::named_variant("nominate", [("targets", targets)])])
 }
 
+fn staking_proxy_type() -> Value {
+    Value::unnamed_variant("Some", [Value::unnamed_variant("Staking", [])])
+}
+
+fn proxy_call(name: &str, fields: Vec<(&str, Value)>) -> Value {
+    Value::unnamed_variant("Proxy", [Value::named_variant(name, fields)])
+}
+
 /// One batch item as a `RuntimeCall` value.
-fn item_call(item: &NominateItem) -> Value {
-    let nominate = nominate_call(&item.targets);
-    if !item.via_proxy {
-        return nominate;
+fn item_call(item: &BatchItem) -> Value {
+    match item {
+        BatchItem::Nominate(n) if !n.via_proxy => nominate_call(&n.targets),
+        BatchItem::Nominate(n) => {
+            proxy_call("proxy", vec![("real", multi(&n.stash)), ("force_proxy_type", staking_proxy_type()), ("call", nominate_call(&n.targets))])
+        }
+        BatchItem::Announce { stash, call_hash } => {
+            proxy_call("announce", vec![("real", multi(stash)), ("call_hash", Value::from_bytes(call_hash))])
+        }
+        BatchItem::Execute { delegate, stash, targets } => proxy_call(
+            "proxy_announced",
+            vec![("delegate", multi(delegate)), ("real", multi(stash)), ("force_proxy_type", staking_proxy_type()), ("call", nominate_call(targets))],
+        ),
+        BatchItem::Remove { stash, call_hash } => {
+            proxy_call("remove_announcement", vec![("real", multi(stash)), ("call_hash", Value::from_bytes(call_hash))])
+        }
     }
-    let staking = Value::unnamed_variant("Some", [Value::unnamed_variant("Staking", [])]);
-    Value::unnamed_variant(
-        "Proxy",
-        [Value::named_variant("proxy", [("real", multi(&item.stash)), ("force_proxy_type", staking), ("call", nominate)])],
-    )
 }
 
 /// `utility.batch_all(items)`: every item or none (a proxied item's inner
 /// failure does not roll back: it shows in its `Proxy.ProxyExecuted`).
-fn batch(items: &[NominateItem]) -> subxt::tx::DynamicPayload<Composite<()>> {
+fn batch(items: &[BatchItem]) -> subxt::tx::DynamicPayload<Composite<()>> {
     dynamic::tx("Utility", "batch_all", Composite::named([("calls", Value::unnamed_composite(items.iter().map(item_call)))]))
 }
 
@@ -127,9 +195,9 @@ fn accounts_in<T>(v: &Value<T>) -> Vec<AccountId> {
 /// One finalized block opened once, for every read a nominator pass makes:
 /// each read is then one storage request, not a block look-up as well.
 pub struct StakingAt<'a> {
-    client: &'a ChainClient,
-    at: subxt::client::ClientAtBlock<subxt::PolkadotConfig, subxt::client::OnlineClientAtBlockImpl<subxt::PolkadotConfig>>,
-    block: u64,
+    pub(crate) client: &'a ChainClient,
+    pub(crate) at: subxt::client::ClientAtBlock<subxt::PolkadotConfig, subxt::client::OnlineClientAtBlockImpl<subxt::PolkadotConfig>>,
+    pub(crate) block: u64,
 }
 
 impl StakingAt<'_> {
@@ -138,7 +206,7 @@ impl StakingAt<'_> {
         self.block
     }
 
-    async fn plain(&self, pallet: &str, entry: &str) -> Result<Option<Value>, ChainError> {
+    pub(crate) async fn plain(&self, pallet: &str, entry: &str) -> Result<Option<Value>, ChainError> {
         let v = self
             .at
             .storage()
@@ -148,7 +216,7 @@ impl StakingAt<'_> {
         v.map(|v| v.decode().map_err(|e| self.client.fail(format!("decode {pallet}.{entry}"), e))).transpose()
     }
 
-    async fn of(&self, pallet: &str, entry: &str, who: AccountId) -> Result<Option<Value>, ChainError> {
+    pub(crate) async fn of(&self, pallet: &str, entry: &str, who: AccountId) -> Result<Option<Value>, ChainError> {
         let v = self
             .at
             .storage()
@@ -196,7 +264,15 @@ impl StakingAt<'_> {
 
     /// `Staking.Validators(who)`: `Some(blocked)` for a validator, `None` otherwise.
     pub async fn validator_blocked(&self, who: AccountId) -> Result<Option<bool>, ChainError> {
-        Ok(self.of("Staking", "Validators", who).await?.map(|v| v.at("blocked").and_then(Value::as_bool).unwrap_or(false)))
+        Ok(self.validator_prefs(who).await?.map(|p| p.blocked))
+    }
+
+    /// `Staking.Validators(who)`: the validator's current preferences, `None` when it is not one.
+    pub async fn validator_prefs(&self, who: AccountId) -> Result<Option<ValidatorPrefs>, ChainError> {
+        Ok(self.of("Staking", "Validators", who).await?.map(|v| ValidatorPrefs {
+            commission_perbill: v.at("commission").map(crate::staking::unwrap_number).unwrap_or_default() as u32,
+            blocked: v.at("blocked").and_then(Value::as_bool).unwrap_or(false),
+        }))
     }
 
     /// The runtime's most nominations per nominator (`Staking.MaxNominations`), from metadata.
@@ -249,7 +325,7 @@ impl ChainClient {
 
     /// Sign `utility.batch_all(items)` with `keypair`, at `nonce`, mortal for
     /// `mortality` blocks from the finalized block `birth`. Nothing is sent.
-    pub async fn sign_batch(&self, keypair: &Keypair, items: &[NominateItem], nonce: u64, mortality: u64) -> Result<SignedTx, ChainError> {
+    pub async fn sign_batch(&self, keypair: &Keypair, items: &[BatchItem], nonce: u64, mortality: u64) -> Result<SignedTx, ChainError> {
         let (birth, _) = self.finalized_head().await?;
         let at = self.api().at_block(birth).await.map_err(|e| self.fail(format!("open block {birth}"), e))?;
         let params = PolkadotExtrinsicParamsBuilder::new().nonce(nonce).mortal(mortality).build();
@@ -264,9 +340,22 @@ impl ChainClient {
     }
 
     /// The SCALE bytes of the unsigned call, for a dry run's record.
-    pub async fn call_bytes(&self, items: &[NominateItem]) -> Result<Vec<u8>, ChainError> {
+    pub async fn call_bytes(&self, items: &[BatchItem]) -> Result<Vec<u8>, ChainError> {
         let at = self.api().at_current_block().await.map_err(|e| self.fail("open the current block", e))?;
         at.tx().call_data(&batch(items)).map_err(|e| self.fail("encode utility.batch_all", e))
+    }
+
+    /// `blake2_256` of the SCALE-encoded `staking.nominate(targets)` call, as
+    /// `proxy.announce` records it. The caller sorts the targets, so one
+    /// decision has one hash on every instance and after every restart.
+    pub async fn nominate_call_hash(&self, targets: &[AccountId]) -> Result<[u8; 32], ChainError> {
+        use blake2::digest::consts::U32;
+        use blake2::{Blake2b, Digest};
+        let at = self.api().at_current_block().await.map_err(|e| self.fail("open the current block", e))?;
+        let targets = Value::unnamed_composite(targets.iter().map(multi));
+        let payload = dynamic::tx("Staking", "nominate", Composite::named([("targets", targets)]));
+        let bytes = at.tx().call_data(&payload).map_err(|e| self.fail("encode staking.nominate", e))?;
+        Ok(Blake2b::<U32>::digest(&bytes).into())
     }
 
     /// The fee the signed bytes would pay (planck), at the current block.
@@ -337,14 +426,23 @@ mod tests {
         assert_eq!(accounts_in(&Value::unnamed_composite([])), Vec::<AccountId>::new());
     }
 
-    #[test]
-    fn proxied_items_wrap_the_nominate_call() {
-        let item = NominateItem { stash: [1; 32], via_proxy: true, targets: vec![[2; 32]] };
-        let v = item_call(&item);
+    fn call_name(v: &Value) -> (String, String) {
         let ValueDef::Variant(outer) = &v.value else { panic!("{v:?}") };
-        assert_eq!(outer.name, "Proxy");
-        let direct = item_call(&NominateItem { via_proxy: false, ..item });
-        let ValueDef::Variant(outer) = &direct.value else { panic!() };
-        assert_eq!(outer.name, "Staking");
+        let inner = outer.values.values().next().unwrap();
+        let ValueDef::Variant(call) = &inner.value else { panic!("{inner:?}") };
+        (outer.name.clone(), call.name.clone())
+    }
+
+    #[test]
+    fn each_item_is_the_call_it_names() {
+        let item = NominateItem { stash: [1; 32], via_proxy: true, targets: vec![[2; 32]] };
+        let name = |i: BatchItem| call_name(&item_call(&i));
+        assert_eq!(name(BatchItem::Nominate(item.clone())), ("Proxy".into(), "proxy".into()));
+        assert_eq!(name(BatchItem::Nominate(NominateItem { via_proxy: false, ..item })), ("Staking".into(), "nominate".into()));
+        assert_eq!(name(BatchItem::Announce { stash: [1; 32], call_hash: [3; 32] }), ("Proxy".into(), "announce".into()));
+        let execute = BatchItem::Execute { delegate: [4; 32], stash: [1; 32], targets: vec![[2; 32]] };
+        assert!(execute.proxied() && !BatchItem::Remove { stash: [1; 32], call_hash: [3; 32] }.proxied());
+        assert_eq!(name(execute), ("Proxy".into(), "proxy_announced".into()));
+        assert_eq!(name(BatchItem::Remove { stash: [1; 32], call_hash: [3; 32] }), ("Proxy".into(), "remove_announcement".into()));
     }
 }

@@ -372,7 +372,7 @@ fn individual<T>(v: &Value<T>) -> Option<(AccountId, u128)> {
 }
 
 /// A number, through newtypes such as Perbill.
-fn unwrap_number<T>(v: &Value<T>) -> u128 {
+pub(crate) fn unwrap_number<T>(v: &Value<T>) -> u128 {
     match &v.value {
         ValueDef::Composite(Composite::Unnamed(items)) if items.len() == 1 => unwrap_number(&items[0]),
         _ => v.as_u128().unwrap_or_default(),

@@ -37,7 +37,22 @@ pub struct TargetRecord {
     pub score: f64,
 }
 
-/// One account's nomination inside a transaction.
+/// What an item of a transaction does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// `staking.nominate`, directly or through an immediate proxy.
+    #[default]
+    Nominate,
+    /// `proxy.announce` of the nominate call's hash (a time-delay proxy's first step).
+    Announce,
+    /// `proxy.proxy_announced`: the matured announcement executed.
+    Execute,
+    /// `proxy.remove_announcement`.
+    Remove,
+}
+
+/// One account's nomination (or step of one) inside a transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemRecord {
     /// The nominator stash, 0x hex.
@@ -48,6 +63,88 @@ pub struct ItemRecord {
     pub via_proxy: bool,
     /// Its targets, sorted by account.
     pub targets: Vec<TargetRecord>,
+    /// What it does.
+    #[serde(default)]
+    pub step: Step,
+    /// Announce, execute, remove: the nominate call's hash, 0x hex.
+    #[serde(default)]
+    pub call_hash: Option<String>,
+    /// Execute, remove: the delegate that announced, 0x hex.
+    #[serde(default)]
+    pub delegate_hex: Option<String>,
+    /// Remove: why.
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+impl ItemRecord {
+    /// A `staking.nominate` item.
+    pub fn nominate(stash_hex: &str, stash: &str, via_proxy: bool, targets: Vec<TargetRecord>) -> Self {
+        Self { stash_hex: stash_hex.into(), stash: stash.into(), via_proxy, targets, step: Step::Nominate, call_hash: None, delegate_hex: None, why: None }
+    }
+
+    /// The announcement it concerns: (stash hex, call hash hex), for the delayed steps.
+    pub fn announcement(&self) -> Option<(String, String)> {
+        self.call_hash.clone().map(|h| (self.stash_hex.clone(), h))
+    }
+}
+
+/// A pending announcement of a time-delay proxy, as the chain confirmed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnouncementRecord {
+    /// Network.
+    pub network: String,
+    /// The stash (SS58 and 0x hex).
+    pub stash: String,
+    /// 0x hex.
+    pub stash_hex: String,
+    /// The delegate that announced (SS58 and 0x hex).
+    pub delegate: String,
+    /// 0x hex.
+    pub delegate_hex: String,
+    /// `blake2_256` of the `staking.nominate` call, 0x hex.
+    pub call_hash: String,
+    /// The targets of that call, sorted.
+    pub targets: Vec<TargetRecord>,
+    /// Era and round it was decided in.
+    pub era: u32,
+    /// Round.
+    pub round: u64,
+    /// The announcing transaction.
+    pub tx_hash: String,
+    /// The block (of the staking chain) it was included in.
+    pub block: u64,
+    /// The proxy pallet's block number at announcement (`Proxy.Announcements.height`).
+    pub height: u64,
+    /// The delay, in the pallet's blocks.
+    pub delay: u64,
+    /// Which blocks: own or relay.
+    pub clock: chain::proxy::ProxyClock,
+    /// The first block (of that clock) it may be executed in.
+    pub executes_at: u64,
+    /// Expected time of `executes_at`, Unix ms (from the clock's block time).
+    pub expected_at_ms: i64,
+    /// The clock's block at the last pass.
+    pub clock_now: u64,
+    /// Mature (its delay has passed).
+    pub matured: bool,
+    /// Waited longer than 1.2 delays.
+    pub overdue: bool,
+    /// What happens next, for people.
+    pub next: String,
+    /// Executions the chain refused as not yet mature (not counted as done).
+    pub refused_executions: u32,
+    /// Not tried again before this block of the clock (after a refusal).
+    pub retry_at: u64,
+    /// The key that announced is the account's previous key (a rotation in progress).
+    pub by_previous_key: bool,
+    /// When announced, Unix ms.
+    pub announced_at_ms: i64,
+}
+
+/// Key of an announcement in the book.
+pub fn announcement_key(stash_hex: &str, call_hash: &str) -> String {
+    format!("{stash_hex}/{call_hash}")
 }
 
 /// A signed transaction not yet settled.
@@ -97,6 +194,9 @@ pub enum State {
     /// No nomination for more eras than allowed.
     #[serde(rename = "Stale")]
     Stale,
+    /// A time-delay announcement waits for its delay (or its execution).
+    #[serde(rename = "Awaiting Proxy Execution")]
+    AwaitingProxyExecution,
 }
 
 /// What `/nominators` shows of an account.
@@ -134,6 +234,22 @@ pub struct AccountStatus {
     pub signer_free: Option<String>,
     /// Dry run: nothing is signed.
     pub dry_run: bool,
+    /// The proxy's announcement delay (0: immediate or direct).
+    #[serde(default)]
+    pub proxy_delay_blocks: u64,
+    /// The pending announcement, if any.
+    #[serde(default)]
+    pub announcement: Option<AnnouncementRecord>,
+    /// During a key rotation, the previous key's address.
+    #[serde(default)]
+    pub previous_signer: Option<String>,
+    /// Announcements and transactions of the previous key still pending.
+    #[serde(default)]
+    pub previous_signer_pending: usize,
+    /// Nothing of the previous key is pending: it can be removed from the
+    /// configuration and from the stash's proxies.
+    #[serde(default)]
+    pub previous_signer_removable: bool,
     /// When this was read, Unix ms.
     pub updated_at_ms: i64,
 }
@@ -187,6 +303,13 @@ pub struct Book {
     pub last_decision: Option<(u64, u32)>,
     /// Per account (stash hex), its status.
     pub statuses: BTreeMap<String, AccountStatus>,
+    /// Pending announcements of time-delay proxies, by [`announcement_key`].
+    #[serde(default)]
+    pub announcements: BTreeMap<String, AnnouncementRecord>,
+    /// Per account whose announcement was removed: the round that decided it, and why
+    /// (planned anew only from a later round).
+    #[serde(default)]
+    pub replan_after: BTreeMap<String, (u64, String)>,
 }
 
 /// Key of a claim.
@@ -208,6 +331,16 @@ impl Book {
     /// Whether `stash_hex` has a transaction in flight.
     pub fn in_flight(&self, stash_hex: &str) -> bool {
         self.txs.values().any(|t| t.items.iter().any(|i| i.stash_hex == stash_hex))
+    }
+
+    /// The pending announcement of `stash_hex`, if any.
+    pub fn announcement_of(&self, stash_hex: &str) -> Option<&AnnouncementRecord> {
+        self.announcements.values().find(|a| a.stash_hex == stash_hex)
+    }
+
+    /// Announcements (stash hex, call hash) a transaction in flight announces, executes or removes.
+    pub fn announcements_in_flight(&self) -> BTreeSet<(String, String)> {
+        self.txs.values().flat_map(|t| t.items.iter().filter_map(ItemRecord::announcement)).collect()
     }
 
     /// The next nonce for `signer_hex`: above every nonce of its transactions in flight, and at least the chain's.
@@ -236,7 +369,7 @@ mod tests {
             bytes: "0x".into(),
             era: 3,
             round: 10,
-            items: vec![ItemRecord { stash_hex: stash.into(), stash: stash.into(), via_proxy: false, targets: vec![] }],
+            items: vec![ItemRecord::nominate(stash, stash, false, vec![])],
             searched_to: 1,
             signed_at_ms: 0,
         }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use chain::proxy::ProxyClock;
+
 use crate::secret::{SecretSource, Signer};
 
 /// The `[nominator]` section.
@@ -63,13 +65,28 @@ pub struct NetworkNominators {
     pub max_nominations: Option<u32>,
     /// How targets are chosen.
     pub policy: PolicyKind,
+    /// Which blocks the proxy pallet counts delays in (`own` on a relay chain,
+    /// `relay` on Asset Hub); read from the runtime when not set.
+    pub proxy_clock: Option<ProxyClock>,
+    /// Call hashes (0x hex) of announcements to remove wherever they are found.
+    pub announcement_blacklist: Vec<String>,
     /// The accounts, in the order they take slices of the ranking.
     pub accounts: Vec<AccountConfig>,
 }
 
 impl Default for NetworkNominators {
     fn default() -> Self {
-        Self { era_buffer: None, min_bond: 50.0, stale_after_eras: None, mortality_blocks: 64, max_nominations: None, policy: PolicyKind::Ranked, accounts: Vec::new() }
+        Self {
+            era_buffer: None,
+            min_bond: 50.0,
+            stale_after_eras: None,
+            mortality_blocks: 64,
+            max_nominations: None,
+            policy: PolicyKind::Ranked,
+            proxy_clock: None,
+            announcement_blacklist: Vec::new(),
+            accounts: Vec::new(),
+        }
     }
 }
 
@@ -109,18 +126,55 @@ pub struct AccountConfig {
     /// An environment variable holding it.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// The proxy's announcement delay on chain, in the pallet's blocks: above
+    /// 0 the account nominates in two steps (`proxy.announce`, then
+    /// `proxy.proxy_announced` once the delay has passed). Honoured exactly,
+    /// and checked against `Proxy.Proxies` on every pass.
+    #[serde(default)]
+    pub proxy_delay_blocks: u64,
+    /// During a key rotation, the previous signer's secret: used only to
+    /// finish what it announced (executed, or removed by it).
+    #[serde(default)]
+    pub previous_secret_file: Option<PathBuf>,
+    /// ...or the environment variable holding it.
+    #[serde(default)]
+    pub previous_secret_env: Option<String>,
     /// The targets of a `pinned` programme (SS58).
     #[serde(default)]
     pub pinned: Vec<String>,
 }
 
 impl AccountConfig {
+    /// An account of `stash` in `mode` whose secret is in `secret_file`.
+    pub fn new(stash: impl Into<String>, mode: Control, secret_file: PathBuf) -> Self {
+        Self {
+            stash: stash.into(),
+            mode,
+            secret_file: Some(secret_file),
+            secret_env: None,
+            proxy_delay_blocks: 0,
+            previous_secret_file: None,
+            previous_secret_env: None,
+            pinned: Vec::new(),
+        }
+    }
+
     /// Where the signing secret comes from; `None` unless exactly one is given.
     pub fn secret_source(&self) -> Option<SecretSource> {
         match (&self.secret_file, &self.secret_env) {
             (Some(p), None) => Some(SecretSource::File(p.clone())),
             (None, Some(v)) => Some(SecretSource::Env(v.clone())),
             _ => None,
+        }
+    }
+
+    /// Where the previous signer's secret comes from: `Ok(None)` when none is named.
+    pub fn previous_source(&self) -> Result<Option<SecretSource>, &'static str> {
+        match (&self.previous_secret_file, &self.previous_secret_env) {
+            (Some(p), None) => Ok(Some(SecretSource::File(p.clone()))),
+            (None, Some(v)) => Ok(Some(SecretSource::Env(v.clone()))),
+            (None, None) => Ok(None),
+            _ => Err("give at most one of previous_secret_file or previous_secret_env"),
         }
     }
 }
@@ -136,8 +190,19 @@ pub struct Account {
     pub mode: Control,
     /// The signing key.
     pub signer: Signer,
+    /// The proxy's announcement delay (0: immediate).
+    pub delay: u64,
+    /// The previous signing key, while its announcements are finished.
+    pub previous: Option<Signer>,
     /// Pinned targets' accounts.
     pub pinned: Vec<[u8; 32]>,
+}
+
+impl Account {
+    /// The configured key (current or previous) whose public key is `delegate`.
+    pub fn key_of(&self, delegate: [u8; 32]) -> Option<&Signer> {
+        std::iter::once(&self.signer).chain(&self.previous).find(|s| s.public() == delegate)
+    }
 }
 
 impl NetworkNominators {
@@ -153,6 +218,12 @@ impl NetworkNominators {
         let mut accounts = Vec::new();
         if !self.min_bond.is_finite() || self.min_bond < 0.0 {
             problems.push(format!("nominator.networks.{network}: min_bond must be a non-negative number of tokens"));
+        }
+        for h in &self.announcement_blacklist {
+            let t = h.trim_start_matches("0x");
+            if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push(format!("nominator.networks.{network}.announcement_blacklist: {h:?} is not a 0x call hash of 32 bytes"));
+            }
         }
         if self.mortality_blocks < 4 {
             problems.push(format!("nominator.networks.{network}: mortality_blocks must be at least 4"));
@@ -191,6 +262,26 @@ impl NetworkNominators {
                     signer.address(ss58_prefix)
                 )));
             }
+            if a.proxy_delay_blocks > 0 && a.mode == Control::Direct {
+                problems.push(at("proxy_delay_blocks is for mode = \"proxy\": a stash signs its own nominations at once".into()));
+            }
+            let previous = match a.previous_source() {
+                Err(e) => {
+                    problems.push(at(e.into()));
+                    None
+                }
+                Ok(None) => None,
+                Ok(Some(_)) if a.mode == Control::Direct => {
+                    problems.push(at("a previous key is for mode = \"proxy\" (a stash's own key does not rotate)".into()));
+                    None
+                }
+                Ok(Some(source)) => Signer::load(&source).map_err(|e| problems.push(at(format!("previous key: {e}")))).ok(),
+            };
+            if let (Some(p), Some(s)) = (&previous, &signer)
+                && p.public() == s.public()
+            {
+                problems.push(at("the previous key is the current key".into()));
+            }
             let mut pinned = Vec::new();
             match self.policy {
                 PolicyKind::Pinned if a.pinned.is_empty() => problems.push(at("policy \"pinned\" needs a pinned target list".into())),
@@ -206,7 +297,7 @@ impl NetworkNominators {
                 }
             }
             if let (Some(stash_account), Some(signer)) = (stash, signer) {
-                accounts.push(Account { stash: a.stash.clone(), stash_account, mode: a.mode, signer, pinned });
+                accounts.push(Account { stash: a.stash.clone(), stash_account, mode: a.mode, signer, delay: a.proxy_delay_blocks, previous, pinned });
             }
         }
         if problems.is_empty() { Ok(accounts) } else { Err(problems) }
@@ -261,11 +352,14 @@ mod tests {
         let wrong = secret(dir.path(), "wrong", &format!("{PHRASE}//Charlie"));
         let net = NetworkNominators {
             min_bond: -1.0,
+            announcement_blacklist: vec!["0x1234".into()],
             accounts: vec![
-                AccountConfig { stash: ALICE.into(), mode: Control::Direct, secret_file: Some(dev), secret_env: None, pinned: vec![] },
-                AccountConfig { stash: BOB.into(), mode: Control::Direct, secret_file: Some(wrong), secret_env: None, pinned: vec![] },
-                AccountConfig { stash: "nope".into(), mode: Control::Proxy, secret_file: None, secret_env: None, pinned: vec!["x".into()] },
-                AccountConfig { stash: BOB.into(), mode: Control::Proxy, secret_file: None, secret_env: Some("STAKEFLOW_TEST_UNSET_SECRET".into()), pinned: vec![] },
+                AccountConfig::new(ALICE, Control::Direct, dev.clone()),
+                AccountConfig::new(BOB, Control::Direct, wrong.clone()),
+                AccountConfig { secret_file: None, pinned: vec!["x".into()], proxy_delay_blocks: 3, ..AccountConfig::new("nope", Control::Direct, dev.clone()) },
+                AccountConfig { secret_file: None, secret_env: Some("STAKEFLOW_TEST_UNSET_SECRET".into()), ..AccountConfig::new(BOB, Control::Proxy, dev.clone()) },
+                AccountConfig { previous_secret_file: Some(wrong.clone()), previous_secret_env: Some("X".into()), ..AccountConfig::new(BOB, Control::Proxy, wrong.clone()) },
+                AccountConfig { previous_secret_file: Some(wrong.clone()), ..AccountConfig::new(ALICE, Control::Proxy, wrong.clone()) },
             ],
             ..Default::default()
         };
@@ -283,6 +377,12 @@ mod tests {
             "accounts[3]",
             "listed twice",
             "not set",
+            "proxy_delay_blocks is for mode = \"proxy\"",
+            "accounts[4]",
+            "at most one of previous_secret_file",
+            "accounts[5]",
+            "the previous key is the current key",
+            "announcement_blacklist",
         ] {
             assert!(p.contains(needle), "{needle} missing from:\n{p}");
         }

@@ -17,6 +17,7 @@ pub mod lease;
 pub mod metrics;
 pub mod outcome;
 pub mod read;
+pub mod reload;
 pub mod secret;
 pub mod service;
 

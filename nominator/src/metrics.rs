@@ -10,3 +10,5 @@ pub const SIGNER_FREE: &str = "stakeflow_nominator_signer_free_tokens";
 pub const IN_FLIGHT: &str = "stakeflow_nominator_transactions_in_flight";
 /// Accounts with no nomination for more eras than allowed, by network.
 pub const STALE: &str = "stakeflow_nominator_stale_accounts";
+/// Pending announcements of time-delay proxies, by network.
+pub const ANNOUNCEMENTS: &str = "stakeflow_nominator_pending_announcements";

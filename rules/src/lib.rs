@@ -12,6 +12,7 @@
 //! - [`round`], [`explain`]: one round evaluated, and a score explained.
 //! - [`nomination`]: how many targets, whether an account is due, and which targets it nominates.
 
+pub mod announcement;
 pub mod chain_facts;
 pub mod eras;
 pub mod explain;

@@ -131,6 +131,20 @@ pub enum NotDue {
     /// Pinned: the chain already nominates exactly the pinned set.
     #[error("the chain already nominates exactly the pinned targets")]
     NoDrift,
+    /// The configured key cannot act for the stash (not its proxy, another type, another delay).
+    #[error("{reason}")]
+    SignerUnusable {
+        /// What the chain shows, and what to change.
+        reason: String,
+    },
+    /// An announcement of this account was removed in `round`: it is planned anew from a later round.
+    #[error("its announcement was removed in round {round} ({why}); planned anew from the next round")]
+    Replanning {
+        /// The round the removal was decided in.
+        round: u64,
+        /// Why it was removed.
+        why: String,
+    },
 }
 
 fn ago(current_era: &u32, submitted_in: &u32) -> u32 {
@@ -138,7 +152,7 @@ fn ago(current_era: &u32, submitted_in: &u32) -> u32 {
 }
 
 /// A 0x hex account as compared and sent: trimmed, lowercase.
-fn normalized(account: &str) -> String {
+pub(crate) fn normalized(account: &str) -> String {
     account.trim().to_ascii_lowercase()
 }
 
@@ -398,4 +412,4 @@ pub fn select(round: &RoundSnapshot, accounts: &[Planned]) -> Decision {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

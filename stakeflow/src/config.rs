@@ -48,6 +48,9 @@ pub struct AppConfig {
     /// Port for the embedded broker (`run --kafka-port`).
     #[serde(skip)]
     pub embedded_kafka_port: u16,
+    /// The config file it was loaded from (a running nominator reads its section again).
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -66,6 +69,7 @@ impl Default for AppConfig {
             metrics_listen: None,
             networks: Vec::new(),
             embedded_kafka_port: 9092,
+            config_file: None,
         }
     }
 }
@@ -142,14 +146,11 @@ impl AppConfig {
 
 /// Layer defaults, the config file, network files, environment and flags; validate.
 pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
-    let mut fig = Figment::from(Serialized::defaults(AppConfig::default()));
     if let Some(path) = &cli.config {
         anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
-        fig = fig.merge(Toml::file(path));
     }
-    // STAKEFLOW__NETWORK__<FILE_STEM>__* belongs to network files, below.
-    fig = fig.merge(Env::prefixed("STAKEFLOW__").split("__").filter(|k| !is_network_key(k.as_str())));
-    let mut cfg: AppConfig = fig.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let mut cfg: AppConfig = layered(cli.config.as_deref()).extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    cfg.config_file = cli.config.clone();
 
     if let Some(brokers) = &cli.kafka_brokers {
         cfg.kafka.brokers = Some(brokers.clone());
@@ -174,6 +175,21 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
     let problems = problems(&cfg, needs_networks);
     anyhow::ensure!(problems.is_empty(), "invalid configuration:\n  - {}", problems.join("\n  - "));
     Ok(cfg)
+}
+
+/// Defaults, the config file and the environment, in that order.
+fn layered(path: Option<&Path>) -> Figment {
+    let mut fig = Figment::from(Serialized::defaults(AppConfig::default()));
+    if let Some(path) = path {
+        fig = fig.merge(Toml::file(path));
+    }
+    // STAKEFLOW__NETWORK__<FILE_STEM>__* belongs to network files.
+    fig.merge(Env::prefixed("STAKEFLOW__").split("__").filter(|k| !is_network_key(k.as_str())))
+}
+
+/// The `[nominator]` section as the config file and the environment state it now.
+pub fn nominator_section(path: Option<&Path>) -> anyhow::Result<NominatorConfig> {
+    layered(path).extract_inner("nominator").map_err(|e| anyhow::anyhow!("configuration: {e}"))
 }
 
 /// Whether an environment key (after the STAKEFLOW__ prefix) targets a network file.

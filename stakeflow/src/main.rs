@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod observability;
+mod reload;
 mod replay;
 mod services;
 

@@ -195,7 +195,8 @@ fn start_nominate(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         lease_ttl: cfg.nominator.lease_ttl,
         holder,
     };
-    let svc = nominator::Nominator::new(cfg.kafka.clone(), s.store.clone(), s.namespaces.clone(), networks, settings);
+    let reload = std::sync::Arc::new(crate::reload::ConfigReload::new(cfg.config_file.clone()));
+    let svc = nominator::Nominator::new(cfg.kafka.clone(), s.store.clone(), s.namespaces.clone(), networks, settings).with_settings_source(reload);
     tasks.spawn("nominator", |t| svc.run(t));
     Ok(())
 }

@@ -94,6 +94,30 @@ impl Devnet {
         self.submit(signer, call("Proxy", "add_proxy", args)).await
     }
 
+    /// `proxy.add_proxy(delegate, proxy_type, delay)`: any type by name, any delay.
+    pub async fn add_proxy(&self, signer: &Keypair, delegate: [u8; 32], proxy_type: &str, delay: u32) -> anyhow::Result<Vec<String>> {
+        let args = vec![Value::unnamed_variant("Id", [Value::from_bytes(delegate)]), Value::unnamed_variant(proxy_type, []), Value::u128(u128::from(delay))];
+        self.submit(signer, call("Proxy", "add_proxy", args)).await
+    }
+
+    /// `proxy.announce(real, call_hash)`, signed by the delegate.
+    pub async fn announce(&self, delegate: &Keypair, real: [u8; 32], call_hash: [u8; 32]) -> anyhow::Result<Vec<String>> {
+        let args = vec![Value::unnamed_variant("Id", [Value::from_bytes(real)]), Value::from_bytes(call_hash)];
+        self.submit(delegate, call("Proxy", "announce", args)).await
+    }
+
+    /// `proxy.proxy_announced(delegate, real, Staking, staking.nominate(targets))`, signed by `origin`
+    /// (any signed origin may execute a matured announcement).
+    pub async fn proxy_announced(&self, origin: &Keypair, delegate: [u8; 32], real: [u8; 32], targets: &[[u8; 32]]) -> anyhow::Result<Vec<String>> {
+        let id = |a: &[u8; 32]| Value::unnamed_variant("Id", [Value::from_bytes(a)]);
+        let nominate = Value::unnamed_variant(
+            "Staking",
+            [Value::named_variant("nominate", [("targets", Value::unnamed_composite(targets.iter().map(id)))])],
+        );
+        let staking = Value::unnamed_variant("Some", [Value::unnamed_variant("Staking", [])]);
+        self.submit(origin, call("Proxy", "proxy_announced", vec![id(&delegate), id(&real), staking, nominate])).await
+    }
+
     /// `proxy.remove_proxy(delegate, Staking, 0)`.
     pub async fn remove_staking_proxy(&self, signer: &Keypair, delegate: [u8; 32]) -> anyhow::Result<Vec<String>> {
         let args = vec![Value::unnamed_variant("Id", [Value::from_bytes(delegate)]), Value::unnamed_variant("Staking", []), Value::u128(0)];

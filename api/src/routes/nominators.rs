@@ -109,3 +109,26 @@ pub(crate) async fn history(State(state): State<AppState>, query: QueryResult<Hi
     let page: Vec<&NominationRecord> = rows.iter().skip(q.offset.unwrap_or(0)).take(limit).collect();
     Ok(Json(json!({"total": total, "nominations": page})))
 }
+
+/// `GET /proxytxs`: pending time-delay announcements, with 1KV's `DelayedTx`
+/// fields (`number`, `controller`, `targets`, `callHash`) and ours: the
+/// execution block of the proxy pallet's clock, its expected time and ETA.
+pub(crate) async fn proxy_txs(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let mut out = Vec::new();
+    for (net, book) in nominator::read::books(state.store.as_ref()).await? {
+        if q.network.as_deref().is_some_and(|n| n != net) {
+            continue;
+        }
+        for a in book.announcements.values() {
+            let mut v = serde_json::to_value(a).unwrap_or_default();
+            v["number"] = json!(a.block);
+            v["controller"] = json!(a.stash);
+            v["callHash"] = json!(a.call_hash);
+            v["eta_ms"] = json!((a.expected_at_ms - now).max(0));
+            out.push(v);
+        }
+    }
+    Ok(Json(json!({"total": out.len(), "proxytxs": out})))
+}

@@ -10,7 +10,7 @@ use crate::validity::{CandidateFacts, CheckKind, CheckResult, Evidence, Validity
 
 const ROUND: u64 = 7;
 
-fn key(n: u8) -> String {
+pub(crate) fn key(n: u8) -> String {
     format!("0x{}", ::hex::encode([n; 32]))
 }
 
@@ -19,7 +19,7 @@ fn check(check: CheckKind, verdict: Verdict, reason: &str) -> CheckResult {
 }
 
 /// A round row with just what selection reads: the stash, the verdict (one failing check when not valid) and a total.
-fn row(n: u8, name: &str, verdict: Verdict, total: Option<f64>) -> CandidateRound {
+pub(crate) fn row(n: u8, name: &str, verdict: Verdict, total: Option<f64>) -> CandidateRound {
     let checks = match verdict {
         Verdict::Valid => vec![check(CheckKind::Online, Verdict::Valid, "online")],
         Verdict::Invalid => vec![
@@ -45,7 +45,7 @@ fn row(n: u8, name: &str, verdict: Verdict, total: Option<f64>) -> CandidateRoun
     }
 }
 
-fn round(candidates: Vec<CandidateRound>) -> RoundSnapshot {
+pub(crate) fn round(candidates: Vec<CandidateRound>) -> RoundSnapshot {
     RoundSnapshot {
         network: "testnet".into(),
         round: ROUND,

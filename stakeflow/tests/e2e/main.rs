@@ -5,6 +5,7 @@
 mod chain_state;
 mod common;
 mod dead_letter;
+mod delayed;
 mod interrupted_window;
 mod network;
 mod nominator;

@@ -27,18 +27,18 @@ use tokio_util::sync::CancellationToken;
 use crate::common::{Pipeline, read_topic};
 use crate::run_binary::start_with;
 
-const PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+pub(crate) const PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
-fn ss58(key: [u8; 32]) -> String {
+pub(crate) fn ss58(key: [u8; 32]) -> String {
     schemas::ss58::encode(42, &key)
 }
 
-fn hex(key: [u8; 32]) -> String {
+pub(crate) fn hex(key: [u8; 32]) -> String {
     format!("0x{}", ::hex::encode(key))
 }
 
 /// A validity setting the devnet can meet: no telemetry feed, identities or session keys here.
-fn devnet_validity() -> serde_json::Value {
+pub(crate) fn devnet_validity() -> serde_json::Value {
     serde_json::json!({
         "online": {"skip": true}, "connection_time": {"skip": true}, "client_version": {"skip": true},
         "offline_time": {"skip": true}, "identity": {"skip": true}, "beefy_key": {"skip": true},
@@ -141,13 +141,7 @@ pub(crate) fn secret_file(dir: &Path, who: &str) -> std::path::PathBuf {
 }
 
 fn account(dir: &Path, stash: &Keypair, mode: Control, signer: &str, pinned: &[&Keypair]) -> AccountConfig {
-    AccountConfig {
-        stash: ss58(account_id(stash)),
-        mode,
-        secret_file: Some(secret_file(dir, signer)),
-        secret_env: None,
-        pinned: pinned.iter().map(|k| ss58(account_id(k))).collect(),
-    }
+    AccountConfig { pinned: pinned.iter().map(|k| ss58(account_id(k))).collect(), ..AccountConfig::new(ss58(account_id(stash)), mode, secret_file(dir, signer)) }
 }
 
 fn setup(w: &World, accounts: Vec<AccountConfig>) -> NetworkSetup {
@@ -180,7 +174,7 @@ pub(crate) async fn history(store: &dyn Store, network: &str) -> Vec<NominationR
 }
 
 /// Until the history has a row of `stash` with `outcome` (and, when given, `tx` different from `not_tx`).
-async fn wait_history(w: &World, stash: [u8; 32], outcome: &str, not_tx: Option<&str>) -> NominationRecord {
+pub(crate) async fn wait_history(w: &World, stash: [u8; 32], outcome: &str, not_tx: Option<&str>) -> NominationRecord {
     let stash = ss58(stash);
     wait::until(&format!("{stash} to be {outcome}"), Duration::from_secs(120), || {
         let store = w.pipeline.store.clone();
@@ -203,18 +197,18 @@ async fn alice_nonce(w: &World) -> u64 {
     client.staking_at(fin).await.unwrap().account_info(account_id(&dev::alice())).await.unwrap().nonce
 }
 
-async fn targets_on_chain(w: &World, stash: [u8; 32]) -> Option<BTreeSet<String>> {
+pub(crate) async fn targets_on_chain(w: &World, stash: [u8; 32]) -> Option<BTreeSet<String>> {
     let client = w.devnet.client(&w.net.name).await.unwrap();
     let fin = client.finalized_number().await.unwrap();
     client.staking_at(fin).await.unwrap().nominations(stash).await.unwrap().map(|n| n.targets.into_iter().map(ss58).collect())
 }
 
-fn set(keys: &[&Keypair]) -> BTreeSet<String> {
+pub(crate) fn set(keys: &[&Keypair]) -> BTreeSet<String> {
     keys.iter().map(|k| ss58(account_id(k))).collect()
 }
 
 /// A GET against the API over the test's store, as JSON.
-async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = serde_json::Value> + Send>> {
+pub(crate) async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = serde_json::Value> + Send>> {
     use tower::ServiceExt;
     let state = api::AppState {
         store: w.pipeline.store.clone(),
@@ -352,7 +346,7 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
 }
 
 /// The programme and nominator settings of `stakeflow run` on the devnet, as an operator writes them.
-fn binary_config(dir: &Path, list: &Path) -> std::path::PathBuf {
+pub(crate) fn binary_config(dir: &Path, list: &Path) -> std::path::PathBuf {
     let [alice, dave] = [dev::alice(), dev::dave()];
     let secret = secret_file(dir, "Alice").display().to_string();
     let cfg = serde_json::json!({

@@ -1,0 +1,269 @@
+//! Time-delay proxies on the devnet, fed by the real pipeline: two stashes
+//! of one delegate are announced in one `utility.batch_all` (a stale
+//! announcement found on chain is removed in it); executing before the delay
+//! is refused by the chain and not counted; once mature, one is executed and
+//! the other, whose target raised its commission above the bound, is
+//! removed and planned anew from the next round; a key rotated during a
+//! pending announcement finishes it, the new key takes the next nomination
+//! and the old one is reported removable; misconfigured keys (not a proxy,
+//! another type, another delay) leave their accounts idle and the others
+//! unaffected.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chain::proxy::Announcement;
+use nominator::book::{AccountStatus, NominationRecord, State};
+use nominator::reload::SettingsSource;
+use nominator::{AccountConfig, Control, NetworkNominators, NetworkSetup, Nominator, PolicyKind, Settings};
+use schemas::{NominatorEvent, topics};
+use subxt_signer::SecretUri;
+use subxt_signer::sr25519::{Keypair, dev};
+use testkit::accounts::{UNIT, account_id};
+use testkit::wait;
+
+use crate::common::read_topic;
+use crate::nominator::{PHRASE, World, api_get, book, hex, history, secret_file, set, ss58, targets_on_chain, wait_for_round_with_valid, world};
+
+/// The proxies' announcement delay, in (the devnet's own) blocks.
+pub(crate) const DELAY: u32 = 5;
+
+pub(crate) fn key(who: &str) -> Keypair {
+    Keypair::from_uri(&SecretUri::from_str(&format!("{PHRASE}//{who}")).unwrap()).unwrap()
+}
+
+/// A stash nominated through a time-delay proxy whose secret is `signer`'s.
+pub(crate) fn delayed(dir: &std::path::Path, stash: &Keypair, signer: &str, pinned: &[&Keypair]) -> AccountConfig {
+    AccountConfig {
+        proxy_delay_blocks: u64::from(DELAY),
+        pinned: pinned.iter().map(|k| ss58(account_id(k))).collect(),
+        ..AccountConfig::new(ss58(account_id(stash)), Control::Proxy, secret_file(dir, signer))
+    }
+}
+
+/// The configuration a running nominator reads again every pass.
+struct Swappable(Mutex<NetworkNominators>);
+
+impl SettingsSource for Swappable {
+    fn settings(&self, _: &str) -> Result<Option<NetworkNominators>, String> {
+        Ok(Some(self.0.lock().unwrap().clone()))
+    }
+}
+
+pub(crate) async fn announcements(w: &testkit::Devnet, network: &str, delegate: [u8; 32]) -> Vec<Announcement> {
+    let client = w.client(network).await.unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    client.staking_at(fin).await.unwrap().announcements(delegate).await.unwrap()
+}
+
+async fn status_where(w: &World, stash: [u8; 32], what: &str, pred: impl Fn(&AccountStatus) -> bool) -> AccountStatus {
+    wait::until(what, Duration::from_secs(120), || {
+        let store = w.pipeline.store.clone();
+        let name = w.net.name.clone();
+        let pred = &pred;
+        async move { book(store.as_ref(), &name).await.statuses.get(&hex(stash)).filter(|s| pred(s)).cloned() }
+    })
+    .await
+    .unwrap()
+}
+
+async fn history_where(w: &World, what: &str, pred: impl Fn(&NominationRecord) -> bool) -> NominationRecord {
+    wait::until(what, Duration::from_secs(120), || {
+        let store = w.pipeline.store.clone();
+        let name = w.net.name.clone();
+        let pred = &pred;
+        async move { history(store.as_ref(), &name).await.into_iter().find(|r| pred(r)) }
+    })
+    .await
+    .unwrap()
+}
+
+/// Build blocks until the finalized head reaches `block`.
+pub(crate) async fn build_to(devnet: &testkit::Devnet, block: u64) {
+    while devnet.finalized_number().await.unwrap() < block {
+        devnet.new_blocks(1).await.unwrap();
+    }
+}
+
+fn sorted(keys: &[&Keypair]) -> Vec<[u8; 32]> {
+    let mut v: Vec<[u8; 32]> = keys.iter().map(|k| account_id(k)).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_and_keys_rotate() {
+    testkit::init_tracing();
+    let w = world().await;
+    let dir = w.pipeline.dir.path().to_path_buf();
+    let net = w.net.name.clone();
+    let [ferdie, bob, eve, alice, dave, charlie] = [dev::ferdie(), dev::bob(), dev::eve(), dev::alice(), dev::dave(), dev::charlie()];
+    let [nova, one, two, three] = ["Nova", "One", "Two", "Three"].map(key);
+    let (a, d, c, n) = (account_id(&alice), account_id(&dave), account_id(&charlie), account_id(&nova));
+    for k in [&charlie, &nova, &one, &two, &three] {
+        w.devnet.fund(account_id(k), 1_000_000 * UNIT).await.unwrap();
+    }
+    w.devnet.add_proxy(&alice, c, "Staking", DELAY).await.unwrap();
+    w.devnet.add_proxy(&dave, c, "Staking", DELAY).await.unwrap();
+    w.devnet.add_proxy(&dave, n, "Staking", DELAY).await.unwrap();
+    // Misconfigured: One's proxy has another delay, Two has none, Three's is of another type.
+    w.devnet.add_proxy(&one, c, "Staking", DELAY + 2).await.unwrap();
+    w.devnet.add_proxy(&three, c, "Governance", DELAY).await.unwrap();
+    // An announcement for Dave that nobody recorded (a crash, another tool): reconciled away.
+    w.devnet.announce(&charlie, d, [7; 32]).await.unwrap();
+    assert_eq!(announcements(&w.devnet, &net, c).await.len(), 1);
+
+    let settings = NetworkNominators {
+        era_buffer: Some(1),
+        min_bond: 1.0,
+        max_nominations: Some(16),
+        policy: PolicyKind::Pinned,
+        accounts: vec![
+            delayed(&dir, &alice, "Charlie", &[&ferdie, &bob]),
+            delayed(&dir, &dave, "Charlie", &[&bob, &eve]),
+            delayed(&dir, &one, "Charlie", &[&bob]),
+            delayed(&dir, &two, "Charlie", &[&bob]),
+            delayed(&dir, &three, "Charlie", &[&bob]),
+        ],
+        ..Default::default()
+    };
+    let source = Arc::new(Swappable(Mutex::new(settings.clone())));
+    let accounts = settings.load(&net, 42).unwrap();
+    let setup = NetworkSetup { name: net.clone(), staking_chain: w.net.clone(), decimals: 10, ss58_prefix: 42, settings: settings.clone(), accounts };
+    let run = Settings { dry_run: false, poll: Duration::from_millis(200), lease_ttl: Duration::from_secs(5), holder: "delayed".into() };
+    let nominator = Nominator::new(w.pipeline.bus.clone(), w.pipeline.store.clone(), w.namespaces.clone(), vec![setup], run).with_settings_source(source.clone());
+    let token = w.token.child_token();
+    tokio::spawn(nominator.run(token.clone()));
+
+    // Alice and Dave announced by Charlie in one batch, with the stale announcement's removal.
+    let client = w.devnet.client(&net).await.unwrap();
+    let alice_targets = sorted(&[&ferdie, &bob]);
+    let alice_hash = client.nominate_call_hash(&alice_targets).await.unwrap();
+    let dave_hash = client.nominate_call_hash(&sorted(&[&bob, &eve])).await.unwrap();
+    let pending = wait::until("Alice and Dave announced, the stale announcement removed", Duration::from_secs(120), || {
+        let devnet = &w.devnet;
+        let net = net.clone();
+        async move {
+            let anns = announcements(devnet, &net, c).await;
+            (anns.len() == 2 && anns.iter().all(|x| x.call_hash != [7; 32])).then_some(anns)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(pending.iter().any(|p| p.real == a && p.call_hash == alice_hash), "the hash of the exact call, targets sorted: {pending:?}");
+    assert!(pending.iter().any(|p| p.real == d && p.call_hash == dave_hash), "{pending:?}");
+    let records = wait::until("both announcements recorded", Duration::from_secs(60), || {
+        let store = w.pipeline.store.clone();
+        let net = net.clone();
+        async move { Some(book(store.as_ref(), &net).await.announcements).filter(|r| r.len() == 2) }
+    })
+    .await
+    .unwrap();
+    let recs: Vec<_> = records.values().collect();
+    assert_eq!(recs[0].tx_hash, recs[1].tx_hash, "one batch_all for both stashes of the signer");
+    for r in &recs {
+        let on_chain = pending.iter().find(|p| hex(p.real) == r.stash_hex).unwrap();
+        assert_eq!((r.height, r.executes_at), (on_chain.height, on_chain.height + u64::from(DELAY)), "{r:?}");
+    }
+    let height = recs[0].height;
+    let alice_status = status_where(&w, a, "Alice awaiting execution", |s| s.state == State::AwaitingProxyExecution).await;
+    assert!(alice_status.why.contains("executes at block") && alice_status.announcement.is_some(), "{alice_status:?}");
+    let api = api_get(&w).await;
+    let px = api("/proxytxs").await;
+    assert_eq!(px["total"], 2, "{px}");
+    assert!(px["proxytxs"].as_array().unwrap().iter().all(|p| p["executes_at"] == height + u64::from(DELAY) && p["callHash"].is_string()), "{px}");
+
+    // Misconfigured keys: reported, their accounts idle.
+    for (k, needle) in [(&one, "delay of 7 blocks on chain"), (&two, "is not a proxy of"), (&three, "of type Governance, not Staking")] {
+        let s = status_where(&w, account_id(k), "a misconfigured key reported", |s| s.state == State::NotNominating).await;
+        assert!(s.why.contains(needle), "{needle}: {s:?}");
+    }
+
+    // Executing before the delay: the chain refuses, nothing is counted as done.
+    assert!(w.devnet.finalized_number().await.unwrap() < height + u64::from(DELAY), "the test built too many blocks");
+    let early = w.devnet.proxy_announced(&ferdie, c, a, &alice_targets).await;
+    let err = format!("{:#}", early.expect_err("executed before the delay"));
+    assert!(err.contains("Unannounced"), "{err}");
+    assert!(history(w.pipeline.store.as_ref(), &net).await.iter().all(|r| r.outcome != "confirmed"), "nothing counted as done");
+    assert_eq!(targets_on_chain(&w, a).await, None);
+
+    // Eve raises her commission above the bound during the delay; then the delay passes.
+    w.devnet.validate(&eve, 1_000_000_000).await.unwrap();
+    build_to(&w.devnet, height + u64::from(DELAY)).await;
+    let ra = history_where(&w, "Alice's announcement executed", |r| r.stash == ss58(a) && r.outcome == "confirmed").await;
+    assert_eq!(targets_on_chain(&w, a).await, Some(set(&[&ferdie, &bob])));
+    let removed = history_where(&w, "Dave's announcement removed", |r| r.stash == ss58(d) && r.outcome == "cancelled").await;
+    assert!(removed.reason.as_deref().is_some_and(|r| r.contains("raised its commission")), "{removed:?}");
+    assert_eq!(targets_on_chain(&w, d).await, None, "nothing of Dave's announcement was executed");
+    wait::until("Charlie's announcements cleared", Duration::from_secs(60), || {
+        let devnet = &w.devnet;
+        let net = net.clone();
+        async move { announcements(devnet, &net, c).await.is_empty().then_some(()) }
+    })
+    .await
+    .unwrap();
+    let alice_now = status_where(&w, a, "Alice nominated", |s| s.state == State::Nominated).await;
+    assert!(alice_now.announcement.is_none(), "{alice_now:?}");
+
+    // The next round plans Dave anew, without Eve.
+    w.devnet.force_session().await.unwrap();
+    let bob_hash = client.nominate_call_hash(&sorted(&[&bob])).await.unwrap();
+    let second = wait::until("Dave announced anew without Eve", Duration::from_secs(120), || {
+        let devnet = &w.devnet;
+        let net = net.clone();
+        async move { announcements(devnet, &net, c).await.into_iter().find(|x| x.real == d) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(second.call_hash, bob_hash);
+
+    // Rotation during that pending announcement, picked up without a restart:
+    // Nova is Dave's key from now on, Charlie the previous one.
+    let mut rotated = settings.clone();
+    rotated.accounts[1] = AccountConfig { previous_secret_file: Some(secret_file(&dir, "Charlie")), ..delayed(&dir, &dave, "Nova", &[&ferdie, &bob]) };
+    *source.0.lock().unwrap() = rotated;
+    let s = status_where(&w, d, "the rotation picked up", |s| s.signer == ss58(n) && s.previous_signer_pending == 1).await;
+    assert_eq!(s.previous_signer.as_deref(), Some(ss58(c).as_str()));
+    build_to(&w.devnet, second.height + u64::from(DELAY)).await;
+    let rd = history_where(&w, "Charlie's announcement for Dave executed", |r| r.stash == ss58(d) && r.outcome == "confirmed").await;
+    assert_eq!(rd.targets.iter().map(|t| t.stash.clone()).collect::<BTreeSet<_>>(), set(&[&bob]));
+    assert_eq!(targets_on_chain(&w, d).await, Some(set(&[&bob])));
+    let s = status_where(&w, d, "the previous key reported removable", |s| s.previous_signer_removable).await;
+    assert!(s.why.contains("nothing pending") && s.why.contains(&ss58(c)), "{s:?}");
+
+    // The new key takes the next nomination: a new era, Dave's cohort has drifted.
+    let era = w.devnet.advance_era().await.unwrap();
+    w.devnet.force_session().await.unwrap();
+    wait_for_round_with_valid(&w, 2, era).await;
+    let by_nova = client.nominate_call_hash(&sorted(&[&ferdie, &bob])).await.unwrap();
+    wait::until("Dave announced by the new key", Duration::from_secs(120), || {
+        let devnet = &w.devnet;
+        let net = net.clone();
+        async move { announcements(devnet, &net, n).await.into_iter().find(|x| x.real == d && x.call_hash == by_nova) }
+    })
+    .await
+    .unwrap();
+    assert!(announcements(&w.devnet, &net, c).await.is_empty(), "nothing new from the previous key");
+
+    // Every step is on the topic, once.
+    wait::until("every event published", Duration::from_secs(30), || {
+        let store = w.pipeline.store.clone();
+        let net = net.clone();
+        async move { book(store.as_ref(), &net).await.pending.is_empty().then_some(()) }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    let bootstrap = w.pipeline.broker.bootstrap().to_string();
+    let raw = tokio::task::spawn_blocking(move || read_topic(&bootstrap, topics::NOMINATOR_EVENTS)).await.unwrap();
+    let events: Vec<NominatorEvent> = raw.iter().map(|(_, _, p)| NominatorEvent::decode(p).unwrap()).collect();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=events.len() as i64).collect::<Vec<_>>());
+    for kind in ["announced", "matured", "executed", "cancelled"] {
+        assert!(events.iter().any(|e| e.kind == kind), "no {kind} event in {:?}", events.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    }
+    let cancelled: Vec<_> = events.iter().filter(|e| e.kind == "cancelled").collect();
+    assert!(cancelled.iter().any(|e| e.reason.as_deref().is_some_and(|r| r.contains("not ours"))), "the stale one: {cancelled:?}");
+    let _ = (ra, w.token.cancel());
+}
