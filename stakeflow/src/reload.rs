@@ -22,8 +22,10 @@ impl ConfigReload {
     pub fn new(path: Option<PathBuf>) -> Self {
         let hup = Arc::new(AtomicBool::new(false));
         let flag = hup.clone();
+        // Registered now, so a SIGHUP from this moment on never takes the default action (exit).
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
         tokio::spawn(async move {
-            let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+            let Ok(mut signal) = signal else { return };
             while signal.recv().await.is_some() {
                 tracing::info!("SIGHUP: the nominator settings are read again at the next pass");
                 flag.store(true, Ordering::SeqCst);
@@ -46,6 +48,46 @@ impl nominator::reload::SettingsSource for ConfigReload {
             Some(Ok(cfg)) => Ok(cfg.networks.get(network).cloned()),
             Some(Err(e)) => Err(e.clone()),
             None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nominator::reload::SettingsSource;
+
+    use super::*;
+
+    fn write(path: &std::path::Path, min_bond: f64) {
+        std::fs::write(path, format!("[nominator.networks.devnet]\nmin_bond = {min_bond}\n")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_changed_file_is_read_again_and_a_broken_one_is_an_error_not_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stakeflow.toml");
+        write(&path, 10.0);
+        let reload = ConfigReload::new(Some(path.clone()));
+        assert_eq!(reload.settings("devnet").unwrap().map(|n| n.min_bond), Some(10.0));
+        assert_eq!(reload.settings("other").unwrap(), None);
+        // A new modification time (file systems with coarse times: set it explicitly).
+        write(&path, 20.0);
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        assert_eq!(reload.settings("devnet").unwrap().map(|n| n.min_bond), Some(20.0));
+        std::fs::write(&path, "[nominator.networks.devnet]\nmin_bond = \"lots\"\n").unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later + std::time::Duration::from_secs(5)).unwrap();
+        assert!(reload.settings("devnet").unwrap_err().contains("min_bond"));
+        // SIGHUP reads it again even when its time did not change.
+        write(&path, 30.0);
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(later + std::time::Duration::from_secs(5)).unwrap();
+        assert!(reload.settings("devnet").unwrap_err().contains("min_bond"), "unchanged time: the broken one stays");
+        let sent = std::process::Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while reload.settings("devnet").ok().flatten().map(|n| n.min_bond) != Some(30.0) {
+            assert!(std::time::Instant::now() < deadline, "SIGHUP did not make it read the file again");
+            tokio::task::yield_now().await;
         }
     }
 }

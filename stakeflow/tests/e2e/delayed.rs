@@ -267,3 +267,150 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     assert!(cancelled.iter().any(|e| e.reason.as_deref().is_some_and(|r| r.contains("not ours"))), "the stale one: {cancelled:?}");
     let _ = (ra, w.token.cancel());
 }
+
+/// `stakeflow run` with Dave nominated through Charlie, a time-delay proxy:
+/// its settings, with `previous` as the previous key when rotating.
+fn rotating_config(dir: &std::path::Path, list: &std::path::Path, signer: &str, previous: Option<&str>) -> std::path::PathBuf {
+    let [ferdie, bob, dave] = [dev::ferdie(), dev::bob(), dev::dave()];
+    let mut account = serde_json::json!({
+        "stash": ss58(account_id(&dave)), "mode": "proxy", "proxy_delay_blocks": DELAY,
+        "secret_file": secret_file(dir, signer).display().to_string(),
+        "pinned": [ss58(account_id(&ferdie)), ss58(account_id(&bob))],
+    });
+    if let Some(p) = previous {
+        account["previous_secret_file"] = secret_file(dir, p).display().to_string().into();
+    }
+    let cfg = serde_json::json!({
+        "scoring": {"networks": {"paseo-devnet": {
+            "candidates": list.display().to_string(), "candidates_poll": "200ms", "profile": "testnet",
+            "validity": crate::nominator::devnet_validity(),
+        }}},
+        // A pass every 3 s: a kill right after the execution lands falls before its record.
+        "nominator": {"poll": "3s", "lease_ttl": "3s", "networks": {"paseo-devnet": {
+            "era_buffer": 1, "min_bond": 1.0, "max_nominations": 16, "policy": "pinned", "accounts": [account],
+        }}},
+    });
+    let path = dir.join("stakeflow.toml");
+    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
+    path
+}
+
+/// The book as the killed process left it in its embedded store.
+async fn book_on_disk(data: &std::path::Path) -> nominator::book::Book {
+    let store = store::open(&store::StoreConfig::Embedded { path: data.join("state.redb") }).await.unwrap();
+    book(store.as_ref(), "paseo-devnet").await
+}
+
+async fn nonce(devnet: &testkit::Devnet, who: [u8; 32]) -> u64 {
+    let client = devnet.client("paseo-devnet").await.unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    client.staking_at(fin).await.unwrap().account_info(who).await.unwrap().nonce
+}
+
+/// SIGKILL between announce and execute, a restart with a rotated key, SIGKILL
+/// between the execution landing and its record, a restart: one announcement,
+/// one execution, the nomination confirmed once, nothing left pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_with_a_rotated_key() {
+    use crate::run_binary::start_with;
+    testkit::init_tracing();
+    let devnet = testkit::Devnet::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let network_file = dir.path().join("devnet.toml");
+    std::fs::write(&network_file, format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", devnet.ws_url())).unwrap();
+    let [ferdie, bob, eve, dave, charlie] = [dev::ferdie(), dev::bob(), dev::eve(), dev::dave(), dev::charlie()];
+    let nova = key("Nova");
+    let (d, c, n) = (account_id(&dave), account_id(&charlie), account_id(&nova));
+    let list = serde_json::json!({"candidates": [
+        {"slotId": 1, "name": "Ferdie", "stash": ss58(account_id(&ferdie)), "kyc": true},
+        {"slotId": 2, "name": "Bob", "stash": ss58(account_id(&bob)), "kyc": true},
+        {"slotId": 3, "name": "Eve", "stash": ss58(account_id(&eve)), "kyc": true},
+    ]});
+    let list_file = dir.path().join("candidates.json");
+    std::fs::write(&list_file, serde_json::to_vec_pretty(&list).unwrap()).unwrap();
+    crate::nominator::shape_chain(&devnet).await;
+    for k in [&charlie, &nova] {
+        devnet.fund(account_id(k), 1_000_000 * UNIT).await.unwrap();
+    }
+    devnet.add_proxy(&dave, c, "Staking", DELAY).await.unwrap();
+    devnet.add_proxy(&dave, n, "Staking", DELAY).await.unwrap();
+    let (charlie_before, nova_before) = (nonce(&devnet, c).await, nonce(&devnet, n).await);
+    let data = dir.path().join("data");
+    let http = reqwest::Client::new();
+
+    // Announced by Charlie, then killed before the delay has passed.
+    let config = rotating_config(dir.path(), &list_file, "Charlie", None);
+    let mut run = start_with(Some(&config), &network_file, &data).await;
+    let url = format!("http://{}/proxytxs", run.api);
+    let px = wait::until("the announcement recorded", Duration::from_secs(240), || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+            (v["total"] == 1).then_some(v)
+        }
+    })
+    .await
+    .unwrap();
+    run.child.kill().await.unwrap();
+    let executes_at = px["proxytxs"][0]["executes_at"].as_u64().unwrap();
+    let call_hash = px["proxytxs"][0]["call_hash"].as_str().unwrap().to_string();
+    assert_eq!(announcements(&devnet, "paseo-devnet", c).await.len(), 1);
+
+    // Restarted with Nova as the key and Charlie as the previous one, once the delay has passed;
+    // killed as soon as the execution is on chain (a pass every 3 s: before its record).
+    build_to(&devnet, executes_at).await;
+    let config = rotating_config(dir.path(), &list_file, "Nova", Some("Charlie"));
+    let mut run = start_with(Some(&config), &network_file, &data).await;
+    wait::until("the execution on chain", Duration::from_secs(120), || {
+        let devnet = &devnet;
+        async move { announcements(devnet, "paseo-devnet", c).await.is_empty().then_some(()) }
+    })
+    .await
+    .unwrap();
+    run.child.kill().await.unwrap();
+    let left = book_on_disk(&data).await;
+    let in_flight: Vec<_> = left.txs.values().flat_map(|t| t.items.iter().map(|i| i.step)).collect();
+    assert_eq!(in_flight, vec![nominator::book::Step::Execute], "killed between the execution and its record");
+    assert_eq!(left.announcements.len(), 1, "still recorded as pending");
+
+    // Restarted: the execution is found and recorded once; nothing is sent again.
+    let mut run = start_with(Some(&config), &network_file, &data).await;
+    let status_url = format!("http://{}/nominators/{}", run.api, ss58(d));
+    let status = wait::until("Dave nominated, the previous key removable", Duration::from_secs(240), || {
+        let (http, url) = (http.clone(), status_url.clone());
+        async move {
+            let v: serde_json::Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+            (v["state"] == "Nominated" && v["previous_signer_removable"] == true && v["in_flight"].as_array()?.is_empty()).then_some(v)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(status["signer"], ss58(n), "{status}");
+    assert_eq!(targets_on_chain_at(&devnet, d).await, Some(set(&[&ferdie, &bob])));
+    assert_eq!(nonce(&devnet, c).await, charlie_before + 1, "Charlie announced once");
+    assert_eq!(nonce(&devnet, n).await, nova_before + 1, "Nova executed once");
+    let px: serde_json::Value = http.get(format!("http://{}/proxytxs", run.api)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(px["total"], 0, "nothing pending: {px}");
+    let kafka = run.kafka.clone();
+    let events = wait::until("the events on the topic", Duration::from_secs(60), || {
+        let kafka = kafka.clone();
+        async move {
+            let raw = tokio::task::spawn_blocking(move || read_topic(&kafka, topics::NOMINATOR_EVENTS)).await.ok()?;
+            let events: Vec<NominatorEvent> = raw.iter().filter_map(|(_, _, p)| NominatorEvent::decode(p).ok()).collect();
+            events.iter().any(|e| e.kind == "confirmed").then_some(events)
+        }
+    })
+    .await
+    .unwrap();
+    let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
+    assert_eq!((count("announced"), count("executed"), count("confirmed")), (1, 1, 1), "{:?}", events.iter().map(|e| &e.kind).collect::<Vec<_>>());
+    assert!(events.iter().any(|e| e.kind == "executed" && e.detail_json.contains(&call_hash)));
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=events.len() as i64).collect::<Vec<_>>());
+    run.child.kill().await.unwrap();
+}
+
+async fn targets_on_chain_at(devnet: &testkit::Devnet, stash: [u8; 32]) -> Option<BTreeSet<String>> {
+    let client = devnet.client("paseo-devnet").await.unwrap();
+    let fin = client.finalized_number().await.unwrap();
+    client.staking_at(fin).await.unwrap().nominations(stash).await.unwrap().map(|n| n.targets.into_iter().map(ss58).collect())
+}
