@@ -19,6 +19,9 @@ pub enum ApiError {
     /// Something inside failed (logged, not shown).
     #[error("internal error")]
     Internal(String),
+    /// Not answered within the request timeout.
+    #[error("not answered within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 impl IntoResponse for ApiError {
@@ -34,6 +37,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %e, "internal error while serving a request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
         };
         (status, Json(json!({"error": code, "message": self.to_string()}))).into_response()
     }

@@ -3,6 +3,7 @@
 
 mod config;
 mod error;
+mod limits;
 mod ready;
 mod routes;
 
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
+pub use limits::apply as with_limits;
 pub use ready::{ChainReadiness, Readiness, readiness};
 
 /// What handlers share.
@@ -79,7 +81,7 @@ pub async fn serve(
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "api listening");
-    let app = router(state);
+    let app = limits::apply(router(state), cfg);
     let task = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
     });

@@ -108,7 +108,7 @@ async fn registering_our_schemas_returns_their_ids_and_foreign_schemas_are_refus
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
     let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]) };
-    let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0 };
+    let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0, ..Default::default() };
     let token = tokio_util::sync::CancellationToken::new();
     let (addr, server) = api::serve(&cfg, state.clone(), token.clone()).await.unwrap();
     let url: url::Url = format!("http://{addr}/").parse().unwrap();
@@ -129,4 +129,52 @@ async fn registering_our_schemas_returns_their_ids_and_foreign_schemas_are_refus
     assert_eq!(resp.status(), StatusCode::CONFLICT);
     token.cancel();
     server.await.unwrap().unwrap();
+}
+
+fn empty_state(store: Arc<dyn Store>) -> AppState {
+    AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]) }
+}
+
+/// Over a socket, as a client sees it: a body above the limit is refused with
+/// JSON, a browser of a listed origin may read, another gets no CORS grant.
+#[tokio::test]
+async fn bodies_are_bounded_and_only_listed_origins_may_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    let cfg = api::ApiConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: 1024,
+        cors_origins: vec!["https://front.example".into()],
+        ..Default::default()
+    };
+    assert!(cfg.problems().is_empty());
+    let token = tokio_util::sync::CancellationToken::new();
+    let (addr, server) = api::serve(&cfg, empty_state(store), token.clone()).await.unwrap();
+    let http = reqwest::Client::new();
+    let big = serde_json::json!({"schema": "x".repeat(4096)}).to_string();
+    let resp = http.post(format!("http://{addr}/subjects/s/versions")).body(big).send().await.unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = resp.json().await.expect("a JSON error");
+    assert_eq!(body["error_code"], 413);
+    let from = |origin: &'static str| http.get(format!("http://{addr}/health")).header("origin", origin).send();
+    let listed = from("https://front.example").await.unwrap();
+    assert_eq!(listed.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://front.example"));
+    let other = from("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    token.cancel();
+    server.await.unwrap().unwrap();
+    let bad = api::ApiConfig { request_timeout: std::time::Duration::ZERO, cors_origins: vec!["front.example".into()], ..Default::default() };
+    assert_eq!(bad.problems().len(), 2, "{:?}", bad.problems());
+}
+
+/// A request not answered in time gets the API's JSON error, not a hang.
+#[tokio::test]
+async fn a_request_past_its_deadline_gets_a_json_timeout() {
+    let cfg = api::ApiConfig { request_timeout: std::time::Duration::from_millis(50), ..Default::default() };
+    let slow = axum::Router::new().route("/slow", axum::routing::get(|| std::future::pending::<&'static str>()));
+    let resp = api::with_limits(slow, &cfg).oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"], "timeout");
 }

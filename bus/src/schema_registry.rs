@@ -17,10 +17,11 @@ pub async fn register_schemas(url: &Url) -> Result<BTreeMap<u32, u32>, BusError>
     let http = reqwest::Client::new();
     let mut ids = BTreeMap::new();
     for entry in schemas::registry::catalog() {
+        // The registry URL may carry credentials: shown redacted, and scrubbed from reasons.
         let fail = |reason: String| BusError::SchemaRegistry {
-            url: url.to_string(),
+            url: redact::redact(url),
             subject: entry.subject.to_string(),
-            reason,
+            reason: redact::scrub(&reason, url),
         };
         let endpoint = url
             .join(&format!("subjects/{}/versions", entry.subject))
@@ -46,4 +47,19 @@ pub async fn register_schemas(url: &Url) -> Result<BTreeMap<u32, u32>, BusError>
         tracing::info!(subject = entry.subject, version = entry.version, id, "schema registered");
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn credentials_in_the_registry_url_are_never_shown() {
+        let url: Url = "http://registry-user:pa55word-x@127.0.0.1:9/ctx/apikey-12345/".parse().unwrap();
+        let err = register_schemas(&url).await.expect_err("nothing listens on port 9").to_string();
+        for secret in ["pa55word-x", "registry-user", "apikey-12345"] {
+            assert!(!err.contains(secret), "{secret} in {err}");
+        }
+        assert!(err.contains("127.0.0.1:9"), "{err}");
+    }
 }

@@ -93,7 +93,7 @@ impl ChainClient {
                 Ok(c) => return Ok(c),
                 Err(e @ ChainError::WrongGenesis { .. }) => return Err(e),
                 Err(e) => {
-                    let shown = crate::redact::redact(endpoint);
+                    let shown = ::redact::redact(endpoint);
                     tracing::warn!(network = %net.name, endpoint = %shown, error = %e, "endpoint failed, trying the next");
                     tried.push(format!("{shown}: {e}"));
                 }
@@ -105,9 +105,9 @@ impl ChainClient {
     async fn connect_one(net: &NetworkConfig, endpoint: &Url) -> Result<Self, ChainError> {
         let fail = |op: &str, reason: String| ChainError::Rpc {
             network: net.name.clone(),
-            endpoint: crate::redact::redact(endpoint),
+            endpoint: ::redact::redact(endpoint),
             op: op.to_string(),
-            reason: crate::redact::scrub(&reason, endpoint),
+            reason: ::redact::scrub(&reason, endpoint),
         };
         let rpc = RpcClient::from_insecure_url(endpoint.as_str())
             .await
@@ -127,21 +127,21 @@ impl ChainClient {
         {
             return Err(ChainError::WrongGenesis {
                 network: net.name.clone(),
-                endpoint: crate::redact::redact(endpoint),
+                endpoint: ::redact::redact(endpoint),
                 found: genesis,
                 expected: expected.clone(),
             });
         }
-        tracing::info!(network = %net.name, endpoint = %crate::redact::redact(endpoint), %genesis, "connected to chain");
+        tracing::info!(network = %net.name, endpoint = %::redact::redact(endpoint), %genesis, "connected to chain");
         Ok(Self { network: net.name.clone(), endpoint: endpoint.clone(), api, rpc })
     }
 
     pub(crate) fn fail(&self, op: impl Into<String>, reason: impl ToString) -> ChainError {
         ChainError::Rpc {
             network: self.network.clone(),
-            endpoint: crate::redact::redact(&self.endpoint),
+            endpoint: ::redact::redact(&self.endpoint),
             op: op.into(),
-            reason: crate::redact::scrub(&reason.to_string(), &self.endpoint),
+            reason: ::redact::scrub(&reason.to_string(), &self.endpoint),
         }
     }
 
@@ -157,7 +157,7 @@ impl ChainClient {
 
     /// The endpoint in use, as it may be shown (no credentials, path or query).
     pub fn endpoint(&self) -> String {
-        crate::redact::redact(&self.endpoint)
+        ::redact::redact(&self.endpoint)
     }
 
     /// Genesis hash, 0x hex.

@@ -7,7 +7,6 @@ mod identity;
 mod network;
 pub mod nominate;
 pub mod proxy;
-mod redact;
 mod rpc_count;
 pub mod staking;
 pub mod value_json;

@@ -209,7 +209,7 @@ fn load_network(path: &Path) -> anyhow::Result<NetworkConfig> {
 
 /// Every problem, so one run of `stakeflow validate` shows them all.
 fn problems(cfg: &AppConfig, needs_networks: bool) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = cfg.api.problems();
     if needs_networks && cfg.networks.is_empty() {
         out.push("no network configured: pass --network config/networks/devnet.toml (or list network_files)".into());
     }

@@ -177,6 +177,8 @@ async fn scoring_rows_scan_by_prefix_in_key_order(open: Opener) {
     assert_eq!(got, vec![("round/polkadot/000000000002", &b"2"[..]), ("round/polkadot/000000000010", &b"10"[..])]);
     assert_eq!(store.scan_states("scorer", "round/").await.unwrap().len(), 3);
     assert!(store.scan_states("scorer", "none/").await.unwrap().is_empty());
+    assert_eq!(store.scan_keys("scorer", "round/polkadot/").await.unwrap(), vec!["round/polkadot/000000000002", "round/polkadot/000000000010"]);
+    assert!(store.scan_keys("scorer", "none/").await.unwrap().is_empty());
 }
 
 async fn unguarded_settings_overwrite(open: Opener) {

@@ -190,6 +190,27 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn scan_keys(&self, consumer: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let (consumer, prefix) = (consumer.to_string(), prefix.to_string());
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+            let mut out = Vec::new();
+            let from = (consumer.as_str(), prefix.as_str());
+            for row in table.range(from..).map_err(|e| s.err("scan states")(e.into()))? {
+                // Only the key guard is read: redb hands values out lazily.
+                let (k, _) = row.map_err(|e| s.err("scan states")(e.into()))?;
+                let (c, key) = k.value();
+                if c != consumer || !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push(key.to_string());
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let (consumer, key, value) = (consumer.to_string(), key.to_string(), value.to_vec());
         self.blocking(move |s| {

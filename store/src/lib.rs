@@ -73,6 +73,10 @@ pub trait Store: Send + Sync + 'static {
     /// Every state value of `consumer` whose key starts with `prefix` (ASCII keys), in key order.
     async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
+    /// The keys [`Store::scan_states`] would return, without reading their values
+    /// (listing stored rounds must not load every round).
+    async fn scan_keys(&self, consumer: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
+
     /// Save a state value that no position guards (settings such as which
     /// scoring namespace is live).
     async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError>;

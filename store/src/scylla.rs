@@ -38,6 +38,7 @@ struct Statements {
     state_upsert: PreparedStatement,
     state_get: PreparedStatement,
     state_scan: PreparedStatement,
+    state_keys: PreparedStatement,
 }
 
 fn driver(op: &'static str) -> impl FnOnce(String) -> StoreError {
@@ -100,6 +101,11 @@ impl ScyllaStore {
             .await?,
             state_scan: prepare(format!(
                 "SELECT key, payload FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'state' AND key >= ? AND key < ?"
+            ))
+            .await?,
+            // writetime() is null where the payload is: the same rows as state_scan, without their payloads.
+            state_keys: prepare(format!(
+                "SELECT key, writetime(payload) FROM {ks}.consumer_state WHERE consumer = ? AND kind = 'state' AND key >= ? AND key < ?"
             ))
             .await?,
         };
@@ -267,6 +273,31 @@ impl Store for ScyllaStore {
                 let (key, payload) = row.map_err(|e| driver("scan states")(e.to_string()))?;
                 if let Some(payload) = payload {
                     out.push((key, payload));
+                }
+            }
+            match next.into_paging_control_flow() {
+                std::ops::ControlFlow::Break(()) => break,
+                std::ops::ControlFlow::Continue(p) => paging = p,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn scan_keys(&self, consumer: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let upper = format!("{prefix}\u{7f}");
+        let mut out = Vec::new();
+        let mut paging = scylla::response::PagingState::start();
+        loop {
+            let (result, next) = self
+                .session
+                .execute_single_page(&self.st.state_keys, (consumer, prefix, upper.as_str()), paging)
+                .await
+                .map_err(|e| driver("scan keys")(e.to_string()))?;
+            let rows = result.into_rows_result().map_err(|e| driver("scan keys")(e.to_string()))?;
+            for row in rows.rows::<(String, Option<i64>)>().map_err(|e| driver("scan keys")(e.to_string()))? {
+                let (key, written) = row.map_err(|e| driver("scan keys")(e.to_string()))?;
+                if written.is_some() {
+                    out.push(key);
                 }
             }
             match next.into_paging_control_flow() {

@@ -102,7 +102,14 @@ pub(crate) async fn config() -> Response {
 /// schemas only, so registering answers the id of a schema it already holds
 /// under that subject (as a Confluent registry does for a known schema) and
 /// refuses anything else with 409.
-pub(crate) async fn register(Path(subject): Path<String>, body: axum::body::Bytes) -> Response {
+pub(crate) async fn register(Path(subject): Path<String>, body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return reply(StatusCode::PAYLOAD_TOO_LARGE, json!({"error_code": 413, "message": "the request body is too large"}));
+        }
+        Err(e) => return reply(StatusCode::BAD_REQUEST, json!({"error_code": 400, "message": e.body_text()})),
+    };
     let posted = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("schema").and_then(Value::as_str).and_then(registry::canonical));

@@ -38,7 +38,8 @@ impl fmt::Display for CandidateSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
-            Self::Url(url) => write!(f, "{url}"),
+            // A list URL may carry a token: shown (in logs, errors and records) redacted.
+            Self::Url(url) => write!(f, "{}", redact::redact(url)),
         }
     }
 }
@@ -53,10 +54,12 @@ pub async fn load(
 }
 
 fn read_error(source: &CandidateSource, reason: impl fmt::Display) -> CandidatesError {
-    CandidatesError::Read {
-        source_name: source.to_string(),
-        reason: reason.to_string(),
-    }
+    let reason = match source {
+        // reqwest's errors quote the URL in full.
+        CandidateSource::Url(url) => redact::scrub(&reason.to_string(), url),
+        CandidateSource::File(_) => reason.to_string(),
+    };
+    CandidatesError::Read { source_name: source.to_string(), reason }
 }
 
 /// An HTTP client with our timeout, built only for URL sources.
@@ -276,6 +279,18 @@ mod tests {
             }
         });
         url::Url::parse(&format!("http://{addr}/candidates.json")).expect("url")
+    }
+
+    #[tokio::test]
+    async fn a_token_in_the_list_url_is_never_shown() {
+        let url: url::Url = "http://127.0.0.1:9/lists/tok3n-abcdef/candidates.json?key=s3cr3tkey".parse().unwrap();
+        let source = CandidateSource::Url(url);
+        let err = load(&source, 0).await.expect_err("nothing listens on port 9").to_string();
+        let shown = format!("{source} {err}");
+        for secret in ["tok3n-abcdef", "s3cr3tkey"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("127.0.0.1:9"), "{shown}");
     }
 
     #[tokio::test]

@@ -36,10 +36,5 @@ pub async fn stored_round(store: &dyn Store, network: &str, round: u64) -> Resul
 /// The rounds stored for a network, as (round, key) in order.
 pub async fn round_numbers(store: &dyn Store, network: &str) -> Result<Vec<u64>, ScoringError> {
     let prefix = format!("round/{network}/");
-    Ok(store
-        .scan_states(SCORER, &prefix)
-        .await?
-        .into_iter()
-        .filter_map(|(k, _)| k.strip_prefix(&prefix).and_then(|n| n.parse().ok()))
-        .collect())
+    Ok(store.scan_keys(SCORER, &prefix).await?.into_iter().filter_map(|k| k.strip_prefix(&prefix).and_then(|n| n.parse().ok())).collect())
 }

@@ -184,7 +184,17 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     // Executing before the delay: the chain refuses, nothing is counted as done.
     assert!(w.devnet.finalized_number().await.unwrap() < height + u64::from(DELAY), "the test built too many blocks");
     let early = w.devnet.proxy_announced(&ferdie, c, a, &alice_targets).await;
-    let err = format!("{:#}", early.expect_err("executed before the delay"));
+    if early.is_ok() {
+        // Which blocks came between the announcement and this attempt, and from what.
+        let fin = w.devnet.finalized_number().await.unwrap();
+        let mut seen = Vec::new();
+        for b in height..=fin {
+            let events = client.block(b).await.unwrap().events;
+            seen.push((b, events.iter().filter(|e| e.phase == "ApplyExtrinsic").map(|e| format!("{}.{}", e.pallet, e.variant)).collect::<Vec<_>>()));
+        }
+        panic!("executed before the delay (announced at {height}, delay {DELAY}): {seen:#?}");
+    }
+    let err = format!("{:#}", early.unwrap_err());
     assert!(err.contains("Unannounced"), "{err}");
     assert!(history(w.pipeline.store.as_ref(), &net).await.iter().all(|r| r.outcome != "confirmed"), "nothing counted as done");
     assert_eq!(targets_on_chain(&w, a).await, None);
@@ -208,15 +218,29 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     assert!(alice_now.announcement.is_none(), "{alice_now:?}");
 
     // The next round plans Dave anew, without Eve.
+    let removed_in = book(w.pipeline.store.as_ref(), &net).await.replan_after.get(&hex(d)).map(|(r, _)| *r).expect("Dave waits for a later round");
     w.devnet.force_session().await.unwrap();
+    wait::until("a round after the removal", Duration::from_secs(240), || {
+        let ns = w.namespaces.clone();
+        let net = net.clone();
+        async move {
+            let (_, store) = ns.live().await.ok()?;
+            let r = scoring::scorer::latest_round(store.as_ref(), &net).await.ok()??;
+            (r.round > removed_in).then_some(())
+        }
+    })
+    .await
+    .unwrap();
     let bob_hash = client.nominate_call_hash(&sorted(&[&bob])).await.unwrap();
     let second = wait::until("Dave announced anew without Eve", Duration::from_secs(120), || {
         let devnet = &w.devnet;
         let net = net.clone();
         async move { announcements(devnet, &net, c).await.into_iter().find(|x| x.real == d) }
     })
-    .await
-    .unwrap();
+    .await;
+    let Ok(second) = second else {
+        panic!("Dave not announced anew: {:#?}", book(w.pipeline.store.as_ref(), &net).await.statuses.get(&hex(d)));
+    };
     assert_eq!(second.call_hash, bob_hash);
 
     // Rotation during that pending announcement, picked up without a restart:

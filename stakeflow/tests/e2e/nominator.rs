@@ -3,8 +3,9 @@
 //! proxied account share a signer and nominate in one `utility.batch_all`,
 //! confirmed by `Staking.Nominators`; a blocked target fails inside
 //! `Proxy.ProxyExecuted` under a successful outer call, is detected, and the
-//! account is nominated again without it; a removed proxy is a recorded
-//! failure with its module error; every event is on the topic once, in order.
+//! account is nominated again without it; a removed proxy is found in
+//! `Proxy.Proxies` before anything is signed; every event is on the topic
+//! once, in order.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -300,27 +301,21 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     live.cancel();
 
     // Next era (Eve, blocked, is no longer valid). Dave removes Alice as his proxy:
-    // a recorded failure with its error, held until the next era.
+    // found in `Proxy.Proxies` before anything is signed, shown, and nothing sent.
     next_era(&w, 2).await;
     w.devnet.remove_staking_proxy(&dave, a).await.unwrap();
+    let nonce_before = alice_nonce(&w).await;
     let cohort = || vec![account(&dir, &alice, Control::Direct, "Alice", &[&ferdie, &bob]), account(&dir, &dave, Control::Proxy, "Alice", &[&bob, &ferdie])];
     let live = start(&w, setup(&w, cohort()), false, "live-3");
-    let failed = wait::until("the removed proxy's failure", Duration::from_secs(120), || {
+    let status = wait::until("Dave's account to show why it does not nominate", Duration::from_secs(120), || {
         let store = store.clone();
         let name = w.net.name.clone();
-        async move { history(store.as_ref(), &name).await.into_iter().find(|r| r.reason.as_deref().is_some_and(|x| x.contains("NotProxy"))) }
+        async move { book(store.as_ref(), &name).await.statuses.get(&hex(d)).filter(|s| s.state == State::NotNominating && s.why.contains("is not a proxy of")).cloned() }
     })
     .await
     .unwrap();
-    assert_eq!(failed.stash, ss58(d));
-    let status = wait::until("Dave's account to show why it does not nominate", Duration::from_secs(30), || {
-        let store = store.clone();
-        let name = w.net.name.clone();
-        async move { book(store.as_ref(), &name).await.statuses.get(&hex(d)).filter(|s| s.state == State::NotNominating && s.why.contains("NotProxy")).cloned() }
-    })
-    .await
-    .unwrap();
-    assert!(status.why.contains("next era"), "{status:?}");
+    assert!(status.why.contains(&ss58(a)), "names the key: {status:?}");
+    assert_eq!(alice_nonce(&w).await, nonce_before, "nothing signed for an account its key cannot act for");
     assert_eq!(targets_on_chain(&w, d).await, Some(set(&[&ferdie])), "nothing changed on chain");
 
     // Every event once, numbered without gaps, once the book has published them.

@@ -29,7 +29,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
     let ingest = BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store.clone());
     let ingest = tokio::spawn(ingest.run(token.child_token()));
     let scoring = tokio::spawn(HeadsConsumer::new(bus.clone(), store.clone()).run(token.child_token()));
-    let api_cfg = ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0 };
+    let api_cfg = ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0, ..Default::default() };
     let state = AppState {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),

@@ -1,6 +1,6 @@
-//! RPC endpoints often carry an API key (in the user info, the path or the
-//! query): they are shown everywhere (logs, errors, `/ready`) as scheme, host
-//! and port only.
+//! RPC endpoints, schema registries and candidate-list URLs often carry an
+//! API key (in the user info, the path or the query): they are shown
+//! everywhere (logs, errors, records, `/ready`) as scheme, host and port only.
 
 use url::Url;
 
