@@ -18,8 +18,8 @@ use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
 use crate::progress::{BackfillProgress, Progress};
 
-/// Ingest's own rows in the store (where each chain's first window began).
-const INGEST: &str = "stakeflow-ingest";
+/// Ingest's own rows in the store (where each chain's first window began, each chain's lease).
+pub const INGEST: &str = "stakeflow-ingest";
 
 /// The `[ingest]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,12 +36,26 @@ pub struct IngestConfig {
     pub window_blocks: u64,
     /// Blocks fetched from the node at once while catching up (default 8).
     pub fetch_concurrency: usize,
+    /// One ingest per chain holds its lease; a standby takes over once it has
+    /// gone unrenewed this long (default 30s).
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_backoff: Duration::from_secs(30), progress_every: Duration::from_secs(5), window_blocks: 32, fetch_concurrency: 8 }
+        Self {
+            max_backoff: Duration::from_secs(30),
+            progress_every: Duration::from_secs(5),
+            window_blocks: 32,
+            fetch_concurrency: 8,
+            lease_ttl: Duration::from_secs(30),
+        }
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 /// Every topic ingest writes, dead letters included: the tails of all of
@@ -138,6 +152,8 @@ pub struct BlockIngest {
     bus: BusConfig,
     cfg: IngestConfig,
     store: Arc<dyn Store>,
+    /// This instance's id in the chain's lease.
+    holder: String,
 }
 
 impl BlockIngest {
@@ -155,7 +171,8 @@ impl BlockIngest {
             .map(|chain| {
                 let identity_source = (!chain.roles.identity).then(|| net.identity_chain());
                 let net = chain.config.clone();
-                Self { net, chain, identity_source, bus: bus.clone(), cfg: cfg.clone(), store: store.clone() }
+                let holder = format!("{}/ingest", store::lease::this_process());
+                Self { net, chain, identity_source, bus: bus.clone(), cfg: cfg.clone(), store: store.clone(), holder }
             })
             .collect()
     }
@@ -165,17 +182,61 @@ impl BlockIngest {
         &self.net.name
     }
 
+    /// Name this instance in the chain's lease (default: this process).
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
     /// Run until `shutdown`; transient failures reconnect with capped backoff,
-    /// a permanent one (wrong chain, foreign records) ends with an error.
+    /// a permanent one (wrong chain, foreign records) ends with an error. Only
+    /// the holder of the chain's lease publishes; another instance stands by
+    /// and takes over when the lease lapses.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), IngestError> {
         let mut backoff = Duration::from_millis(500);
+        let mut standing_by = false;
         loop {
-            let result = tokio::select! {
+            let ttl = self.cfg.lease_ttl.as_millis() as i64;
+            let taken = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                r = self.follow() => r,
+                l = store::lease::Lease::acquire(self.store.as_ref(), INGEST, &self.net.name, &self.holder, ttl, now_ms()) => l,
+            };
+            let result = match taken {
+                Ok(mut lease) => {
+                    tracing::info!(network = %self.net.name, holder = %self.holder, token = lease.token(), "ingest lease taken");
+                    standing_by = false;
+                    let result = tokio::select! {
+                        _ = shutdown.cancelled() => None,
+                        r = self.follow(&mut lease) => Some(r),
+                    };
+                    let Some(result) = result else {
+                        // A standby need not wait for the lease to lapse.
+                        let _ = lease.release(self.store.as_ref()).await;
+                        return Ok(());
+                    };
+                    result
+                }
+                Err(store::lease::LeaseError::Held { holder, expires_at_ms, .. }) => {
+                    if !standing_by {
+                        tracing::info!(network = %self.net.name, %holder, "another ingest holds this chain's lease; standing by");
+                        standing_by = true;
+                    }
+                    // Try again when it would lapse unrenewed.
+                    let wait = Duration::from_millis((expires_at_ms - now_ms()).clamp(100, ttl.max(100)) as u64);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    continue;
+                }
+                Err(store::lease::LeaseError::Store(e)) => Err(IngestError::Store(e)),
             };
             match result {
                 Ok(()) => backoff = Duration::from_millis(500),
+                Err(IngestError::Store(e)) if e.is_stale() => {
+                    tracing::warn!(network = %self.net.name, "ingest lease lost to another instance: publishing stopped; standing by");
+                    continue;
+                }
                 Err(e) if e.is_transient() => {
                     metrics::counter!(crate::metrics::RESTARTS, "chain" => self.net.name.clone()).increment(1);
                     tracing::warn!(network = %self.net.name, error = %e, retry_in = ?backoff, "ingest interrupted; resuming from the topic tails");
@@ -190,8 +251,18 @@ impl BlockIngest {
         }
     }
 
+    /// Renew the lease when less than half of it is left: nothing is published
+    /// on a lease that could lapse during the publish.
+    async fn keep(&self, lease: &mut store::lease::Lease) -> Result<(), IngestError> {
+        let now = now_ms();
+        if lease.wants_renewal(now) {
+            lease.renew(self.store.as_ref(), now).await?;
+        }
+        Ok(())
+    }
+
     /// One connection's worth of work: find the resume point, backfill, follow.
-    async fn follow(&self) -> Result<(), IngestError> {
+    async fn follow(&self, lease: &mut store::lease::Lease) -> Result<(), IngestError> {
         let network = self.net.name.as_str();
         let client = ChainClient::connect(&self.net).await?;
         // Era snapshots of a staking chain name validators whose identities
@@ -285,6 +356,7 @@ impl BlockIngest {
                     window.push((number, block_outputs(network, data, extras)?));
                     previous_hash = Some(data.facts.hash.clone());
                 }
+                self.keep(lease).await?;
                 publish_window(&publisher, &window, &resume).await?;
                 count_records(network, &window);
                 let log = progress.advance(window.len() as u64, target - end);
@@ -292,7 +364,14 @@ impl BlockIngest {
                 next = end + 1;
                 resume = Resume::fresh(next);
             }
-            match heads.next().await {
+            let renew_every = (self.cfg.lease_ttl / 3).max(Duration::from_millis(100));
+            let head = loop {
+                tokio::select! {
+                    h = heads.next() => break h,
+                    _ = tokio::time::sleep(renew_every) => self.keep(lease).await?,
+                }
+            };
+            match head {
                 Some(n) => target = target.max(n?),
                 None => {
                     return Err(IngestError::Chain(chain::ChainError::Rpc {

@@ -23,5 +23,5 @@ mod progress;
 pub mod telemetry;
 pub mod typed;
 
-pub use blocks::{BlockIngest, IngestConfig, last_block, outgoing, publish_window, tail_positions};
+pub use blocks::{BlockIngest, INGEST, IngestConfig, last_block, outgoing, publish_window, tail_positions};
 pub use error::IngestError;

@@ -38,7 +38,7 @@ impl NominatorError {
 impl From<crate::lease::LeaseError> for NominatorError {
     fn from(e: crate::lease::LeaseError) -> Self {
         match e {
-            crate::lease::LeaseError::Held { network, holder, .. } => NominatorError::LeaseHeld { network, holder },
+            crate::lease::LeaseError::Held { subject, holder, .. } => NominatorError::LeaseHeld { network: subject, holder },
             crate::lease::LeaseError::Store(e) => NominatorError::Store(e),
         }
     }

@@ -198,7 +198,7 @@ impl NetworkNominator {
     async fn serve(&mut self, shutdown: &CancellationToken) -> Result<(), NominatorError> {
         let network = self.net.name.clone();
         let ttl = self.settings.lease_ttl.as_millis() as i64;
-        let mut lease = Lease::acquire(self.store.as_ref(), &network, &self.settings.holder, ttl, now_ms()).await?;
+        let mut lease = crate::lease::acquire(self.store.as_ref(), &network, &self.settings.holder, ttl, now_ms()).await?;
         tracing::info!(%network, holder = %self.settings.holder, token = lease.token(), "nominator lease taken");
         let chain = ChainClient::connect(&self.net.staking_chain).await?;
         let publisher = Publisher::new(&self.bus)?;

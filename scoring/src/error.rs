@@ -17,4 +17,16 @@ pub enum ScoringError {
     /// The state could not be (de)serialised.
     #[error("scoring state: {0}")]
     State(String),
+    /// Another scorer holds the lease: this one stands by.
+    #[error("another scorer holds the lease: {0}")]
+    LeaseHeld(String),
+}
+
+impl From<store::lease::LeaseError> for ScoringError {
+    fn from(e: store::lease::LeaseError) -> Self {
+        match e {
+            store::lease::LeaseError::Held { holder, .. } => ScoringError::LeaseHeld(holder),
+            store::lease::LeaseError::Store(e) => ScoringError::Store(e),
+        }
+    }
 }

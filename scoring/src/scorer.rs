@@ -80,7 +80,13 @@ pub struct Scorer {
     own_nominators: BTreeMap<String, BTreeSet<String>>,
     uptime_window_ms: i64,
     idle: Duration,
+    /// This instance's id in the scorer's lease, and how long it lasts unrenewed.
+    holder: String,
+    lease_ttl: Duration,
 }
+
+/// The subject of the scorer's lease: one scorer writes the scoring state and publishes rounds.
+pub const LEASE: &str = "scorer";
 
 impl Scorer {
     /// A scorer of `networks`.
@@ -90,7 +96,8 @@ impl Scorer {
         for n in &networks {
             own_nominators.entry(n.staking.clone()).or_default().extend(n.own_nominators.iter().cloned());
         }
-        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE }
+        let holder = format!("{}/scorer", store::lease::this_process());
+        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30) }
     }
 
     /// How long to wait after a pass that found nothing new (`[scoring] idle`).
@@ -99,11 +106,23 @@ impl Scorer {
         self
     }
 
+    /// Name this instance in the lease, and set how long the lease lasts unrenewed (`[scoring] lease_ttl`).
+    pub fn with_lease(mut self, holder: impl Into<String>, ttl: Duration) -> Self {
+        self.holder = holder.into();
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Run until `shutdown`, following the live namespace (a swap reloads).
+    /// Only the lease holder applies, saves and publishes rounds; another
+    /// instance stands by and takes over when the lease lapses.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ScoringError> {
         crate::shell::run_with_retries(SCORER, shutdown.clone(), || async {
             let (name, store) = self.namespaces.live().await?;
-            let mut attempt = Attempt::open(&self, store, Mode::Live).await?;
+            let ttl = self.lease_ttl.as_millis() as i64;
+            let lease = store::lease::Lease::acquire(store.as_ref(), SCORER, LEASE, &self.holder, ttl, attempt::now_ms()).await?;
+            tracing::info!(consumer = SCORER, holder = %self.holder, token = lease.token(), "scorer lease taken");
+            let mut attempt = Attempt::open(&self, store, Mode::Live).await?.with_lease(lease);
             loop {
                 let pass = attempt.pass().await?;
                 if self.namespaces.live_name().await? != name {

@@ -39,6 +39,7 @@ where
     Fut: Future<Output = Result<(), ScoringError>>,
 {
     let mut backoff = Duration::from_millis(200);
+    let mut standing_by = false;
     loop {
         let result = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -52,6 +53,14 @@ where
             }
             Err(ScoringError::Store(e)) if e.is_stale() => {
                 tracing::warn!(consumer, error = %e, "position moved under us; reloading from the store");
+            }
+            Err(ScoringError::LeaseHeld(holder)) => {
+                if !standing_by {
+                    tracing::info!(consumer, %holder, "another instance holds the lease; standing by");
+                    standing_by = true;
+                }
+                // Poll for the lease at a steady pace, not a growing one.
+                backoff = Duration::from_millis(500);
             }
             Err(e) => tracing::warn!(consumer, error = %e, retry_in = ?backoff, "consumer interrupted; reloading"),
         }

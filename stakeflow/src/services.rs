@@ -177,7 +177,8 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())
-            .with_idle(cfg.scoring.idle);
+            .with_idle(cfg.scoring.idle)
+            .with_lease(format!("{}/scorer", store::lease::this_process()), cfg.scoring.lease_ttl);
         tasks.spawn("scorer", |t| scorer.run(t));
     }
     Ok(())

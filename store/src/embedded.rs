@@ -211,6 +211,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    fn single_process(&self) -> bool {
+        // redb locks the file: no other process has it open.
+        true
+    }
+
     async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let (consumer, key, value) = (consumer.to_string(), key.to_string(), value.to_vec());
         self.blocking(move |s| {

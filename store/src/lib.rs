@@ -19,6 +19,7 @@ pub mod conformance;
 mod config;
 mod embedded;
 mod error;
+pub mod lease;
 mod model;
 mod namespace;
 mod scylla;
@@ -76,6 +77,13 @@ pub trait Store: Send + Sync + 'static {
     /// The keys [`Store::scan_states`] would return, without reading their values
     /// (listing stored rounds must not load every round).
     async fn scan_keys(&self, consumer: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Whether only one process can have this store open at a time (the
+    /// embedded store locks its file): a lease held by another process is then
+    /// a dead one's.
+    fn single_process(&self) -> bool {
+        false
+    }
 
     /// Save a state value that no position guards (settings such as which
     /// scoring namespace is live).

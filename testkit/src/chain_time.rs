@@ -42,12 +42,21 @@ impl Devnet {
         Ok(v.as_u128().context("CurrentIndex")? as u32)
     }
 
-    /// Build one block that starts a new session.
+    /// Build a block that starts a new session. A block another client had
+    /// built meanwhile (a transaction submitted at the same moment) can carry
+    /// the clock forward without the jump: then the jump is made again, until
+    /// the session index has moved.
     pub async fn force_session(&self) -> anyhow::Result<()> {
-        let now = self.storage_value("Timestamp", "Now").await?.and_then(|v| v.as_u128()).context("Timestamp.Now")? as u64;
-        self.set_storage(json!({ "Timestamp": { "Now": now + EPOCH_MS } })).await?;
-        self.new_blocks(1).await?;
-        Ok(())
+        let before = self.session_index().await?;
+        for _ in 0..5 {
+            let now = self.storage_value("Timestamp", "Now").await?.and_then(|v| v.as_u128()).context("Timestamp.Now")? as u64;
+            self.set_storage(json!({ "Timestamp": { "Now": now + EPOCH_MS } })).await?;
+            self.new_blocks(1).await?;
+            if self.session_index().await? > before {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the session did not change after 5 forced epochs (still {before})")
     }
 
     /// Force sessions until the active era moves on; returns the new era.

@@ -46,6 +46,12 @@ pub(super) struct Attempt<'a> {
     /// Read but not applied.
     held: Held,
     publisher: Arc<Publisher>,
+    /// The live scorer's lease: renewed with every save, checked before rounds are published.
+    lease: Option<store::lease::Lease>,
+}
+
+pub(super) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 impl<'a> Attempt<'a> {
@@ -67,7 +73,13 @@ impl<'a> Attempt<'a> {
             readers.insert(topic, PartitionReader::assign(&scorer.bus, SCORER, topic, &from).await?);
         }
         let publisher = Arc::new(Publisher::new(&scorer.bus)?);
-        Ok(Self { scorer, store, mode, state, readers, next, stored, held: Held::new(), publisher })
+        Ok(Self { scorer, store, mode, state, readers, next, stored, held: Held::new(), publisher, lease: None })
+    }
+
+    /// Write and publish only under `lease`.
+    pub(super) fn with_lease(mut self, lease: store::lease::Lease) -> Self {
+        self.lease = Some(lease);
+        self
     }
 
     /// Read into `held`: up to [`MAX_BLOCKS_PER_PASS`] block records, then
@@ -188,6 +200,12 @@ impl<'a> Attempt<'a> {
         }
 
         if self.mode == Mode::Live {
+            // Still ours, and for long enough to publish: a scorer that lost it publishes nothing.
+            if !rounds.is_empty()
+                && let Some(lease) = &mut self.lease
+            {
+                lease.renew(self.store.as_ref(), now_ms()).await?;
+            }
             for r in &rounds {
                 publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
             }
@@ -281,7 +299,11 @@ impl<'a> Attempt<'a> {
                 moved.push((*key, position));
             }
         }
+        let now = now_ms();
         if deltas.is_empty() {
+            if let Some(lease) = self.lease.as_mut().filter(|l| l.wants_renewal(now)) {
+                lease.renew(self.store.as_ref(), now).await?;
+            }
             return Ok(());
         }
         let mut writes = vec![StateWrite {
@@ -293,7 +315,16 @@ impl<'a> Attempt<'a> {
             writes.push(StateWrite { key: round_row(&r.network, r.round), value: bytes.clone() });
             writes.push(StateWrite { key: latest_row(&r.network), value: bytes });
         }
+        // The renewal rides in the same write: a fenced-off scorer's state is never saved.
+        if let Some(lease) = &self.lease {
+            let (row, delta) = lease.guard(now);
+            writes.push(row);
+            deltas.push(delta);
+        }
         self.store.commit_states(SCORER, &writes, &deltas).await?;
+        if let Some(lease) = &mut self.lease {
+            lease.renewed(now);
+        }
         for (key, position) in moved {
             self.stored.insert(key, position);
             self.readers[key.0].commit_advisory(key.0, key.1, position);

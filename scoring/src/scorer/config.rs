@@ -22,11 +22,15 @@ pub struct ScoringConfig {
     /// reading again (default 500ms): lower answers sooner, higher polls less.
     #[serde(with = "humantime_serde")]
     pub idle: Duration,
+    /// One scorer holds the lease; a standby takes over once it has gone
+    /// unrenewed this long (default 30s).
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for ScoringConfig {
     fn default() -> Self {
-        Self { networks: BTreeMap::new(), idle: DEFAULT_IDLE }
+        Self { networks: BTreeMap::new(), idle: DEFAULT_IDLE, lease_ttl: Duration::from_secs(30) }
     }
 }
 

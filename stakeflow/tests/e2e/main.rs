@@ -9,6 +9,7 @@ mod delayed;
 mod interrupted_window;
 mod network;
 mod nominator;
+mod one_writer;
 mod programme_topics;
 mod restart;
 mod scoring_round;
