@@ -90,7 +90,7 @@ pub async fn run(path: &Path, repeat: u32, window: Option<usize>) -> anyhow::Res
     let t = Instant::now();
     for chunk in prepared.chunks(window) {
         let outs = chunk.iter().map(|p| Ok((p.number, outputs(&fx, &client, p)?))).collect::<anyhow::Result<Vec<_>>>()?;
-        ingest::publish_window(&publisher, &outs, &Resume::fresh(chunk[0].number)).await?;
+        ingest::publish_window(&publisher, &outs, &Resume::fresh(chunk[0].number), ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await?;
     }
     let ours = t.elapsed();
 

@@ -17,6 +17,18 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
     let mut missing = Vec::new();
     for topic in topics {
         match partition_count(cfg, topic).await {
+            // Keyed streams are ordered per partition and placed by hashing over the count:
+            // another count re-hashes every key, so one that changed is refused, not used.
+            Ok(n) if n != cfg.partitions && keyed(topic) => {
+                return Err(BusError::TopicMismatch {
+                    topic: topic.to_string(),
+                    detail: format!(
+                        "it has {n} partitions, kafka.partitions is {}: set kafka.partitions = {n} to use it as it is \
+                         (a changed count re-places every key, breaking per-chain order)",
+                        cfg.partitions
+                    ),
+                });
+            }
             Ok(_) => {}
             Err(BusError::MissingTopic { .. }) => missing.push(*topic),
             Err(e) => return Err(e),
@@ -33,7 +45,9 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
         .iter()
         .map(|t| {
             let topic = NewTopic::new(t, cfg.partitions, TopicReplication::Fixed(cfg.replication));
-            if schemas::topics::COMPACTED.contains(t) { topic.set("cleanup.policy", "compact") } else { topic }
+            // History is kept: a rebuild reads every era (84 at least), and a reader below the
+            // low watermark would skip records. Compacted topics keep each key's latest.
+            if schemas::topics::COMPACTED.contains(t) { topic.set("cleanup.policy", "compact") } else { topic.set("retention.ms", "-1") }
         })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
@@ -52,6 +66,11 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
         }
     }
     Ok(())
+}
+
+/// Whether `topic` is one of the keyed streams whose order per partition matters.
+fn keyed(topic: &str) -> bool {
+    schemas::topics::CHAIN.contains(&topic) || schemas::topics::PROGRAMME.contains(&topic) || schemas::topics::NOMINATOR.contains(&topic)
 }
 
 /// Number of partitions of `topic`; an error if the topic does not exist.

@@ -66,6 +66,34 @@ impl Record {
     }
 }
 
+/// Whether a stored position fits its partition (`marks`: low and high
+/// watermarks, `None` when the partition does not exist). Beyond the end:
+/// the topic was recreated or the broker restored from an older copy (the
+/// records we applied are gone); before the start: records we never applied
+/// were deleted by retention; no such partition: the topic has fewer
+/// partitions than we read. Each would skip or re-apply records silently.
+pub fn check_position(topic: &str, pos: Position, partitions: i32, marks: Option<(i64, i64)>) -> Result<(), BusError> {
+    let fail = |detail: String| Err(BusError::PositionMismatch { topic: topic.to_string(), partition: pos.partition, detail });
+    match marks {
+        None => fail(format!(
+            "a position is stored for this partition, but the topic has {partitions} partitions: it was recreated with fewer; \
+             restore it, or rebuild this consumer into a fresh namespace"
+        )),
+        Some((_, high)) if pos.next_offset > high => fail(format!(
+            "the stored position {} is beyond the partition's end {high}: the topic was recreated or the broker restored from an \
+             older copy; the records applied up to there are not on the broker. Restore the broker's data, or rebuild from the topics \
+             into a fresh store (`stakeflow rescore`)",
+            pos.next_offset
+        )),
+        Some((low, _)) if pos.next_offset < low => fail(format!(
+            "the stored position {} is before the partition's first record {low}: records not yet applied were deleted by retention; \
+             keep history longer (retention.ms = -1) and rebuild from a complete copy",
+            pos.next_offset
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// A consumer assigned to explicit partitions and offsets.
 pub struct PartitionReader {
     /// `None` only while being dropped.
@@ -90,16 +118,23 @@ impl Drop for PartitionReader {
 
 impl PartitionReader {
     /// Assign `topic`'s partitions: those in `from` at their stored position,
-    /// every other partition from the beginning.
+    /// every other partition from the beginning. A stored position the
+    /// partition cannot have (beyond its end, before its first record, of a
+    /// partition that no longer exists) is refused: see [`check_position`].
     pub async fn assign(cfg: &BusConfig, group: &str, topic: &str, from: &[Position]) -> Result<Self, BusError> {
         let brokers = cfg.bootstrap().to_string();
         let partitions = admin::partition_count(cfg, topic).await?;
+        for pos in from {
+            let marks = if pos.partition < partitions { Some(admin::watermarks(cfg, topic, pos.partition).await?) } else { None };
+            check_position(topic, *pos, partitions, marks)?;
+        }
         let consumer: StreamConsumer = cfg
             .client_config()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
+            // Never let librdkafka move a reader elsewhere on its own.
+            .set("auto.offset.reset", "error")
             .set("enable.partition.eof", "false")
             // An idle partition must not hold up the busy ones for librdkafka's 500 ms default.
             .set("fetch.wait.max.ms", "50")
@@ -220,5 +255,23 @@ impl PartitionReader {
             .map_err(BusError::kafka("assign", &brokers))?;
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
         Ok(Self { consumer: Some(consumer), brokers })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_the_partition_cannot_have_are_refused() {
+        let at = |next_offset| Position { partition: 1, next_offset };
+        assert!(check_position("t", at(5), 3, Some((0, 5))).is_ok(), "at the end: caught up");
+        assert!(check_position("t", at(2), 3, Some((2, 5))).is_ok());
+        let beyond = check_position("t", at(6), 3, Some((0, 5))).unwrap_err().to_string();
+        assert!(beyond.contains("beyond the partition's end 5") && beyond.contains("t partition 1"), "{beyond}");
+        let before = check_position("t", at(1), 3, Some((2, 5))).unwrap_err().to_string();
+        assert!(before.contains("deleted by retention"), "{before}");
+        let gone = check_position("t", Position { partition: 4, next_offset: 0 }, 3, None).unwrap_err();
+        assert!(gone.to_string().contains("has 3 partitions") && !gone.is_transient(), "{gone}");
     }
 }

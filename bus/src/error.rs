@@ -41,6 +41,27 @@ pub enum BusError {
         /// The underlying error.
         reason: String,
     },
+    /// A stored position does not fit the partition as the broker has it
+    /// (a recreated topic, a broker restored from an older copy, records
+    /// deleted by retention, fewer partitions): reading on would silently skip
+    /// or re-apply records, so the consumer stops.
+    #[error("{topic} partition {partition}: {detail}")]
+    PositionMismatch {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// What does not fit, and what to do.
+        detail: String,
+    },
+    /// A topic exists with other settings than stakeflow needs.
+    #[error("topic {topic}: {detail}")]
+    TopicMismatch {
+        /// Topic.
+        topic: String,
+        /// What differs, and what to do.
+        detail: String,
+    },
 }
 
 impl BusError {
@@ -51,13 +72,19 @@ impl BusError {
     /// True when retrying later may succeed (broker down, timeouts).
     pub fn is_transient(&self) -> bool {
         match self {
+            // A record too large stays too large: retrying would stall its stream forever.
             BusError::Kafka { source, .. } => !matches!(
                 source.rdkafka_error_code(),
                 Some(rdkafka::types::RDKafkaErrorCode::Fatal)
                     | Some(rdkafka::types::RDKafkaErrorCode::InvalidConfig)
+                    | Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge)
+                    | Some(rdkafka::types::RDKafkaErrorCode::InvalidMessageSize)
             ),
             BusError::SchemaRegistry { .. } => true,
-            BusError::MissingTopic { .. } | BusError::EmbeddedBroker { .. } => false,
+            BusError::MissingTopic { .. }
+            | BusError::EmbeddedBroker { .. }
+            | BusError::PositionMismatch { .. }
+            | BusError::TopicMismatch { .. } => false,
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct IngestConfig {
     /// gone unrenewed this long (default 30s).
     #[serde(with = "humantime_serde")]
     pub lease_ttl: Duration,
+    /// Largest record value sent (default 900000 bytes, under the broker's
+    /// usual 1 MB limit); a larger one goes as a placeholder (see `oversized`).
+    pub max_record_bytes: usize,
 }
 
 impl Default for IngestConfig {
@@ -50,6 +53,7 @@ impl Default for IngestConfig {
             window_blocks: 32,
             fetch_concurrency: 8,
             lease_ttl: Duration::from_secs(30),
+            max_record_bytes: crate::oversized::DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -109,19 +113,29 @@ pub async fn tail_positions(
 /// Publish a window of consecutive blocks' outputs: every record but the
 /// block records at once, then the block records once all of those are
 /// acknowledged, so each block record certifies its whole block. Records
-/// `resume` says are already on their topics are skipped.
-pub async fn publish_window(publisher: &Publisher, blocks: &[(u64, Vec<Output>)], resume: &Resume) -> Result<(), IngestError> {
+/// `resume` says are already on their topics are skipped; a value over
+/// `max_record_bytes` goes as a placeholder at its position.
+pub async fn publish_window(publisher: &Publisher, blocks: &[(u64, Vec<Output>)], resume: &Resume, max_record_bytes: usize) -> Result<(), IngestError> {
+    let placeholders: Vec<Vec<Option<Output>>> = blocks
+        .iter()
+        .map(|(number, outs)| outs.iter().enumerate().map(|(seq, o)| crate::oversized::fit(o, *number, seq, max_record_bytes)).collect())
+        .collect();
+    for (o, (number, _)) in placeholders.iter().zip(blocks).flat_map(|(p, b)| p.iter().flatten().map(move |o| (o, b))) {
+        tracing::error!(topic = %o.topic, block = number, error_code = "oversized_record", "a record too large for the broker goes as a placeholder");
+        metrics::counter!(crate::metrics::OVERSIZED, "topic" => o.topic.clone()).increment(1);
+    }
     let positions: Vec<Vec<String>> = blocks
         .iter()
         .map(|(number, outs)| (0..outs.len()).map(|seq| OutputPos { block: *number, seq: seq as u32 }.header_value()).collect())
         .collect();
     let mut records = Vec::new();
     let mut block_records = Vec::new();
-    for ((number, outs), pos) in blocks.iter().zip(&positions) {
+    for (((number, outs), pos), fitted) in blocks.iter().zip(&positions).zip(&placeholders) {
         for (seq, o) in outs.iter().enumerate() {
             if resume.published(&o.topic, OutputPos { block: *number, seq: seq as u32 }) {
                 continue;
             }
+            let o = fitted[seq].as_ref().unwrap_or(o);
             let target = if seq + 1 == outs.len() { &mut block_records } else { &mut records };
             target.push(outgoing(o, &pos[seq]));
         }
@@ -357,7 +371,7 @@ impl BlockIngest {
                     previous_hash = Some(data.facts.hash.clone());
                 }
                 self.keep(lease).await?;
-                publish_window(&publisher, &window, &resume).await?;
+                publish_window(&publisher, &window, &resume, self.cfg.max_record_bytes).await?;
                 count_records(network, &window);
                 let log = progress.advance(window.len() as u64, target - end);
                 BackfillProgress { chain: network, published: end, finalized: target, rate: progress.rate(), log }.emit();

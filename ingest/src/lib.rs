@@ -18,6 +18,7 @@ pub mod candidates;
 mod error;
 pub mod metrics;
 pub mod outputs;
+pub mod oversized;
 pub mod position;
 mod progress;
 pub mod telemetry;

@@ -18,3 +18,5 @@ pub const TELEMETRY_DISCONNECTS: &str = "stakeflow_telemetry_disconnects_total";
 pub const TELEMETRY_BAD_FRAMES: &str = "stakeflow_telemetry_bad_frames_total";
 /// Telemetry messages of an action code we do not know, by action.
 pub const TELEMETRY_UNKNOWN_ACTIONS: &str = "stakeflow_telemetry_unknown_actions_total";
+/// Records too large for the broker, published as placeholders, by topic.
+pub const OVERSIZED: &str = "stakeflow_ingest_oversized_records_total";

@@ -54,6 +54,11 @@ where
             Err(ScoringError::Store(e)) if e.is_stale() => {
                 tracing::warn!(consumer, error = %e, "position moved under us; reloading from the store");
             }
+            // A position the topic cannot have, a topic with other settings: retrying cannot help.
+            Err(ScoringError::Bus(e)) if !e.is_transient() => {
+                tracing::error!(consumer, error = %e, "consumer stopped");
+                return Err(ScoringError::Bus(e));
+            }
             Err(ScoringError::LeaseHeld(holder)) => {
                 if !standing_by {
                     tracing::info!(consumer, %holder, "another instance holds the lease; standing by");

@@ -41,6 +41,13 @@ pub fn chain_spec() -> PathBuf {
     })
 }
 
+/// The `ws://host:port` of chopsticks' "RPC listening on http://… and ws://…" line.
+fn listening_url(line: &str) -> Option<String> {
+    let at = line.find("ws://")?;
+    let url: String = line[at..].chars().take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\u{1b}').collect();
+    (url.len() > "ws://".len()).then_some(url)
+}
+
 impl Devnet {
     /// Start chopsticks (blocks built on demand or per transaction) and wait
     /// until its RPC listens.
@@ -85,22 +92,23 @@ impl Devnet {
             });
         }
         drop(tx);
+        // The port asked for is a hint: chopsticks moves on to the next free one when it
+        // is taken meanwhile (by another test's server), so the address is read from its line.
         let ready = tokio::time::timeout(Duration::from_secs(180), async {
             while let Some(line) = rx.recv().await {
                 if line.contains("RPC listening") {
-                    return true;
+                    return listening_url(&line);
                 }
             }
-            false
+            None
         })
         .await;
         let log_tail = || std::fs::read_to_string(&log).unwrap_or_default();
-        match ready {
-            Ok(true) => {}
-            Ok(false) => anyhow::bail!("chopsticks exited before listening; its log:\n{}", log_tail()),
+        let url = match ready {
+            Ok(Some(url)) => url,
+            Ok(None) => anyhow::bail!("chopsticks exited before listening (asked for port {port}); its log:\n{}", log_tail()),
             Err(_) => anyhow::bail!("chopsticks did not listen within 180s; its log:\n{}", log_tail()),
-        }
-        let url = format!("ws://127.0.0.1:{port}");
+        };
         let rpc = RpcClient::from_insecure_url(&url).await?;
         Ok(Self { child: Some(child), url, rpc, log, _dir: Some(dir) })
     }
@@ -184,5 +192,15 @@ impl Devnet {
         if let Some(child) = self.child.as_mut() {
             let _ = child.kill().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_address_chopsticks_listens_on_is_read_from_its_line() {
+        let line = "[12:00:01.000] INFO: Paseo Testnet RPC listening on http://127.0.0.1:40001 and ws://127.0.0.1:40001";
+        assert_eq!(super::listening_url(line).as_deref(), Some("ws://127.0.0.1:40001"));
+        assert_eq!(super::listening_url("RPC listening on nothing"), None);
     }
 }

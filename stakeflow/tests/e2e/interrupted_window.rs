@@ -96,7 +96,7 @@ async fn an_interrupted_window_is_completed_without_duplicates() {
     let publisher = Publisher::new(&bus).unwrap();
 
     // Blocks 0..=1 certified.
-    ingest::publish_window(&publisher, &window(0..=1), &position::Resume::fresh(0)).await.unwrap();
+    ingest::publish_window(&publisher, &window(0..=1), &position::Resume::fresh(0), ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await.unwrap();
     // Window 2..=4 cut off: the events topic got its first 5 records of the
     // window, the staking topic 1, identity and blocks nothing.
     let unfinished = window(2..=4);
@@ -121,7 +121,7 @@ async fn an_interrupted_window_is_completed_without_duplicates() {
     let tails = ingest::tail_positions(&bus, &publisher, CHAIN).await.unwrap();
     let resume = position::resume(last, &tails, 0);
     assert_eq!(resume.block, 2);
-    ingest::publish_window(&publisher, &unfinished, &resume).await.unwrap();
+    ingest::publish_window(&publisher, &unfinished, &resume, ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await.unwrap();
 
     // Every output of blocks 0..=4 is on its topic once, in order.
     let expected: BTreeMap<String, Vec<OutputPos>> = {
@@ -138,4 +138,32 @@ async fn an_interrupted_window_is_completed_without_duplicates() {
     for (topic, want) in &expected {
         assert_eq!(found.get(topic), Some(want), "{topic}: every record once, in order");
     }
+}
+
+/// A record over the size limit goes as a placeholder at its own position:
+/// every position is on its topic once (no hole), the block still certifies,
+/// and the placeholder has no value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_record_leaves_a_placeholder_not_a_hole() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, .. } = Pipeline::start().await;
+    let publisher = Publisher::new(&bus).unwrap();
+    let outs = window(0..=2);
+    let (topic, biggest) = outs.iter().flat_map(|(_, o)| o.iter()).filter(|o| o.topic != topics::BLOCKS).map(|o| (o.topic.clone(), o.payload.len())).max_by_key(|(_, n)| *n).unwrap();
+    let oversized = outs.iter().flat_map(|(_, o)| o.iter()).filter(|o| o.payload.len() == biggest).count();
+    ingest::publish_window(&publisher, &outs, &position::Resume::fresh(0), biggest - 1).await.unwrap();
+    let last = ingest::last_block(&bus, &publisher, CHAIN).await.unwrap().map(|b| b.number);
+    assert_eq!(last, Some(2), "the window certified");
+    let bootstrap = broker.bootstrap().to_string();
+    let b = bootstrap.clone();
+    let found = tokio::task::spawn_blocking(move || positions_on_topics(&b)).await.unwrap();
+    for (t, want) in window(0..=2).into_iter().flat_map(|(n, o)| o.into_iter().enumerate().map(move |(seq, o)| (o.topic, OutputPos { block: n, seq: seq as u32 }))).fold(BTreeMap::<String, Vec<OutputPos>>::new(), |mut m, (t, p)| {
+        m.entry(t).or_default().push(p);
+        m
+    }) {
+        assert_eq!(found.get(&t), Some(&want), "{t}: every position once, the oversized one included");
+    }
+    let t = topic.clone();
+    let records = tokio::task::spawn_blocking(move || read_topic(&bootstrap, &t)).await.unwrap();
+    assert_eq!(records.iter().filter(|(_, _, p)| p.is_empty()).count(), oversized, "{topic}: the placeholders carry no value");
 }

@@ -1,0 +1,48 @@
+//! A stored position the broker's partition cannot have stops the reader
+//! with a clear error, against the real (embedded) broker: a topic that was
+//! recreated (so it is empty again) is never read from offset 0 as if new.
+
+use bus::consumer::{PartitionReader, Position};
+use bus::embedded::EmbeddedBroker;
+use bus::{BusConfig, BusError, Publisher};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_beyond_the_end_of_a_recreated_topic_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = EmbeddedBroker::start(dir.path(), 0).await.unwrap();
+    let bus = BusConfig::for_brokers(broker.bootstrap());
+    bus::admin::ensure_topics(&bus, &["positions.t"]).await.unwrap();
+    let publisher = Publisher::new(&bus).unwrap();
+    for i in 0..3u8 {
+        publisher.publish("positions.t", b"k", &[i]).await.unwrap();
+    }
+    let partition = publisher.partition_for("positions.t", b"k").await.unwrap();
+    // Where a consumer had got to on the old topic: past what the broker now holds.
+    let (_, high) = bus::admin::watermarks(&bus, "positions.t", partition).await.unwrap();
+    let stored = [Position { partition, next_offset: high + 7 }];
+    match PartitionReader::assign(&bus, "positions-group", "positions.t", &stored).await {
+        Err(e @ BusError::PositionMismatch { .. }) => {
+            assert!(e.to_string().contains("beyond the partition's end"), "{e}");
+            assert!(!e.is_transient(), "retrying cannot help: the consumer stops");
+        }
+        Err(e) => panic!("another error: {e}"),
+        Ok(_) => panic!("a reader was assigned beyond the end"),
+    }
+    // At its end it is fine: caught up.
+    PartitionReader::assign(&bus, "positions-group", "positions.t", &[Position { partition, next_offset: high }]).await.expect("at the end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyed_topic_with_another_partition_count_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = EmbeddedBroker::start(dir.path(), 0).await.unwrap();
+    let bus = BusConfig::for_brokers(broker.bootstrap());
+    let blocks = schemas::topics::BLOCKS;
+    bus::admin::ensure_topics(&bus, &[blocks]).await.unwrap();
+    bus::admin::ensure_topics(&bus, &[blocks]).await.expect("the same count again");
+    let more = BusConfig { partitions: bus.partitions + 2, ..bus.clone() };
+    match bus::admin::ensure_topics(&more, &[blocks]).await {
+        Err(e @ BusError::TopicMismatch { .. }) => assert!(e.to_string().contains(&format!("set kafka.partitions = {}", bus.partitions)), "{e}"),
+        other => panic!("not refused: {other:?}"),
+    }
+}
