@@ -13,9 +13,11 @@ pub const HEADER: &str = "stakeflow.oversized";
 /// default `message.max.bytes` (about 1 MB), leaving room for key and headers.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 900_000;
 
-/// `o` as it may be sent under `max` bytes: itself, or its placeholder.
+/// `o` as it may be sent under `max` bytes: `None` to send it as it is, or
+/// its placeholder. A block record always goes as it is: it certifies its
+/// block (and is a few hundred bytes).
 pub fn fit(o: &Output, block: u64, seq: usize, max: usize) -> Option<Output> {
-    if o.payload.len() <= max {
+    if o.payload.len() <= max || o.topic == schemas::topics::BLOCKS {
         return None;
     }
     let reason = format!(
@@ -37,6 +39,8 @@ mod tests {
     fn an_oversized_value_becomes_a_placeholder_at_its_position() {
         let o = Output { topic: "t".into(), partition_key: b"c".to_vec(), key: b"k".to_vec(), payload: vec![7; 11], headers: vec![("x", "y".into())] };
         assert_eq!(fit(&o, 3, 1, 11), None, "at the limit it goes as it is");
+        let block = Output { topic: schemas::topics::BLOCKS.into(), ..o.clone() };
+        assert_eq!(fit(&block, 3, 1, 1), None, "a block record is never left out");
         let p = fit(&o, 3, 1, 10).expect("a placeholder");
         assert!(p.payload.is_empty() && p.key == o.key && p.topic == o.topic && p.partition_key == o.partition_key);
         assert!(p.headers.contains(&(HEADER, "11".into())) && p.headers.contains(&("x", "y".into())));

@@ -13,5 +13,5 @@ pub mod nodes;
 pub mod protocol;
 pub mod submit;
 
-pub use feed::{FeedClient, TelemetryConfig};
+pub use feed::{FeedClient, TelemetryConfig, UNRECORDED};
 pub use submit::SubmitServer;

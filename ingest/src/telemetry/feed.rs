@@ -47,6 +47,12 @@ impl Default for TelemetryConfig {
     }
 }
 
+/// Why a "down" is recorded for a session that ended without one.
+pub const UNRECORDED: &str = "the previous session ended without a record (the process stopped or crashed); recorded at the next start";
+
+/// How long stopping waits to record the feed down (the broker may be gone).
+const STOP_RECORD_WAIT: Duration = Duration::from_secs(5);
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
@@ -74,14 +80,26 @@ impl FeedClient {
         Self { network: network.into(), genesis: genesis.into(), url, bus, cfg }
     }
 
-    /// Run until `shutdown`, reconnecting forever.
+    /// Run until `shutdown`, reconnecting forever. A previous session of this
+    /// feed that ended without a record (a crash, `kill -9`) is recorded as
+    /// our outage first; stopping records one too, so the nodes it showed are
+    /// never left online by our absence, nor charged for it.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), IngestError> {
         let publisher = Publisher::new(&self.bus)?;
+        if let Err(e) = self.close_unrecorded(&publisher).await {
+            tracing::warn!(network = %self.network, feed = %self.url, error = %e, "could not check how the last session of this feed ended");
+        }
         let mut table = NodeTable::default();
         let mut attempt = 0u32;
         loop {
             let outcome = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => {
+                    let stopped = self.publish_feed(&publisher, "down", Some("stakeflow stopped".into()), now_ms());
+                    if !matches!(tokio::time::timeout(STOP_RECORD_WAIT, stopped).await, Ok(Ok(()))) {
+                        tracing::warn!(network = %self.network, feed = %self.url, "could not record stopping; the next start records it");
+                    }
+                    return Ok(());
+                }
                 r = self.session(&publisher, &mut table, &mut attempt) => r,
             };
             table.reset();
@@ -93,7 +111,7 @@ impl FeedClient {
             metrics::counter!(crate::metrics::TELEMETRY_DISCONNECTS, "network" => self.network.clone()).increment(1);
             // Publishing "down" may itself fail (broker down); it is retried
             // after the next connection attempt.
-            if let Err(e) = self.publish_feed(&publisher, "down", Some(reason)).await {
+            if let Err(e) = self.publish_feed(&publisher, "down", Some(reason), now_ms()).await {
                 tracing::warn!(error = %e, "could not record the feed going down");
             }
             let delay = backoff(attempt, self.cfg.min_backoff, self.cfg.max_backoff, rand::random::<f64>());
@@ -119,7 +137,7 @@ impl FeedClient {
                 _ = &mut settled, if !up => {
                     up = true;
                     *attempt = 0;
-                    self.publish_feed(publisher, "up", None).await.map_err(|e| format!("publish: {e}"))?;
+                    self.publish_feed(publisher, "up", None, now_ms()).await.map_err(|e| format!("publish: {e}"))?;
                     tracing::info!(network = %self.network, feed = %self.url, "telemetry feed up");
                     continue;
                 }
@@ -172,14 +190,32 @@ impl FeedClient {
         Ok(())
     }
 
-    async fn publish_feed(&self, publisher: &Publisher, kind: &str, reason: Option<String>) -> Result<(), IngestError> {
-        let event = TelemetryFeedEvent {
-            network: self.network.clone(),
-            source: self.url.to_string(),
-            kind: kind.to_string(),
-            at_ms: now_ms(),
-            reason,
+    /// If this feed's last record says "up", its session ended unrecorded:
+    /// record it down now, as of the last record of the network (when it was
+    /// last known to work; what came after is our outage).
+    async fn close_unrecorded(&self, publisher: &Publisher) -> Result<(), IngestError> {
+        let network_key = topics::chain_key(&self.network);
+        let partition = publisher.partition_for(topics::TELEMETRY_NODES, &network_key).await?;
+        let feed_key = topics::sub_key(&self.network, self.url.as_str());
+        let last = bus::consumer::last_matching(&self.bus, topics::TELEMETRY_NODES, partition, |k| k == feed_key.as_slice()).await?;
+        let Some(up) = last.and_then(|r| TelemetryFeedEvent::decode(r.payload.as_deref()?).ok()).filter(|f| f.kind == "up") else {
+            return Ok(());
         };
+        let prefix = topics::sub_key(&self.network, "");
+        let newest = bus::consumer::last_matching(&self.bus, topics::TELEMETRY_NODES, partition, |k| k.starts_with(&prefix)).await?;
+        let last_seen = newest
+            .and_then(|r| {
+                let p = r.payload?;
+                TelemetryNodeEvent::decode(&p).map(|e| e.at_ms).or_else(|_| TelemetryFeedEvent::decode(&p).map(|e| e.at_ms)).ok()
+            })
+            .unwrap_or(up.at_ms)
+            .max(up.at_ms);
+        tracing::warn!(network = %self.network, feed = %self.url, last_seen, "the last session of this feed ended without a record (a crash?): recorded as our outage");
+        self.publish_feed(publisher, "down", Some(UNRECORDED.into()), last_seen).await
+    }
+
+    async fn publish_feed(&self, publisher: &Publisher, kind: &str, reason: Option<String>, at_ms: i64) -> Result<(), IngestError> {
+        let event = TelemetryFeedEvent { network: self.network.clone(), source: self.url.to_string(), kind: kind.to_string(), at_ms, reason };
         let key = topics::sub_key(&self.network, self.url.as_str());
         publisher
             .publish_keyed(topics::TELEMETRY_NODES, &topics::chain_key(&self.network), &key, &event.encode()?, None)

@@ -150,7 +150,7 @@ async fn an_oversized_record_leaves_a_placeholder_not_a_hole() {
     let publisher = Publisher::new(&bus).unwrap();
     let outs = window(0..=2);
     let (topic, biggest) = outs.iter().flat_map(|(_, o)| o.iter()).filter(|o| o.topic != topics::BLOCKS).map(|o| (o.topic.clone(), o.payload.len())).max_by_key(|(_, n)| *n).unwrap();
-    let oversized = outs.iter().flat_map(|(_, o)| o.iter()).filter(|o| o.payload.len() == biggest).count();
+    let oversized = outs.iter().flat_map(|(_, o)| o.iter()).filter(|o| o.topic == topic && o.payload.len() >= biggest).count();
     ingest::publish_window(&publisher, &outs, &position::Resume::fresh(0), biggest - 1).await.unwrap();
     let last = ingest::last_block(&bus, &publisher, CHAIN).await.unwrap().map(|b| b.number);
     assert_eq!(last, Some(2), "the window certified");

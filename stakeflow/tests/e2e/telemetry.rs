@@ -397,3 +397,53 @@ async fn nodes_reporting_to_submit_are_tracked_without_a_feed() {
     token.cancel();
     uptime.await.unwrap().unwrap();
 }
+
+/// A feed session ended by a crash (the task is gone, no "down" sent) is
+/// recorded as our outage at the next start, as of the last record, before
+/// the new session's "up"; stopping cleanly records "down" itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_by_a_crash_is_recorded_as_our_outage_at_the_next_start() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, .. } = Pipeline::start().await;
+    let snapshot = || vec![format!("[13,\"{GENESIS}\",{}]", added(1, "alice", "12D3KooAlice"))];
+    let url = feed_server(vec![(snapshot(), None), (snapshot(), None)]).await;
+    let cfg = TelemetryConfig { settle: Duration::from_millis(300), ..TelemetryConfig::default() };
+    let bootstrap = broker.bootstrap().to_string();
+    let kinds = |n: usize| {
+        let b = bootstrap.clone();
+        async move {
+            let what = format!("{n} feed records");
+            wait::until(&what, Duration::from_secs(60), move || {
+                let b = b.clone();
+                async move {
+                    let f = tokio::task::spawn_blocking(move || feed_events(&b)).await.unwrap();
+                    (f.len() >= n).then_some(f)
+                }
+            })
+            .await
+        }
+    };
+    let crashed = tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg.clone()).run(CancellationToken::new()));
+    kinds(1).await.unwrap();
+    let b = bootstrap.clone();
+    let first_nodes = wait::until("the first snapshot's node", Duration::from_secs(60), || {
+        let b = b.clone();
+        async move { Some(tokio::task::spawn_blocking(move || node_events(&b)).await.unwrap()).filter(|n| !n.is_empty()) }
+    })
+    .await
+    .unwrap();
+    crashed.abort();
+    let _ = crashed.await;
+    let token = CancellationToken::new();
+    let again = tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg).run(token.clone()));
+    let feed = kinds(3).await.unwrap();
+    assert_eq!(feed.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), vec!["up", "down", "up"]);
+    assert_eq!(feed[1].reason.as_deref(), Some(ingest::telemetry::UNRECORDED));
+    let last_node = first_nodes.iter().map(|e| e.at_ms).max().unwrap();
+    assert_eq!(feed[1].at_ms, last_node.max(feed[0].at_ms), "the outage began when the feed was last known to work");
+    assert!(feed[1].at_ms <= feed[2].at_ms);
+    token.cancel();
+    again.await.unwrap().unwrap();
+    let feed = kinds(4).await.unwrap();
+    assert_eq!((feed[3].kind.as_str(), feed[3].reason.as_deref()), ("down", Some("stakeflow stopped")));
+}
