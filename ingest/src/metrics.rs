@@ -20,3 +20,5 @@ pub const TELEMETRY_BAD_FRAMES: &str = "stakeflow_telemetry_bad_frames_total";
 pub const TELEMETRY_UNKNOWN_ACTIONS: &str = "stakeflow_telemetry_unknown_actions_total";
 /// Records too large for the broker, published as placeholders, by topic.
 pub const OVERSIZED: &str = "stakeflow_ingest_oversized_records_total";
+/// `/submit` connections refused, by why (access, connections).
+pub const SUBMIT_REFUSED: &str = "stakeflow_telemetry_submit_refused_total";

@@ -8,6 +8,7 @@
 //!   nodes are unknown then, not offline.
 //! * [`submit`]: nodes may report to stakeflow directly (`--telemetry-url`).
 
+pub mod access;
 pub mod feed;
 pub mod nodes;
 pub mod protocol;

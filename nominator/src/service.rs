@@ -127,6 +127,7 @@ impl Nominator {
                 settings: self.settings.clone(),
                 source: self.source.clone(),
                 reported: Mutex::new(BTreeMap::new()),
+                broadcast_at: Mutex::new(BTreeMap::new()),
             };
             set.spawn(n.run(shutdown.child_token()));
         }
@@ -148,7 +149,15 @@ struct NetworkNominator {
     /// What was last reported per subject (a misconfigured key, a removable old key):
     /// logged when it changes and once after every start, shown in the status every pass.
     reported: Mutex<BTreeMap<String, String>>,
+    /// Per transaction in flight, the finalized block when this process last broadcast it.
+    broadcast_at: Mutex<BTreeMap<String, u64>>,
 }
+
+/// Blocks a broadcast transaction may go unseen before it is broadcast again
+/// (a node that restarted or was failed over from has lost it). Sending it
+/// every pass would only churn the pool: a copy validated while the first is
+/// still being built into a block gets a block of its own, where it fails.
+const REBROADCAST_AFTER_BLOCKS: u64 = 4;
 
 /// What a pass changed, to be saved in one write.
 #[derive(Default)]
@@ -298,7 +307,7 @@ impl NetworkNominator {
         self.statuses(accounts, era, round.is_some(), &sent, &mut book);
         self.save(lease, &book, &changes).await?;
         // Only what is saved is broadcast: after a crash the same bytes go out again.
-        let refused = self.broadcast(chain, &book, &changes).await?;
+        let refused = self.broadcast(chain, &book, &changes, fin).await?;
         if !refused.is_empty() {
             let mut changes = Changes::default();
             for (hash, why) in refused {
@@ -521,9 +530,22 @@ impl NetworkNominator {
     }
 
     /// Broadcast every saved transaction; returns the new ones the node refused outright.
-    async fn broadcast(&self, chain: &ChainClient, book: &Book, changes: &Changes) -> Result<Vec<(String, String)>, NominatorError> {
+    async fn broadcast(&self, chain: &ChainClient, book: &Book, changes: &Changes, fin: u64) -> Result<Vec<(String, String)>, NominatorError> {
         let mut refused = Vec::new();
         for (hash, tx) in &book.txs {
+            // New ones now; after a restart (nothing remembered) once; then only when long unseen.
+            let due = {
+                let mut at = self.broadcast_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                at.retain(|h, _| book.txs.contains_key(h));
+                let due = at.get(hash).is_none_or(|last| fin >= last + REBROADCAST_AFTER_BLOCKS);
+                if due {
+                    at.insert(hash.clone(), fin);
+                }
+                due
+            };
+            if !due {
+                continue;
+            }
             let Ok(bytes) = hex::decode(tx.bytes.trim_start_matches("0x")) else { continue };
             match chain.broadcast(&bytes).await? {
                 Broadcast::Accepted => {}

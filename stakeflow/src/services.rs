@@ -149,10 +149,11 @@ async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     }
     if let Some(addr) = cfg.telemetry.submit_listen {
         let networks = cfg.networks.iter().filter_map(|n| n.genesis_hash.clone().map(|g| (g, n.name.clone()))).collect();
-        let server = ingest::telemetry::SubmitServer::bind(addr, networks, cfg.kafka.clone())
+        let server = ingest::telemetry::SubmitServer::bind(addr, networks, cfg.kafka.clone(), &cfg.telemetry)
             .await
             .with_context(|| format!("telemetry /submit listener on {addr}"))?;
-        println!("telemetry: nodes may report to ws://{}/submit", server.local_addr()?);
+        let path = if cfg.telemetry.submit_tokens_file.is_some() { "/submit/<token>" } else { "/submit" };
+        println!("telemetry: nodes may report to ws://{}{path}", server.local_addr()?);
         tasks.spawn("telemetry-submit", |t| server.run(t));
     }
     for net in cfg.scored_networks()? {

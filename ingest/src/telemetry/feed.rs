@@ -32,8 +32,22 @@ pub struct TelemetryConfig {
     #[serde(with = "humantime_serde")]
     pub settle: Duration,
     /// Where to accept telemetry that nodes send themselves
-    /// (`--telemetry-url 'ws://<this address>/submit 0'`); unset: nowhere.
+    /// (`--telemetry-url 'ws://<this address>/submit/<token> 0'`); unset: nowhere.
     pub submit_listen: Option<std::net::SocketAddr>,
+    /// A file of operator tokens for `/submit/<token>`, one per line (secrets: never logged).
+    pub submit_tokens_file: Option<std::path::PathBuf>,
+    /// Addresses admitted to `/submit` without a token. With neither tokens
+    /// nor addresses, only this machine (loopback) is admitted.
+    pub submit_allow: Vec<std::net::IpAddr>,
+    /// Most `/submit` connections at once (default 1000); more are closed at once.
+    pub submit_max_connections: usize,
+    /// Largest `/submit` message, bytes (default 1 MiB); a larger one closes its connection.
+    pub submit_max_frame_bytes: usize,
+    /// Most nodes one `/submit` connection may report (default 8).
+    pub submit_max_nodes_per_connection: usize,
+    /// A `/submit` connection silent this long is closed (default 60s; nodes report every few seconds).
+    #[serde(with = "humantime_serde")]
+    pub submit_idle: Duration,
 }
 
 impl Default for TelemetryConfig {
@@ -43,6 +57,12 @@ impl Default for TelemetryConfig {
             max_backoff: Duration::from_secs(60),
             settle: Duration::from_secs(5),
             submit_listen: None,
+            submit_tokens_file: None,
+            submit_allow: Vec::new(),
+            submit_max_connections: 1000,
+            submit_max_frame_bytes: 1 << 20,
+            submit_max_nodes_per_connection: 8,
+            submit_idle: Duration::from_secs(60),
         }
     }
 }

@@ -6,15 +6,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bus::{BusConfig, Outgoing, Publisher};
 use futures::StreamExt;
 use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
 use serde_json::Value;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 
+use super::TelemetryConfig;
+use super::access::Access;
 use crate::IngestError;
 
 /// The `source` of events from the submit endpoint.
@@ -36,11 +44,19 @@ struct Reporter {
 }
 
 /// The nodes of one connection, by the message `id` (one connection may carry several).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Connection {
     nodes: HashMap<u64, Reporter>,
-    /// Messages that were not understood (skipped).
+    /// Most nodes it may report.
+    max_nodes: usize,
+    /// Messages that were not understood or not allowed (skipped).
     pub skipped: u64,
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Self::with_max_nodes(8)
+    }
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -60,6 +76,11 @@ fn int(v: Option<&Value>) -> Option<i64> {
 }
 
 impl Connection {
+    /// A connection that may report at most `max_nodes` nodes.
+    pub fn with_max_nodes(max_nodes: usize) -> Self {
+        Self { nodes: HashMap::new(), max_nodes, skipped: 0 }
+    }
+
     /// The events one submitted message means. `networks` maps genesis hash
     /// (lowercase 0x hex) to network name; nodes of other chains are ignored.
     pub fn apply(&mut self, frame: &[u8], networks: &BTreeMap<String, String>, at_ms: i64) -> Vec<TelemetryNodeEvent> {
@@ -103,10 +124,20 @@ impl Connection {
                     version: text(payload.get("version")).unwrap_or_default(),
                     validator: text(payload.get("validator")).filter(|v| !v.is_empty()),
                 };
+                if !self.nodes.contains_key(&id) && self.nodes.len() >= self.max_nodes {
+                    self.skipped += 1;
+                    return Vec::new();
+                }
+                let mut out = Vec::new();
+                // An id reused for another node: the one it named is gone, not left online.
+                if let Some(old) = self.nodes.get(&id).filter(|old| old.peer_id != r.peer_id || old.network != r.network) {
+                    out.push(event(old, "removed"));
+                }
                 let mut e = event(&r, "added");
                 e.startup_time_ms = int(payload.get("startup_time"));
                 self.nodes.insert(id, r);
-                vec![e]
+                out.push(e);
+                out
             }
             _ => {
                 let Some(r) = self.nodes.get_mut(&id) else {
@@ -164,19 +195,48 @@ impl Connection {
     }
 }
 
+/// Which connection last reported each node, so a node that reconnected is
+/// not removed when its old connection closes.
+type Owners = Arc<Mutex<HashMap<(String, String), u64>>>;
+
+/// What every connection is held to.
+#[derive(Debug, Clone)]
+struct Limits {
+    access: Arc<Access>,
+    max_frame_bytes: usize,
+    max_nodes: usize,
+    idle: Duration,
+}
+
 /// The `/submit` websocket server.
 pub struct SubmitServer {
     listener: TcpListener,
     networks: BTreeMap<String, String>,
     bus: BusConfig,
+    limits: Limits,
+    max_connections: usize,
 }
 
 impl SubmitServer {
-    /// Bind `addr`; `networks` maps genesis hash to network name.
-    pub async fn bind(addr: SocketAddr, networks: BTreeMap<String, String>, bus: BusConfig) -> std::io::Result<Self> {
+    /// Bind `addr`; `networks` maps genesis hash to network name; access and
+    /// limits from `cfg` (its tokens file is read now).
+    pub async fn bind(addr: SocketAddr, networks: BTreeMap<String, String>, bus: BusConfig, cfg: &TelemetryConfig) -> std::io::Result<Self> {
+        let tokens = match &cfg.submit_tokens_file {
+            Some(path) => Access::tokens_from(&std::fs::read_to_string(path).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("telemetry.submit_tokens_file {}: {e}", path.display()))
+            })?),
+            None => Default::default(),
+        };
+        let access = Access { tokens, allow: cfg.submit_allow.iter().copied().collect() };
         let listener = TcpListener::bind(addr).await?;
         let networks = networks.into_iter().map(|(g, n)| (g.to_lowercase(), n)).collect();
-        Ok(Self { listener, networks, bus })
+        let limits = Limits {
+            access: Arc::new(access),
+            max_frame_bytes: cfg.submit_max_frame_bytes.max(1024),
+            max_nodes: cfg.submit_max_nodes_per_connection.max(1),
+            idle: cfg.submit_idle,
+        };
+        Ok(Self { listener, networks, bus, limits, max_connections: cfg.submit_max_connections.max(1) })
     }
 
     /// The bound address.
@@ -193,6 +253,9 @@ impl SubmitServer {
             self.publish_source(&publisher, kind).await?;
         }
         tracing::info!(addr = ?self.listener.local_addr().ok(), "telemetry /submit listening");
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let owners: Owners = Arc::default();
+        let ids = AtomicU64::new(0);
         loop {
             let (tcp, peer) = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -204,11 +267,19 @@ impl SubmitServer {
                     }
                 },
             };
-            let (networks, publisher) = (self.networks.clone(), publisher.clone());
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                // Full: closed at once, before any handshake or buffer.
+                metrics::counter!(crate::metrics::SUBMIT_REFUSED, "why" => "connections").increment(1);
+                drop(tcp);
+                continue;
+            };
+            let (networks, publisher, limits, owners) = (self.networks.clone(), publisher.clone(), self.limits.clone(), owners.clone());
+            let id = ids.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
-                if let Err(e) = serve_connection(tcp, networks, &publisher).await {
+                if let Err(e) = serve_connection(tcp, peer, networks, &publisher, &limits, &owners, id).await {
                     tracing::debug!(%peer, error = %e, "submit connection ended");
                 }
+                drop(slot);
             });
         }
         self.publish_source(&publisher, "down").await
@@ -224,11 +295,39 @@ impl SubmitServer {
     }
 }
 
-async fn serve_connection(tcp: tokio::net::TcpStream, networks: BTreeMap<String, String>, publisher: &Publisher) -> Result<(), String> {
-    let mut ws = tokio_tungstenite::accept_async(tcp).await.map_err(|e| e.to_string())?;
-    let mut conn = Connection::default();
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    networks: BTreeMap<String, String>,
+    publisher: &Publisher,
+    limits: &Limits,
+    owners: &Owners,
+    id: u64,
+) -> Result<(), String> {
+    let access = limits.access.clone();
+    let admit = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        match access.admit(req.uri().path(), peer.ip()) {
+            Ok(()) => Ok(resp),
+            Err(why) => {
+                metrics::counter!(crate::metrics::SUBMIT_REFUSED, "why" => "access").increment(1);
+                tracing::warn!(%peer, %why, "telemetry /submit refused");
+                let mut refusal = ErrorResponse::new(Some(why.to_string()));
+                *refusal.status_mut() = forbidden();
+                Err(refusal)
+            }
+        }
+    };
+    let config = WebSocketConfig::default().max_message_size(Some(limits.max_frame_bytes)).max_frame_size(Some(limits.max_frame_bytes));
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, admit, Some(config));
+    let mut ws = tokio::time::timeout(limits.idle, handshake).await.map_err(|_| "no handshake in time".to_string())?.map_err(|e| e.to_string())?;
+    let mut conn = Connection::with_max_nodes(limits.max_nodes);
     let mut result = Ok(());
-    while let Some(frame) = ws.next().await {
+    loop {
+        let Ok(frame) = tokio::time::timeout(limits.idle, ws.next()).await else {
+            result = Err(format!("silent for {:?}: closed", limits.idle));
+            break;
+        };
+        let Some(frame) = frame else { break };
         let bytes = match frame {
             Ok(Message::Text(t)) => t.as_bytes().to_vec(),
             Ok(Message::Binary(b)) => b.to_vec(),
@@ -240,10 +339,48 @@ async fn serve_connection(tcp: tokio::net::TcpStream, networks: BTreeMap<String,
             }
         };
         let events = conn.apply(&bytes, &networks, now_ms());
-        publish(publisher, &events).await.map_err(|e| e.to_string())?;
+        if let Ok(mut o) = owners.lock() {
+            for e in &events {
+                let key = (e.network.clone(), e.peer_id.clone());
+                match e.kind.as_str() {
+                    "added" => {
+                        o.insert(key, id);
+                    }
+                    "removed" if o.get(&key) == Some(&id) => {
+                        o.remove(&key);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Err(e) = publish(publisher, &events).await {
+            // Still record the close below: the nodes must not stay online.
+            result = Err(e.to_string());
+            break;
+        }
     }
-    publish(publisher, &conn.close(now_ms())).await.map_err(|e| e.to_string())?;
+    // Only nodes whose latest connection this is are gone: one that reconnected stays.
+    let closed: Vec<TelemetryNodeEvent> = match owners.lock() {
+        Ok(mut o) => conn
+            .close(now_ms())
+            .into_iter()
+            .filter(|e| {
+                let key = (e.network.clone(), e.peer_id.clone());
+                let ours = o.get(&key) == Some(&id);
+                if ours {
+                    o.remove(&key);
+                }
+                ours
+            })
+            .collect(),
+        Err(_) => conn.close(now_ms()),
+    };
+    publish(publisher, &closed).await.map_err(|e| e.to_string())?;
     result
+}
+
+fn forbidden() -> tokio_tungstenite::tungstenite::http::StatusCode {
+    tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN
 }
 
 async fn publish(publisher: &Publisher, events: &[TelemetryNodeEvent]) -> Result<(), IngestError> {
@@ -285,6 +422,21 @@ mod tests {
         assert!(c.apply(br#"{"id":1,"payload":{"msg":"system.interval","height":5}}"#, &nets(), 6).is_empty());
         let e = c.close(7);
         assert_eq!((e.len(), e[0].kind.as_str()), (1, "removed"));
+    }
+
+    #[test]
+    fn a_connection_reports_at_most_its_nodes_and_a_reused_id_removes_the_old_node() {
+        let connected = |id: u64, peer: &str| {
+            format!(r#"{{"id":{id},"payload":{{"msg":"system.connected","genesis_hash":"{G}","name":"n","network_id":"{peer}"}}}}"#)
+        };
+        let mut c = Connection::with_max_nodes(2);
+        assert_eq!(c.apply(connected(1, "A").as_bytes(), &nets(), 1).len(), 1);
+        assert_eq!(c.apply(connected(2, "B").as_bytes(), &nets(), 1).len(), 1);
+        assert!(c.apply(connected(3, "C").as_bytes(), &nets(), 1).is_empty(), "a third node is refused");
+        assert_eq!(c.skipped, 1);
+        let e = c.apply(connected(1, "D").as_bytes(), &nets(), 2);
+        assert_eq!(e.iter().map(|e| (e.peer_id.as_str(), e.kind.as_str())).collect::<Vec<_>>(), vec![("A", "removed"), ("D", "added")]);
+        assert_eq!(c.apply(connected(1, "D").as_bytes(), &nets(), 3).len(), 1, "the same node again: re-announced, nothing removed");
     }
 
     #[test]

@@ -77,7 +77,7 @@ async fn feed_events_are_keyed_by_peer_survive_bad_frames_and_reconnects() {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         settle: Duration::from_millis(300),
-        submit_listen: None,
+        ..TelemetryConfig::default()
     };
     let token = CancellationToken::new();
     let client = FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg);
@@ -352,7 +352,7 @@ async fn nodes_reporting_to_submit_are_tracked_without_a_feed() {
     testkit::init_tracing();
     let Pipeline { broker, bus, store, .. } = Pipeline::start().await;
     let networks = std::collections::BTreeMap::from([(GENESIS.to_string(), "polkadot".to_string())]);
-    let server = ingest::telemetry::SubmitServer::bind("127.0.0.1:0".parse().unwrap(), networks, bus.clone()).await.unwrap();
+    let server = ingest::telemetry::SubmitServer::bind("127.0.0.1:0".parse().unwrap(), networks, bus.clone(), &TelemetryConfig::default()).await.unwrap();
     let addr = server.local_addr().unwrap();
     let token = CancellationToken::new();
     tokio::spawn(server.run(token.clone()));
@@ -446,4 +446,73 @@ async fn a_session_ended_by_a_crash_is_recorded_as_our_outage_at_the_next_start(
     again.await.unwrap().unwrap();
     let feed = kinds(4).await.unwrap();
     assert_eq!((feed[3].kind.as_str(), feed[3].reason.as_deref()), ("down", Some("stakeflow stopped")));
+}
+
+fn connected(id: u64, peer: &str) -> String {
+    format!(r#"{{"id":{id},"ts":"2025-11-24T09:00:00Z","payload":{{"msg":"system.connected","chain":"Polkadot","genesis_hash":"{GENESIS}","name":"n-{peer}","implementation":"Parity Polkadot","version":"1.20.2","network_id":"{peer}"}}}}"#)
+}
+
+/// `/submit` admits nodes by operator token, holds connections to their
+/// limits (count, message size), and tracks presence per connection: a node
+/// that reconnected is not removed when its old connection closes; an id
+/// reused for another node removes the one it named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_admits_by_token_bounds_connections_and_tracks_presence_per_connection() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, dir, .. } = Pipeline::start().await;
+    let tokens = dir.path().join("submit-tokens");
+    std::fs::write(&tokens, "# operator A\nop-t0ken\n").unwrap();
+    let cfg = TelemetryConfig { submit_tokens_file: Some(tokens), submit_max_connections: 2, submit_max_frame_bytes: 4096, ..TelemetryConfig::default() };
+    let networks = std::collections::BTreeMap::from([(GENESIS.to_string(), "polkadot".to_string())]);
+    let server = ingest::telemetry::SubmitServer::bind("127.0.0.1:0".parse().unwrap(), networks, bus.clone(), &cfg).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let token = CancellationToken::new();
+    tokio::spawn(server.run(token.clone()));
+    let url = format!("ws://{addr}/submit/op-t0ken");
+
+    // Without a valid token: refused at the handshake.
+    for bad in [format!("ws://{addr}/submit"), format!("ws://{addr}/submit/guess")] {
+        assert!(tokio_tungstenite::connect_async(bad.as_str()).await.is_err(), "{bad} admitted");
+    }
+    // P reports on a, then reconnects on b; a closes afterwards: P stays.
+    let (mut a, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    a.send(Message::text(connected(1, "12D3KooP"))).await.unwrap();
+    let bootstrap = broker.bootstrap().to_string();
+    let events = |n: usize| {
+        let b = bootstrap.clone();
+        async move {
+            let what = format!("{n} node events");
+            wait::until(&what, Duration::from_secs(60), move || {
+                let b = b.clone();
+                async move { Some(tokio::task::spawn_blocking(move || node_events(&b)).await.unwrap()).filter(|e| e.len() >= n) }
+            })
+            .await
+            .unwrap()
+        }
+    };
+    events(1).await;
+    let (mut b, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    b.send(Message::text(connected(1, "12D3KooP"))).await.unwrap();
+    events(2).await;
+    a.close(None).await.unwrap();
+    while a.next().await.is_some() {}
+    // Two connections at most: b and c; d is closed at once.
+    let (mut c, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    let d = tokio_tungstenite::connect_async(url.as_str()).await;
+    if let Ok((mut d, _)) = d {
+        let ended = tokio::time::timeout(Duration::from_secs(10), d.next()).await.expect("the extra connection is closed");
+        assert!(!matches!(ended, Some(Ok(Message::Text(_)))), "{ended:?}");
+    }
+    // A message over the limit closes its connection.
+    c.send(Message::text("x".repeat(8192))).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async { while let Some(Ok(_)) = c.next().await {} }).await;
+    assert!(ended.is_ok(), "an oversized message closes the connection");
+    // The id reused for another node: P is removed, Q added; b closes: Q removed.
+    b.send(Message::text(connected(1, "12D3KooQ"))).await.unwrap();
+    events(4).await;
+    b.close(None).await.unwrap();
+    let all = events(5).await;
+    let seen: Vec<(&str, &str)> = all.iter().map(|e| (e.peer_id.as_str(), e.kind.as_str())).collect();
+    assert_eq!(seen, vec![("12D3KooP", "added"), ("12D3KooP", "added"), ("12D3KooP", "removed"), ("12D3KooQ", "added"), ("12D3KooQ", "removed")]);
+    token.cancel();
 }
