@@ -9,7 +9,7 @@ use subxt::dynamic;
 
 use crate::ChainError;
 use crate::nominate::{AccountId, StakingAt};
-use crate::staking::{unwrap_number, value_bytes};
+use crate::staking::{account, unwrap_number, value_bytes};
 
 /// One entry of `Proxy.Proxies(stash)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +76,6 @@ fn variant_name<T>(v: &Value<T>) -> Option<String> {
         ValueDef::Composite(Composite::Unnamed(items)) if items.len() == 1 => variant_name(&items[0]),
         _ => None,
     }
-}
-
-fn account<T>(v: &Value<T>) -> Option<AccountId> {
-    value_bytes(v)?.try_into().ok()
 }
 
 /// The proxy definitions in a `Proxy.Proxies` value.

@@ -130,7 +130,7 @@ fn byte_seq<T>(items: &[Value<T>]) -> Option<Vec<u8>> {
     items.iter().map(|i| i.as_u128().filter(|n| *n < 256).map(|n| n as u8)).collect()
 }
 
-fn account<T>(v: &Value<T>) -> Option<AccountId> {
+pub(crate) fn account<T>(v: &Value<T>) -> Option<AccountId> {
     value_bytes(v)?.try_into().ok()
 }
 

@@ -97,6 +97,22 @@ fn is_held(claim: &str) -> bool {
     claim.starts_with("refused:") || claim.starts_with("failed:")
 }
 
+/// A failed item's claim on (stash, `era`): when its whole batch failed, whose
+/// fault is unknown, so the claim is released and the account goes alone from
+/// now on; otherwise the same call would fail again, so it is held until the
+/// next era with why. Returns the reason to record.
+fn failed_claim(book: &mut Book, era: u32, stash_hex: &str, name: String, batch_failed: bool) -> String {
+    let claim = claim_key(stash_hex, era);
+    if batch_failed {
+        book.claims.remove(&claim);
+        book.solo.entry(era).or_default().insert(stash_hex.to_string());
+        format!("{name} (the whole batch failed; its accounts are sent one by one next)")
+    } else {
+        book.claims.insert(claim, format!("failed:{name}"));
+        name
+    }
+}
+
 fn tokens(planck: u128, decimals: u8) -> f64 {
     planck as f64 / 10f64.powi(i32::from(decimals))
 }
@@ -412,20 +428,13 @@ impl NetworkNominator {
             }
             ItemOutcome::Failed(e) => {
                 let name = self.error_name(chain, &e).await;
-                if batch_failed {
-                    // Whose fault is unknown: every item goes alone from now on, and is planned again.
-                    book.claims.remove(&claim);
-                    book.solo.entry(era).or_default().insert(item.stash_hex.clone());
-                    ("failed", Some(format!("{name} (the whole batch failed; its accounts are sent one by one next)")))
-                } else if name.ends_with("BadTarget") {
+                if !batch_failed && name.ends_with("BadTarget") {
                     // Planned again without the targets the chain refuses.
                     self.exclude_bad_targets(at, era, item, book).await?;
                     book.claims.remove(&claim);
                     ("failed", Some(name))
                 } else {
-                    // The same call would fail again: held until the next era, and shown.
-                    book.claims.insert(claim.clone(), format!("failed:{name}"));
-                    ("failed", Some(name))
+                    ("failed", Some(failed_claim(book, era, &item.stash_hex, name, batch_failed)))
                 }
             }
             ItemOutcome::NotRun => {

@@ -190,7 +190,7 @@ fn start_nominate(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let networks = cfg.nominator_networks()?;
     anyhow::ensure!(!networks.is_empty(), "no nominator accounts are configured: add [nominator.networks.<name>] accounts");
-    let holder = format!("{}:{}", hostname(), std::process::id());
+    let holder = store::lease::this_process();
     let settings = nominator::Settings {
         dry_run: cfg.nominator.dry_run,
         poll: cfg.nominator.poll,
@@ -201,11 +201,6 @@ fn start_nominate(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let svc = nominator::Nominator::new(cfg.kafka.clone(), s.store.clone(), s.namespaces.clone(), networks, settings).with_settings_source(reload);
     tasks.spawn("nominator", |t| svc.run(t));
     Ok(())
-}
-
-/// This machine's name, for the lease holder's id.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "stakeflow".into())
 }
 
 /// The REST API.

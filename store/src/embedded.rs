@@ -28,6 +28,28 @@ pub struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
+    /// `consumer`'s state rows whose key starts with `prefix`, in key order;
+    /// their values only when `values` (redb hands values out lazily).
+    async fn scan(&self, consumer: &str, prefix: &str, values: bool) -> Result<Vec<(String, Option<Vec<u8>>)>, StoreError> {
+        let (consumer, prefix) = (consumer.to_string(), prefix.to_string());
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
+            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+            let mut out = Vec::new();
+            let from = (consumer.as_str(), prefix.as_str());
+            for row in table.range(from..).map_err(|e| s.err("scan states")(e.into()))? {
+                let (k, v) = row.map_err(|e| s.err("scan states")(e.into()))?;
+                let (c, key) = k.value();
+                if c != consumer || !key.starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push((key.to_string(), values.then(|| v.value().to_vec())));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Open (or create) the database file and its tables.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
@@ -171,44 +193,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let (consumer, prefix) = (consumer.to_string(), prefix.to_string());
-        self.blocking(move |s| {
-            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
-            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
-            let mut out = Vec::new();
-            let from = (consumer.as_str(), prefix.as_str());
-            for row in table.range(from..).map_err(|e| s.err("scan states")(e.into()))? {
-                let (k, v) = row.map_err(|e| s.err("scan states")(e.into()))?;
-                let (c, key) = k.value();
-                if c != consumer || !key.starts_with(prefix.as_str()) {
-                    break;
-                }
-                out.push((key.to_string(), v.value().to_vec()));
-            }
-            Ok(out)
-        })
-        .await
+        let rows = self.scan(consumer, prefix, true).await?;
+        Ok(rows.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
     }
 
     async fn scan_keys(&self, consumer: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let (consumer, prefix) = (consumer.to_string(), prefix.to_string());
-        self.blocking(move |s| {
-            let txn = s.db.begin_read().map_err(|e| s.err("begin read")(e.into()))?;
-            let table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
-            let mut out = Vec::new();
-            let from = (consumer.as_str(), prefix.as_str());
-            for row in table.range(from..).map_err(|e| s.err("scan states")(e.into()))? {
-                // Only the key guard is read: redb hands values out lazily.
-                let (k, _) = row.map_err(|e| s.err("scan states")(e.into()))?;
-                let (c, key) = k.value();
-                if c != consumer || !key.starts_with(prefix.as_str()) {
-                    break;
-                }
-                out.push(key.to_string());
-            }
-            Ok(out)
-        })
-        .await
+        Ok(self.scan(consumer, prefix, false).await?.into_iter().map(|(k, _)| k).collect())
     }
 
     fn single_process(&self) -> bool {

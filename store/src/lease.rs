@@ -23,10 +23,15 @@ fn lease_key(subject: &str) -> String {
     format!("lease/{subject}")
 }
 
-/// This process, as lease rows name it (host and process id).
+/// This process, as lease rows name it (host and process id); read once,
+/// not on every renewal.
 pub fn this_process() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
-    format!("{host}:{}", std::process::id())
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
+        format!("{host}:{}", std::process::id())
+    })
+    .clone()
 }
 
 /// Who holds a lease, until when.

@@ -15,7 +15,7 @@ use rules::announcement::{self, Recheck, TargetNow};
 use rules::nomination::NotDue;
 
 use super::sign::ToSign;
-use super::{Changes, NetworkNominator, account_of_hex, hex0x, now_ms};
+use super::{Changes, NetworkNominator, account_of_hex, failed_claim, hex0x, now_ms};
 use crate::NominatorError;
 use crate::book::{AnnouncementRecord, Book, ItemRecord, Step, TxRecord, announcement_key, claim_key, history_key};
 use crate::config::{Account, Control};
@@ -369,14 +369,7 @@ impl NetworkNominator {
             }
             ItemOutcome::Failed(e) => {
                 let name = self.error_name(chain, &e).await;
-                if batch_failed {
-                    book.claims.remove(&claim);
-                    book.solo.entry(tx.era).or_default().insert(item.stash_hex.clone());
-                    ("failed", Some(format!("{name} (the whole batch failed; its accounts are sent one by one next)")))
-                } else {
-                    book.claims.insert(claim.clone(), format!("failed:{name}"));
-                    ("failed", Some(name))
-                }
+                ("failed", Some(failed_claim(book, tx.era, &item.stash_hex, name, batch_failed)))
             }
             ItemOutcome::NotRun => {
                 book.claims.remove(&claim);
