@@ -13,6 +13,7 @@ mod fixture;
 mod nominate;
 mod record;
 mod run;
+mod resume;
 mod scoring;
 
 use std::path::PathBuf;
@@ -73,6 +74,12 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         repeat: usize,
     },
+    /// What an ingest restart reads back when its chain shares partitions with a busy one.
+    Resume {
+        /// Records the other chain writes (a year of blocks is about 5.3 million).
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+    },
     /// Rebuild every scoring table from synthetic eras published to the embedded broker.
     Replay {
         /// Eras of history.
@@ -98,6 +105,7 @@ fn main() -> anyhow::Result<()> {
                 scoring::rescore(&candidates, repeat.max(1));
                 Ok(())
             }
+            Command::Resume { records } => resume::resume(records).await,
             Command::Replay { eras, validators, nominators } => scoring::replay(eras, validators, nominators).await,
             Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }

@@ -4,6 +4,7 @@
 //! position with the state it derived and assigns from there. Kafka offset
 //! commits are advisory, for lag tooling.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -200,14 +201,42 @@ pub async fn last_matching(
     partition: i32,
     wanted: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<Record>, BusError> {
-    const WINDOW: i64 = 256;
+    let mut found = None;
+    scan_back(cfg, topic, partition, 0, |rec| {
+        if rec.key.as_deref().is_some_and(&wanted) {
+            found = Some(rec);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(found)
+}
+
+/// Visit `partition`'s records from its end backwards, newest first, down to
+/// offset `floor` (or the partition's start), until `visit` breaks. Reads go in
+/// growing windows so a long scan opens few readers; a caller that knows
+/// where its records cannot be older than passes that as `floor`, so the work
+/// is bounded by what lies above it, not by the partition's history. Returns
+/// the partition's end offset when the scan began.
+pub async fn scan_back(
+    cfg: &BusConfig,
+    topic: &str,
+    partition: i32,
+    floor: i64,
+    mut visit: impl FnMut(Record) -> ControlFlow<()>,
+) -> Result<i64, BusError> {
+    const FIRST_WINDOW: i64 = 256;
+    const MAX_WINDOW: i64 = 16_384;
     const READ_TIMEOUT: Duration = Duration::from_secs(15);
     let (low, high) = admin::watermarks(cfg, topic, partition).await?;
+    let floor = floor.max(low);
     let mut end = high;
-    while end > low {
-        let start = (end - WINDOW).max(low);
+    let mut window = FIRST_WINDOW;
+    while end > floor {
+        let start = (end - window).max(floor);
         let reader = PartitionReader::assign_one(cfg, topic, partition, start).await?;
-        let mut found = None;
+        let mut chunk = Vec::with_capacity((end - start) as usize);
         loop {
             let Some(rec) = reader.next_within(READ_TIMEOUT).await? else {
                 return Err(BusError::Kafka {
@@ -222,19 +251,20 @@ pub async fn last_matching(
                 break;
             }
             let last = rec.offset == end - 1;
-            if rec.key.as_deref().is_some_and(&wanted) {
-                found = Some(rec);
-            }
+            chunk.push(rec);
             if last {
                 break;
             }
         }
-        if found.is_some() {
-            return Ok(found);
+        for rec in chunk.into_iter().rev() {
+            if visit(rec).is_break() {
+                return Ok(high);
+            }
         }
         end = start;
+        window = (window * 4).min(MAX_WINDOW);
     }
-    Ok(None)
+    Ok(high)
 }
 
 impl PartitionReader {
@@ -248,6 +278,7 @@ impl PartitionReader {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "50")
             .create()
             .map_err(BusError::kafka("consumer", &brokers))?;
         let mut tpl = TopicPartitionList::new();

@@ -77,7 +77,10 @@ impl Publisher {
 
     /// Publish a batch: everything is handed to librdkafka at once and every
     /// acknowledgement awaited. Order holds within each partition (idempotent
-    /// producer), not across partitions; the first failure is returned.
+    /// producer), not across partitions; the first failure is returned. A failed
+    /// batch may have left a hole: a record that timed out in the queue while
+    /// later ones landed. Callers resume from what they read back as present
+    /// (not from the last record at the tail).
     pub async fn publish_all(&self, records: Vec<Outgoing<'_>>) -> Result<Vec<Delivered>, BusError> {
         let mut pending = Vec::with_capacity(records.len());
         for r in records {

@@ -3,12 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::consumer::{last_matching, last_with_key};
 use bus::dead_letter::headers;
 use bus::{BusConfig, Outgoing, Publisher};
 use chain::{ChainClient, FollowedChain, NetworkConfig, StartBlock};
 use futures::{StreamExt, TryStreamExt};
-use schemas::{FinalizedBlock, topics};
 use serde::{Deserialize, Serialize};
 use store::{ObservedHead, Store};
 use tokio_util::sync::CancellationToken;
@@ -16,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::IngestError;
 use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
+use crate::tails::{self, Marks};
 use crate::progress::{BackfillProgress, Progress};
 
 /// Ingest's own rows in the store (where each chain's first window began, each chain's lease).
@@ -43,6 +42,16 @@ pub struct IngestConfig {
     /// Largest record value sent (default 900000 bytes, under the broker's
     /// usual 1 MB limit); a larger one goes as a placeholder (see `oversized`).
     pub max_record_bytes: usize,
+    /// A head subscription silent this long is checked (default 60s, ten
+    /// 6-second blocks): the node is asked for its finalized head, and if it
+    /// has moved on, or does not answer within `stall_probe`, the connection
+    /// is treated as dead (reconnect, next endpoint). A quiet chain (a devnet
+    /// building blocks on demand) that answers with the same head is left be.
+    #[serde(with = "humantime_serde")]
+    pub stall_after: Duration,
+    /// How long that check may take (default 10s).
+    #[serde(with = "humantime_serde")]
+    pub stall_probe: Duration,
 }
 
 impl Default for IngestConfig {
@@ -54,6 +63,8 @@ impl Default for IngestConfig {
             fetch_concurrency: 8,
             lease_ttl: Duration::from_secs(30),
             max_record_bytes: crate::oversized::DEFAULT_MAX_RECORD_BYTES,
+            stall_after: Duration::from_secs(60),
+            stall_probe: Duration::from_secs(10),
         }
     }
 }
@@ -62,60 +73,18 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
-/// Every topic ingest writes, dead letters included: the tails of all of
-/// them together say where to resume.
-fn written_topics() -> Vec<String> {
-    let mut t: Vec<String> = topics::CHAIN.iter().map(|t| t.to_string()).collect();
-    t.push(topics::dead_letter(topics::EVENTS));
-    t.push(topics::STORAGE_DEAD_LETTERS.to_string());
-    t
-}
-
-/// The last block record of `network` on the blocks topic.
-pub async fn last_block(
-    bus: &BusConfig,
-    publisher: &Publisher,
-    network: &str,
-) -> Result<Option<FinalizedBlock>, IngestError> {
-    let key = topics::chain_key(network);
-    let partition = publisher.partition_for(topics::BLOCKS, &key).await?;
-    let Some(record) = last_with_key(bus, topics::BLOCKS, partition, &key).await? else {
-        return Ok(None);
-    };
-    let payload = record.payload.unwrap_or_default();
-    let block = FinalizedBlock::decode(&payload).map_err(|e| IngestError::Inconsistent {
-        network: network.to_string(),
-        detail: format!("last record at {}/{}@{} is not a block we wrote: {e}", record.topic, record.partition, record.offset),
-    })?;
-    Ok(Some(block))
-}
-
-/// The output position of `network`'s last record in each topic ingest writes.
-pub async fn tail_positions(
-    bus: &BusConfig,
-    publisher: &Publisher,
-    network: &str,
-) -> Result<std::collections::BTreeMap<String, OutputPos>, IngestError> {
-    let chain_key = topics::chain_key(network);
-    let reads = written_topics().into_iter().map(|topic| {
-        let chain_key = chain_key.clone();
-        async move {
-            let partition = publisher.partition_for(&topic, &chain_key).await?;
-            let record = last_matching(bus, &topic, partition, |k| topics::key_of_chain(k, network)).await?;
-            let pos = record.and_then(|r| r.header(position::HEADER).and_then(OutputPos::parse));
-            Ok::<_, IngestError>(pos.map(|p| (topic, p)))
-        }
-    });
-    let found = futures::future::try_join_all(reads).await?;
-    Ok(found.into_iter().flatten().collect())
-}
-
 /// Publish a window of consecutive blocks' outputs: every record but the
 /// block records at once, then the block records once all of those are
 /// acknowledged, so each block record certifies its whole block. Records
 /// `resume` says are already on their topics are skipped; a value over
-/// `max_record_bytes` goes as a placeholder at its position.
-pub async fn publish_window(publisher: &Publisher, blocks: &[(u64, Vec<Output>)], resume: &Resume, max_record_bytes: usize) -> Result<(), IngestError> {
+/// `max_record_bytes` goes as a placeholder at its position. Returns the
+/// topic and offset of every record sent.
+pub async fn publish_window(
+    publisher: &Publisher,
+    blocks: &[(u64, Vec<Output>)],
+    resume: &Resume,
+    max_record_bytes: usize,
+) -> Result<Vec<(String, i64)>, IngestError> {
     let placeholders: Vec<Vec<Option<Output>>> = blocks
         .iter()
         .map(|(number, outs)| outs.iter().enumerate().map(|(seq, o)| crate::oversized::fit(o, *number, seq, max_record_bytes)).collect())
@@ -140,9 +109,11 @@ pub async fn publish_window(publisher: &Publisher, blocks: &[(u64, Vec<Output>)]
             target.push(outgoing(o, &pos[seq]));
         }
     }
-    publisher.publish_all(records).await?;
-    publisher.publish_all(block_records).await?;
-    Ok(())
+    let topics_of = |rs: &[Outgoing<'_>]| rs.iter().map(|r| r.topic.to_string()).collect::<Vec<_>>();
+    let (record_topics, block_topics) = (topics_of(&records), topics_of(&block_records));
+    let sent = publisher.publish_all(records).await?;
+    let certified = publisher.publish_all(block_records).await?;
+    Ok(record_topics.into_iter().chain(block_topics).zip(sent.into_iter().chain(certified).map(|d| d.offset)).collect())
 }
 
 /// An output as a record to send, with its position header.
@@ -150,6 +121,11 @@ pub fn outgoing<'a>(o: &'a Output, pos: &str) -> Outgoing<'a> {
     let mut pairs: Vec<(&str, &str)> = vec![(position::HEADER, pos)];
     pairs.extend(o.headers.iter().map(|(k, v)| (*k, v.as_str())));
     Outgoing { topic: &o.topic, partition_key: &o.partition_key, key: &o.key, payload: &o.payload, headers: Some(headers(&pairs)) }
+}
+
+/// Where a chain's first window began, in the store.
+fn start_key(network: &str) -> String {
+    format!("start/{network}")
 }
 
 /// A 0x-hex 32-byte account id.
@@ -292,9 +268,19 @@ impl BlockIngest {
         // while the tails below are read would otherwise be seen by neither
         // (on a chain that builds blocks on demand, never).
         let mut heads = client.finalized_heads().await?;
-        let last = last_block(&self.bus, &publisher, network).await?;
+        let started = self.started_at(network).await?;
+        let mut marks = match started {
+            Some(_) => Marks::load(self.store.as_ref(), network).await?,
+            // Nothing of this chain was published yet: nothing below the ends to read back, ever.
+            None => {
+                let marks = Marks::at_ends(&self.bus, &publisher, network).await?;
+                marks.save(self.store.as_ref(), network).await?;
+                marks
+            }
+        };
+        let last = tails::last_block(&self.bus, &publisher, network, &mut marks).await?;
         let finalized = client.finalized_number().await?;
-        if let Some(b) = last.as_ref().filter(|b| b.number as u64 > finalized) {
+        if let Some(b) = last.as_ref().filter(|b| b.number > finalized) {
             // Transient: a syncing node catches up. A devnet restarted from
             // genesis never does, and the hash check below will say so then.
             return Err(IngestError::Chain(chain::ChainError::Rpc {
@@ -311,7 +297,7 @@ impl BlockIngest {
         if let Some(b) = &last {
             // Finalized blocks never change: if the chain disagrees with the
             // topic, this endpoint serves another chain than the one we wrote.
-            let facts = client.block_facts(b.number as u64).await?;
+            let facts = client.block_facts(b.number).await?;
             if facts.hash != b.hash {
                 return Err(IngestError::Inconsistent {
                     network: network.to_string(),
@@ -333,16 +319,22 @@ impl BlockIngest {
         // Where the first window began, kept across restarts: before any
         // block record is on the topic, ingest resumes there (`latest`
         // would otherwise move on with every restart).
-        let start = match &last {
-            Some(_) => configured,
-            None => self.first_start(network, configured).await?,
+        let start = match (&last, started) {
+            (Some(_), _) => configured,
+            (None, Some(s)) => s,
+            (None, None) => {
+                self.store.put_state(INGEST, &start_key(network), configured.to_string().as_bytes()).await?;
+                configured
+            }
         };
-        let tails = tail_positions(&self.bus, &publisher, network).await?;
-        let mut resume = position::resume(last.as_ref().map(|b| b.number as u64), &tails, start);
+        let from = last.as_ref().map_or(start, |b| b.number + 1);
+        let present = tails::present_positions(&self.bus, &publisher, network, from, &mut marks).await?;
+        marks.save(self.store.as_ref(), network).await?;
+        let mut resume = position::resume(last.as_ref().map(|b| b.number), present, start);
         let mut next = resume.block;
         let mut previous_hash = last.map(|b| b.hash);
         let mut target = finalized;
-        tracing::info!(%network, next, tails = ?resume.tails, finalized = target, "ingest resuming");
+        tracing::info!(%network, next, already_published = resume.present_count(), finalized = target, "ingest resuming");
         let mut progress = Progress::new(self.cfg.progress_every);
         loop {
             self.observe(network, target).await?;
@@ -371,18 +363,29 @@ impl BlockIngest {
                     previous_hash = Some(data.facts.hash.clone());
                 }
                 self.keep(lease).await?;
-                publish_window(&publisher, &window, &resume, self.cfg.max_record_bytes).await?;
+                marks.window_starts(&self.bus, &publisher, network).await?;
+                marks.save(self.store.as_ref(), network).await?;
+                let delivered = publish_window(&publisher, &window, &resume, self.cfg.max_record_bytes).await?;
+                marks.certified(&delivered, end, previous_hash.as_deref().unwrap_or_default());
+                marks.save(self.store.as_ref(), network).await?;
                 count_records(network, &window);
                 let log = progress.advance(window.len() as u64, target - end);
                 BackfillProgress { chain: network, published: end, finalized: target, rate: progress.rate(), log }.emit();
                 next = end + 1;
-                resume = Resume::fresh(next);
+                resume.certified_before(next);
             }
-            let renew_every = (self.cfg.lease_ttl / 3).max(Duration::from_millis(100));
+            let tick = (self.cfg.lease_ttl / 3).min(self.cfg.stall_after).max(Duration::from_millis(100));
+            let mut silent_since = tokio::time::Instant::now();
             let head = loop {
                 tokio::select! {
                     h = heads.next() => break h,
-                    _ = tokio::time::sleep(renew_every) => self.keep(lease).await?,
+                    _ = tokio::time::sleep(tick) => {
+                        self.keep(lease).await?;
+                        if silent_since.elapsed() >= self.cfg.stall_after {
+                            self.check_stall(&client, target, silent_since.elapsed()).await?;
+                            silent_since = tokio::time::Instant::now();
+                        }
+                    }
                 }
             };
             match head {
@@ -399,16 +402,33 @@ impl BlockIngest {
         }
     }
 
-    /// The block ingest of `network` first started at; recorded on the first start.
-    async fn first_start(&self, network: &str, configured: u64) -> Result<u64, IngestError> {
-        let key = format!("start/{network}");
-        if let Some(bytes) = self.store.load_state(INGEST, &key).await? {
-            if let Some(n) = std::str::from_utf8(&bytes).ok().and_then(|s| s.parse().ok()) {
-                return Ok(n);
-            }
+    /// The head subscription has been silent for `silent`: fine if the node
+    /// answers and is still at `target` (a quiet chain), dead otherwise.
+    async fn check_stall(&self, client: &ChainClient, target: u64, silent: Duration) -> Result<(), IngestError> {
+        let network = self.net.name.as_str();
+        let stalled = |reason: String| {
+            metrics::counter!(crate::metrics::STALLS, "chain" => network.to_string()).increment(1);
+            tracing::warn!(%network, endpoint = %client.endpoint(), %reason, "chain connection stalled: reconnecting");
+            IngestError::Chain(chain::ChainError::Rpc {
+                network: network.to_string(),
+                endpoint: client.endpoint(),
+                op: "finalized head subscription".into(),
+                reason,
+            })
+        };
+        match tokio::time::timeout(self.cfg.stall_probe, client.finalized_number()).await {
+            Ok(Ok(n)) if n <= target => Ok(()),
+            Ok(Ok(n)) => Err(stalled(format!("silent for {} s while the node finalized block {n} (we have {target})", silent.as_secs()))),
+            Ok(Err(e)) => Err(stalled(format!("silent for {} s and the node fails: {e}", silent.as_secs()))),
+            Err(_) => Err(stalled(format!("silent for {} s and the node does not answer within {:?}", silent.as_secs(), self.cfg.stall_probe))),
         }
-        self.store.put_state(INGEST, &key, configured.to_string().as_bytes()).await?;
-        Ok(configured)
+    }
+
+    /// The block ingest of `network` first started at, once recorded (before
+    /// anything of the chain is published).
+    async fn started_at(&self, network: &str) -> Result<Option<u64>, IngestError> {
+        let bytes = self.store.load_state(INGEST, &start_key(network)).await?;
+        Ok(bytes.and_then(|b| std::str::from_utf8(&b).ok().and_then(|s| s.parse().ok())))
     }
 
     async fn observe(&self, network: &str, number: u64) -> Result<(), IngestError> {

@@ -7,7 +7,7 @@
 //! the block alone in a fixed order and carries its position; the producer is
 //! idempotent (order without gaps per partition) and block records are sent
 //! only once all other outputs of their window are acknowledged; and the resume point is
-//! read back from the topic tails (what is durably there is the truth,
+//! read back from the topics ([`tails`]: what is durably there is the truth,
 //! whatever this process believed before a crash).
 //!
 //! The other inputs: [`telemetry`] (feeds and nodes reporting directly) and
@@ -21,8 +21,10 @@ pub mod outputs;
 pub mod oversized;
 pub mod position;
 mod progress;
+pub mod tails;
 pub mod telemetry;
 pub mod typed;
 
-pub use blocks::{BlockIngest, INGEST, IngestConfig, last_block, outgoing, publish_window, tail_positions};
+pub use blocks::{BlockIngest, INGEST, IngestConfig, outgoing, publish_window};
+pub use tails::{Marks, last_block, present_positions};
 pub use error::IngestError;

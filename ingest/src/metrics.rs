@@ -22,3 +22,6 @@ pub const TELEMETRY_UNKNOWN_ACTIONS: &str = "stakeflow_telemetry_unknown_actions
 pub const OVERSIZED: &str = "stakeflow_ingest_oversized_records_total";
 /// `/submit` connections refused, by why (access, connections).
 pub const SUBMIT_REFUSED: &str = "stakeflow_telemetry_submit_refused_total";
+
+/// Chain connections found stalled (a silent subscription), by chain.
+pub const STALLS: &str = "stakeflow_ingest_stalls_total";

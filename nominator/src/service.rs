@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bus::{BusConfig, Outgoing, Publisher};
+use bus::{BusConfig, Publisher};
 use chain::nominate::{Broadcast, StakingAt};
 use chain::{ChainClient, NetworkConfig};
 use rules::RoundSnapshot;
@@ -165,8 +165,8 @@ struct NetworkNominator {
     /// What was last reported per subject (a misconfigured key, a removable old key):
     /// logged when it changes and once after every start, shown in the status every pass.
     reported: Mutex<BTreeMap<String, String>>,
-    /// Per transaction in flight, the finalized block when this process last broadcast it.
-    broadcast_at: Mutex<BTreeMap<String, u64>>,
+    /// Per transaction in flight, the finalized block and the moment this process last broadcast it.
+    broadcast_at: Mutex<BTreeMap<String, (u64, std::time::Instant)>>,
 }
 
 /// Blocks a broadcast transaction may go unseen before it is broadcast again
@@ -174,6 +174,11 @@ struct NetworkNominator {
 /// every pass would only churn the pool: a copy validated while the first is
 /// still being built into a block gets a block of its own, where it fails.
 const REBROADCAST_AFTER_BLOCKS: u64 = 4;
+
+/// ...or this long, whichever comes first: a chain that builds blocks only for
+/// transactions (a quiet dev chain, a stalled one) would otherwise never see a
+/// dropped transaction again.
+const REBROADCAST_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a pass changed, to be saved in one write.
 #[derive(Default)]
@@ -546,9 +551,9 @@ impl NetworkNominator {
             let due = {
                 let mut at = self.broadcast_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 at.retain(|h, _| book.txs.contains_key(h));
-                let due = at.get(hash).is_none_or(|last| fin >= last + REBROADCAST_AFTER_BLOCKS);
+                let due = at.get(hash).is_none_or(|(block, when)| fin >= block + REBROADCAST_AFTER_BLOCKS || when.elapsed() >= REBROADCAST_AFTER);
                 if due {
-                    at.insert(hash.clone(), fin);
+                    at.insert(hash.clone(), (fin, std::time::Instant::now()));
                 }
                 due
             };
@@ -581,15 +586,15 @@ impl NetworkNominator {
         if book.pending.is_empty() {
             return Ok(true);
         }
-        let encoded: Vec<(String, Vec<u8>)> =
-            book.pending.iter().map(|e| Ok((format!("{network}/{:012}", e.seq), e.encode()?))).collect::<Result<_, schemas::SchemaError>>()?;
-        let batch: Vec<Outgoing> = encoded
-            .iter()
-            .map(|(key, payload)| Outgoing { topic: topics::NOMINATOR_EVENTS, partition_key: network.as_bytes(), key: key.as_bytes(), payload, headers: None })
-            .collect();
-        publisher.publish_all(batch).await?;
-        let last = book.pending.last().map_or(on_topic, |e| e.seq);
-        book.published_up_to(last);
+        let encoded: Vec<(i64, String, Vec<u8>)> =
+            book.pending.iter().map(|e| Ok((e.seq, format!("{network}/{:012}", e.seq), e.encode()?))).collect::<Result<_, schemas::SchemaError>>()?;
+        // One at a time, each acknowledged before the next: a failed one can
+        // never leave a hole behind a later one (the next pass starts after
+        // the last on the topic). A pass has a handful of events.
+        for (seq, key, payload) in &encoded {
+            publisher.publish_keyed(topics::NOMINATOR_EVENTS, network.as_bytes(), key.as_bytes(), payload, None).await?;
+            book.published_up_to(*seq);
+        }
         Ok(true)
     }
 }

@@ -9,10 +9,12 @@ pub mod accounts;
 pub mod broker;
 pub mod chain_time;
 pub mod devnet;
+pub mod proxy;
 pub mod wait;
 
 pub use broker::TestBroker;
 pub use devnet::Devnet;
+pub use proxy::TcpProxy;
 
 /// A name unique to this test run, for topics, groups and keyspaces.
 pub fn unique(prefix: &str) -> String {

@@ -113,8 +113,8 @@ struct ApplyOrder<'a> {
     topic: usize,
 }
 
-/// Take every record whose block is certified from the front of each held
-/// queue (offset order is kept within a partition), in [`ApplyOrder`].
+/// Take every record whose block is certified from each held queue (what
+/// stays keeps its offset order), in [`ApplyOrder`].
 /// `topic_order` ranks the topics; returns the records and how many stay held.
 pub fn take_certified(held: &mut Held, chains: &BTreeSet<String>, clock: &Clock, topic_order: &[&str]) -> (Vec<Certified>, usize) {
     let mut out = Vec::new();
@@ -123,16 +123,22 @@ pub fn take_certified(held: &mut Held, chains: &BTreeSet<String>, clock: &Clock,
         if *topic == topics::CANDIDATES {
             continue; // not tied to blocks: applied as read
         }
-        while let Some(record) = queue.front() {
-            let place = place(record);
-            if !is_certified(&place, chains, clock) {
-                still_held += queue.len();
-                break;
-            }
-            if let Some(record) = queue.pop_front() {
+        // Not only from the front: a record that failed and was published again
+        // (a hole ingest filled) sits behind later blocks' records, and must be
+        // applied with its own block, not dropped as older than what followed.
+        // Only positioned ones overtake: after a restart a record applied behind
+        // the saved position is read again, and only a position tells it apart.
+        let mut rest = VecDeque::new();
+        for record in queue.drain(..) {
+            let place = place(&record);
+            if is_certified(&place, chains, clock) && (rest.is_empty() || place.positioned) {
                 out.push(Certified { place, topic, record });
+            } else {
+                rest.push_back(record);
             }
         }
+        still_held += rest.len();
+        *queue = rest;
     }
     let rank = |t: &str| topic_order.iter().position(|x| *x == t).unwrap_or(topic_order.len());
     fn order<'c>(c: &'c Certified, rank: &dyn Fn(&str) -> usize) -> ApplyOrder<'c> {
@@ -224,9 +230,24 @@ mod tests {
     }
 
     #[test]
-    fn a_held_record_blocks_the_later_ones_of_its_partition() {
-        // Offset order within a partition is never overtaken, even by a certified record.
-        let mut h = held(vec![record(topics::VALIDATORS, "relay/0xa", 9, 0, 0), record(topics::VALIDATORS, "relay/0xb", 1, 0, 1)]);
+    fn a_filled_hole_is_taken_with_its_block_from_behind_a_held_record() {
+        // 5:1 failed and was published again after 9:0 had landed.
+        let mut h = held(vec![
+            record(topics::VALIDATORS, "relay/0xa", 5, 0, 0),
+            record(topics::VALIDATORS, "relay/0xa", 9, 0, 1),
+            record(topics::VALIDATORS, "relay/0xa", 5, 1, 2),
+        ]);
+        let (taken, still) = take_certified(&mut h, &chains(), &Clock::from([("relay".to_string(), 5)]), &ORDER);
+        assert_eq!(taken.iter().map(|c| (c.place.block, c.place.seq)).collect::<Vec<_>>(), vec![(5, 0), (5, 1)]);
+        assert_eq!(still, 1);
+        assert_eq!(h[&(topics::VALIDATORS, 0)].front().map(|r| r.offset), Some(1), "the position stays at the first record not applied");
+    }
+
+    #[test]
+    fn a_record_without_a_position_never_overtakes_a_held_one() {
+        let mut bare = record(topics::VALIDATORS, "relay/0xb", 0, 0, 1);
+        bare.headers.clear();
+        let mut h = held(vec![record(topics::VALIDATORS, "relay/0xa", 9, 0, 0), bare]);
         let (taken, still) = take_certified(&mut h, &chains(), &Clock::from([("relay".to_string(), 5)]), &ORDER);
         assert!(taken.is_empty());
         assert_eq!(still, 2);

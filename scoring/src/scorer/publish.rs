@@ -4,6 +4,9 @@
 //! is already there: a round record means the round is complete; otherwise
 //! the last candidate record of the round says where to continue.
 
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
 use bus::{BusConfig, Outgoing, Publisher};
 use schemas::{CandidateScore, CheckRecord, Round, ScoreRecord, topics};
 
@@ -103,13 +106,12 @@ pub fn score_records(s: &RoundSnapshot) -> Vec<CandidateScore> {
 pub enum Published {
     /// The round record is there: nothing to do.
     Complete,
-    /// Candidate records up to and including this stash are there.
-    Partial(String),
-    /// Nothing of the round is there.
-    Nothing,
+    /// The round record is not; these candidates' records are (none, some,
+    /// or all but a few: a record that failed can sit behind later ones).
+    Candidates(BTreeSet<String>),
 }
 
-/// Read the tails of the round and score topics for `network`'s partition.
+/// Read back the round and score topics of `network`'s partition.
 pub async fn published(bus: &BusConfig, publisher: &Publisher, network: &str, round: u64) -> Result<Published, ScoringError> {
     let prefix = format!("{network}/");
     let of_network = |k: &[u8]| k.starts_with(prefix.as_bytes());
@@ -121,27 +123,33 @@ pub async fn published(bus: &BusConfig, publisher: &Publisher, network: &str, ro
         return Ok(Published::Complete);
     }
     let partition = publisher.partition_for(topics::SCORES, network.as_bytes()).await?;
-    if let Some(last) = bus::consumer::last_matching(bus, topics::SCORES, partition, of_network).await?
-        && let Some(s) = last.payload.as_deref().and_then(|p| CandidateScore::decode(p).ok())
-        && s.round as u64 == round
-    {
-        return Ok(Published::Partial(s.stash));
-    }
-    Ok(Published::Nothing)
+    let mut present = BTreeSet::new();
+    // Back to the network's previous round: a round's records follow it.
+    bus::consumer::scan_back(bus, topics::SCORES, partition, 0, |r| {
+        let Some((at, stash)) = r.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()).and_then(|k| k.strip_prefix(&prefix)).and_then(|k| k.split_once('/')) else {
+            return ControlFlow::Continue(());
+        };
+        match at.parse::<u64>() {
+            Ok(n) if n == round => {
+                present.insert(stash.to_string());
+                ControlFlow::Continue(())
+            }
+            Ok(n) if n < round => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    })
+    .await?;
+    Ok(Published::Candidates(present))
 }
 
 /// Publish what of `snapshot` is not on the topics yet.
 pub async fn publish_round(bus: &BusConfig, publisher: &Publisher, snapshot: &RoundSnapshot) -> Result<(), ScoringError> {
     let network = snapshot.network.as_str();
-    let state = published(bus, publisher, network, snapshot.round).await?;
-    if state == Published::Complete {
+    let Published::Candidates(present) = published(bus, publisher, network, snapshot.round).await? else {
         return Ok(());
-    }
-    let records = score_records(snapshot);
-    let todo: Vec<&CandidateScore> = match &state {
-        Published::Partial(after) => records.iter().filter(|r| r.stash.as_str() > after.as_str()).collect(),
-        _ => records.iter().collect(),
     };
+    let records = score_records(snapshot);
+    let todo: Vec<&CandidateScore> = records.iter().filter(|r| !present.contains(&r.stash)).collect();
     let encoded: Vec<(String, Vec<u8>)> = todo
         .iter()
         .map(|r| Ok((score_key(network, snapshot.round, &r.stash), r.encode()?)))

@@ -38,3 +38,46 @@ async fn dead_endpoints_fail_over_and_a_wrong_genesis_is_refused() {
         .expect("ingest stops on a wrong genesis instead of retrying");
     assert!(matches!(result, Err(IngestError::Chain(ChainError::WrongGenesis { .. }))), "{result:?}");
 }
+
+/// The node's connection goes silent mid-subscription (a TCP black hole: open,
+/// carrying nothing) while the chain moves on: ingest finds the silence, asks
+/// the node, gets no answer, and fails over to the next endpoint; every block
+/// reaches the topic once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_holed_connection_is_found_stalled_and_failed_over() {
+    use std::time::Duration;
+
+    use crate::common::{Pipeline, assert_exactly_once, blocks_on_topic};
+
+    testkit::init_tracing();
+    let (pipeline, devnet) = Pipeline::with_devnet().await;
+    let target: std::net::SocketAddr = devnet.ws_url().trim_start_matches("ws://").parse().unwrap();
+    let proxy = testkit::TcpProxy::start(target).await.unwrap();
+    let mut net = devnet.network("paseo-devnet");
+    net.endpoints = vec![proxy.ws_url().parse().unwrap(), devnet.ws_url().parse().unwrap()];
+    let cfg = IngestConfig { stall_after: Duration::from_secs(3), stall_probe: Duration::from_secs(2), ..IngestConfig::default() };
+    let token = CancellationToken::new();
+    let ingest = tokio::spawn(BlockIngest::new(net.clone(), pipeline.bus.clone(), cfg, pipeline.store.clone()).run(token.clone()));
+    let bootstrap = pipeline.broker.bootstrap().to_string();
+    let reached = |last: u64| {
+        let bootstrap = bootstrap.clone();
+        let name = net.name.clone();
+        async move {
+            testkit::wait::until(&format!("block {last} on the topic"), Duration::from_secs(120), move || {
+                let (bootstrap, name) = (bootstrap.clone(), name.clone());
+                async move { blocks_on_topic(&bootstrap, &name).await.last().filter(|b| b.number as u64 >= last).map(|_| ()) }
+            })
+            .await
+        }
+    };
+    devnet.new_blocks(2).await.unwrap();
+    reached(devnet.finalized_number().await.unwrap()).await.unwrap();
+
+    proxy.black_hole(true);
+    devnet.new_blocks(3).await.unwrap();
+    let head = devnet.finalized_number().await.unwrap();
+    reached(head).await.expect("failed over to the live endpoint");
+    assert_exactly_once(&blocks_on_topic(&bootstrap, &net.name).await, &devnet, head).await;
+    token.cancel();
+    ingest.await.unwrap().unwrap();
+}
