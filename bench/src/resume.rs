@@ -155,15 +155,22 @@ pub async fn resume(records: u64) -> anyhow::Result<()> {
         println!("(full reads skipped above {FULL_READS_UP_TO} records: the stock read and a resume without marks read every record)");
         return Ok(());
     }
-    let unbounded = measure(Marks::default()).await?;
+    let unbounded = measure(Marks::default()).await;
     let bootstrap = broker.bootstrap().to_string();
     let t = Instant::now();
-    let read = tokio::task::spawn_blocking(move || stock_read(&bootstrap, &[topics::EVENTS, topics::BLOCKS])).await??;
+    let read = tokio::task::spawn_blocking(move || stock_read(&bootstrap, &[topics::EVENTS, topics::BLOCKS])).await?;
     let stock = t.elapsed();
     println!("{:<62} {:>10} {:>16}", "step", "seconds", "vs stock read");
     let row = |name: &str, d: Duration| println!("{name:<62} {:>10.3} {:>15.4}x", d.as_secs_f64(), d.as_secs_f64() / stock.as_secs_f64().max(1e-9));
-    row(&format!("stock rdkafka consumer reads both partitions ({read} records)"), stock);
+    match read {
+        Ok(n) => row(&format!("stock rdkafka consumer reads both partitions ({n} records)"), stock),
+        Err(e) => println!("stock rdkafka consumer reads both partitions: failed after {:.1} s: {e}", stock.as_secs_f64()),
+    }
     row("ingest resume with its marks (reads back the cut window)", bounded);
-    row("ingest resume without marks (reads back to our last record)", unbounded);
+    match unbounded {
+        Ok(d) => row("ingest resume without marks (reads back to our last record)", d),
+        // The embedded broker's fetches from far back get slower with the records after them.
+        Err(e) => println!("ingest resume without marks (reads back to our last record): failed: {e}"),
+    }
     Ok(())
 }

@@ -135,8 +135,8 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The telemetry nodes of a network by the stash they belong to, and how
-/// each was tied ([`node_match`]: the GRANDPA key the node reports, else its
-/// name equal to the candidate's).
+/// each was tied ([`node_match`]: the GRANDPA key the node reports, else,
+/// where `online.match_by_name` is set, its name equal to the candidate's).
 fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a NodeUptime, MatchedBy)>> {
     let keys = node_match::grandpa_keys(
         input
@@ -146,11 +146,15 @@ fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a No
             .flat_map(|s| s.keys.iter())
             .filter_map(|(stash, keys)| keys.get("grandpa").map(|k| (stash.as_str(), k.as_str()))),
     );
-    let names: node_match::Names =
-        input.candidates.iter().filter_map(|c| Some((c.name.trim().to_string(), hex_account(&c.stash)?))).collect();
+    // Names only where the programme allows it: a name is a claim, a session key is proof.
+    let names: Option<node_match::Names> = input
+        .validity
+        .online
+        .match_by_name
+        .then(|| input.candidates.iter().filter_map(|c| Some((c.name.trim().to_string(), hex_account(&c.stash)?))).collect());
     let mut out: BTreeMap<String, Vec<(&NodeUptime, MatchedBy)>> = BTreeMap::new();
     for node in input.uptime.nodes.values().filter(|n| n.network == input.network) {
-        if let Some((stash, how)) = node_match::stash_of(node.validator.as_deref(), &node.name, &keys, Some(&names)) {
+        if let Some((stash, how)) = node_match::stash_of(node.validator.as_deref(), &node.name, &keys, names.as_ref()) {
             out.entry(stash).or_default().push((node, how));
         }
     }
@@ -433,11 +437,18 @@ mod tests {
         (chain, uptime, candidates)
     }
 
+    /// A round of a programme that ties nodes by name too (the world's node "two" reports only its name).
     fn run(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig) -> RoundSnapshot {
         run_with(chain, uptime, candidates, validity, None)
     }
 
     fn run_with(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig, kusama: Option<&Standings>) -> RoundSnapshot {
+        let mut by_name = validity.clone();
+        by_name.online.match_by_name = true;
+        evaluate(chain, uptime, candidates, &by_name, kusama)
+    }
+
+    fn evaluate(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig, kusama: Option<&Standings>) -> RoundSnapshot {
         let weights = Weights::production();
         evaluate_round(&RoundInput {
             network: NET,
@@ -461,6 +472,17 @@ mod tests {
 
     fn row<'a>(r: &'a RoundSnapshot, name: &str) -> &'a CandidateRound {
         r.candidates.iter().find(|c| c.candidate.name == name).expect("candidate in round")
+    }
+
+    #[test]
+    fn by_default_a_node_is_tied_by_its_session_key_only() {
+        let (chain, uptime, candidates) = world();
+        let validity = ValidityConfig::for_profile(Profile::Kusama);
+        assert!(!validity.online.match_by_name);
+        let r = evaluate(&chain, &uptime, &candidates, &validity, None);
+        assert_eq!(row(&r, "one").facts.node.as_ref().map(|n| n.value.matched_by.as_str()), Some("session_key"));
+        assert!(row(&r, "two").facts.node.is_none(), "a node that only reports the candidate's name is not tied to it");
+        assert!(!row(&r, "two").validity.valid);
     }
 
     #[test]

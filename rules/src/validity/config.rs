@@ -36,6 +36,18 @@ pub struct Switch {
     pub skip: bool,
 }
 
+/// Check 1: online, and how telemetry nodes are tied to candidates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnlineConfig {
+    /// Leave the check out.
+    pub skip: bool,
+    /// Also tie a node to the candidate whose registered name it reports,
+    /// where it reports no session key of one (1KV's only way; anyone can
+    /// name a node anything, so off by default: session keys only).
+    pub match_by_name: bool,
+}
+
 /// Check 3: client version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -206,8 +218,8 @@ impl Default for NodesPerIdentityConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ValidityConfig {
-    /// 1: online.
-    pub online: Switch,
+    /// 1: online (and whether nodes may be tied by name).
+    pub online: OnlineConfig,
     /// 2: in Staking.Validators.
     pub validate_intention: Switch,
     /// 3: client version.
