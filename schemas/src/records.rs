@@ -52,17 +52,95 @@ pub(crate) fn encode_with<T: Serialize>(id: u32, subject: &'static str, value: &
     Ok(frame(wire_id(id), &body))
 }
 
-/// Unframe and decode a record that must carry schema `id`.
+/// Unframe and decode a record of `subject`, read as schema `id`. A record
+/// written with another version of the subject we know (an older one during
+/// a rolling deploy, or a newer one) is read through Avro schema resolution:
+/// fields it lacks take their defaults, fields we lack are skipped. Another
+/// subject's schema is refused.
 pub(crate) fn decode_with<T: DeserializeOwned>(
     id: u32,
     subject: &'static str,
     payload: &[u8],
 ) -> Result<T, SchemaError> {
     let (found, mut body) = unframe(payload)?;
-    if catalog_id(found) != Some(id) {
-        return Err(SchemaError::UnexpectedSchema { found, expected: wire_id(id), subject });
-    }
-    let entry = by_id(id).expect("record schemas are in the catalog");
     let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };
-    GenericDatumReader::builder(&entry.schema).build().map_err(avro)?.read_deser(&mut body).map_err(avro)
+    let entry = by_id(id).expect("record schemas are in the catalog");
+    match catalog_id(found) {
+        Some(written) if written == id => GenericDatumReader::builder(&entry.schema).build().map_err(avro)?.read_deser(&mut body).map_err(avro),
+        Some(written) if crate::registry::catalog().iter().any(|e| e.id == written && e.subject == subject) => {
+            let writer = by_id(written).expect("found in the catalog");
+            resolve(&writer.schema, &entry.schema, &mut body).map_err(avro)
+        }
+        _ => Err(SchemaError::UnexpectedSchema { found, expected: wire_id(id), subject }),
+    }
+}
+
+/// Read a datum written with `writer` as `reader` (Avro schema resolution).
+fn resolve<T: DeserializeOwned>(writer: &apache_avro::Schema, reader: &apache_avro::Schema, body: &mut &[u8]) -> Result<T, apache_avro::Error> {
+    // Through a Value: the datum reader's serde path does not resolve schemas.
+    let value = GenericDatumReader::builder(writer).reader_schema(reader).build()?.read_value(body)?;
+    apache_avro::from_value(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use apache_avro::Schema;
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Old {
+        network: String,
+        seq: i64,
+        dropped: String,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct New {
+        network: String,
+        seq: i64,
+        reason: Option<String>,
+    }
+
+    #[test]
+    fn a_record_of_another_version_is_read_through_schema_resolution() {
+        let old = Schema::parse_str(
+            r#"{"type":"record","name":"E","fields":[{"name":"network","type":"string"},{"name":"seq","type":"long"},{"name":"dropped","type":"string"}]}"#,
+        )
+        .unwrap();
+        let new = Schema::parse_str(
+            r#"{"type":"record","name":"E","fields":[{"name":"network","type":"string"},{"name":"seq","type":"long"},{"name":"reason","type":["null","string"],"default":null}]}"#,
+        )
+        .unwrap();
+        let body = GenericDatumWriter::builder(&old)
+            .build()
+            .unwrap()
+            .write_ser_to_vec(&Old { network: "polkadot".into(), seq: 7, dropped: "gone".into() })
+            .unwrap();
+        let read: New = resolve(&old, &new, &mut body.as_slice()).unwrap();
+        assert_eq!(read, New { network: "polkadot".into(), seq: 7, reason: None }, "a missing field takes its default, an unknown one is skipped");
+        let no_default = Schema::parse_str(
+            r#"{"type":"record","name":"E","fields":[{"name":"network","type":"string"},{"name":"seq","type":"long"},{"name":"why","type":"string"}]}"#,
+        )
+        .unwrap();
+        assert!(resolve::<New>(&old, &no_default, &mut body.as_slice()).is_err(), "an incompatible reader is an error, not a panic");
+    }
+
+    #[test]
+    fn another_subjects_schema_is_refused() {
+        let block = FinalizedBlock {
+            chain: "n".into(),
+            number: 1,
+            hash: "0x01".into(),
+            parent_hash: "0x00".into(),
+            timestamp_ms: None,
+            extrinsic_count: 0,
+            event_count: 0,
+            spec_version: 1,
+        };
+        let framed = block.encode().unwrap();
+        assert!(matches!(NominatorEvent::decode(&framed), Err(SchemaError::UnexpectedSchema { .. })));
+        assert_eq!(FinalizedBlock::decode(&framed).unwrap(), block);
+    }
 }
