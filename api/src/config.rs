@@ -12,6 +12,11 @@ pub struct ApiConfig {
     /// `/ready` answers 503 while any chain's applied block is more than this
     /// many blocks behind the finalized head seen on chain (default 10).
     pub ready_max_lag: u64,
+    /// `/ready` answers 503 for a chain ingest has not heard from this long
+    /// (default 180s: ingest checks a silent chain every `[ingest] stall_after`,
+    /// 60s, and records that it is merely quiet).
+    #[serde(with = "humantime_serde")]
+    pub ready_max_silence: Duration,
     /// A request not answered within this gets 503 `timeout` (default 10 s).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -26,6 +31,7 @@ impl Default for ApiConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ready_max_lag: 10,
+            ready_max_silence: Duration::from_secs(180),
             request_timeout: Duration::from_secs(10),
             max_body_bytes: 64 * 1024,
             cors_origins: Vec::new(),

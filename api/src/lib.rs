@@ -30,6 +30,8 @@ pub struct AppState {
     pub consumer: &'static str,
     /// Largest lag (blocks) at which `/ready` still answers 200.
     pub ready_max_lag: u64,
+    /// Longest time (ms) since ingest last heard from a chain at which `/ready` still answers 200.
+    pub ready_max_silence_ms: i64,
     /// Renders the process's metrics in Prometheus text format, for `/metrics`.
     pub metrics: Option<MetricsRender>,
     /// Window over which `/nodes` reports offline time, ms.

@@ -1,5 +1,7 @@
-//! Readiness: how far applied state is behind the chain. Pure, so the rule is
-//! tested apart from HTTP.
+//! Readiness: how far applied state is behind the chain, and whether ingest
+//! still hears from it. Pure, so the rule is tested apart from HTTP.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use store::{ChainHead, ObservedHead};
@@ -11,12 +13,21 @@ pub struct ChainReadiness {
     pub chain: String,
     /// Last finalized block seen on chain by ingest.
     pub seen_on_chain: Option<u64>,
+    /// Seconds since ingest last heard from the chain (a head, or a check that it is quiet).
+    pub silent_for_s: Option<u64>,
     /// Last block applied to state.
     pub applied: Option<u64>,
     /// `seen_on_chain - applied`, when both are known.
     pub lag: Option<u64>,
-    /// Whether this chain is within the bound.
+    /// Last block the scorer applied, where it follows this chain.
+    pub scored: Option<u64>,
+    /// `seen_on_chain - scored`.
+    pub scorer_lag: Option<u64>,
+    /// Whether this chain is within the bounds.
     pub ready: bool,
+    /// Why not, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// The `/ready` body.
@@ -26,32 +37,91 @@ pub struct Readiness {
     pub ready: bool,
     /// The lag bound in blocks.
     pub max_lag: u64,
+    /// The silence bound in seconds.
+    pub max_silence_s: u64,
     /// Per chain, in configured order.
     pub chains: Vec<ChainReadiness>,
 }
 
+/// What `/ready` judges against.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Most blocks any consumer may be behind the chain.
+    pub max_lag: u64,
+    /// Longest time since ingest last heard from a chain, ms.
+    pub max_silence_ms: i64,
+    /// Now, ms since the epoch.
+    pub now_ms: i64,
+}
+
+/// The scorer's progress: `None` where no programme is scored here; blocks
+/// applied per chain (empty before its first save) where one is.
+pub type ScorerProgress<'a> = Option<&'a BTreeMap<String, u64>>;
+
 /// Readiness of the configured `networks` given what was seen and applied.
 /// A chain with nothing seen or nothing applied is not ready: no data is not
 /// the same as no lag.
-pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHead], max_lag: u64) -> Readiness {
+pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHead], scorer: ScorerProgress<'_>, bounds: Bounds) -> Readiness {
     let chains: Vec<ChainReadiness> = networks
         .iter()
         .map(|chain| {
-            let seen_on_chain = seen.iter().find(|h| &h.chain == chain).map(|h| h.number);
+            let observed = seen.iter().find(|h| &h.chain == chain);
+            let seen_on_chain = observed.map(|h| h.number);
+            let silent_ms = observed.map(|h| bounds.now_ms.saturating_sub(h.observed_at_ms).max(0));
             let applied = applied.iter().find(|h| &h.chain == chain).map(|h| h.number);
             let lag = seen_on_chain.zip(applied).map(|(s, a)| s.saturating_sub(a));
-            ChainReadiness { chain: chain.clone(), seen_on_chain, applied, lag, ready: lag.is_some_and(|l| l <= max_lag) }
+            // Chains the scorer follows are those in its progress; before its first save, all.
+            let scored = scorer.and_then(|p| p.get(chain).copied());
+            let scorer_follows = scorer.is_some_and(|p| p.is_empty() || p.contains_key(chain));
+            let scorer_lag = seen_on_chain.zip(scored).map(|(s, a)| s.saturating_sub(a));
+            let why = if seen_on_chain.is_none() {
+                Some("ingest has seen no block of this chain yet".to_string())
+            } else if let Some(ms) = silent_ms.filter(|ms| *ms > bounds.max_silence_ms) {
+                Some(format!("ingest has not heard from the chain for {} s (stalled or down)", ms / 1000))
+            } else if applied.is_none() {
+                Some("no block applied yet".to_string())
+            } else if let Some(l) = lag.filter(|l| *l > bounds.max_lag) {
+                Some(format!("state is {l} blocks behind the chain"))
+            } else if scorer_follows && scored.is_none() {
+                Some("the scorer has applied no block of this chain yet".to_string())
+            } else if let Some(l) = scorer_lag.filter(|l| scorer_follows && *l > bounds.max_lag) {
+                Some(format!("the scorer is {l} blocks behind the chain"))
+            } else {
+                None
+            };
+            ChainReadiness {
+                chain: chain.clone(),
+                seen_on_chain,
+                silent_for_s: silent_ms.map(|ms| (ms / 1000) as u64),
+                applied,
+                lag,
+                scored,
+                scorer_lag,
+                ready: why.is_none(),
+                why,
+            }
         })
         .collect();
-    Readiness { ready: !chains.is_empty() && chains.iter().all(|c| c.ready), max_lag, chains }
+    Readiness {
+        ready: !chains.is_empty() && chains.iter().all(|c| c.ready),
+        max_lag: bounds.max_lag,
+        max_silence_s: (bounds.max_silence_ms / 1000).max(0) as u64,
+        chains,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn bounds(max_lag: u64) -> Bounds {
+        Bounds { max_lag, max_silence_ms: 180_000, now_ms: NOW }
+    }
+
     fn seen(chain: &str, number: u64) -> ObservedHead {
-        ObservedHead { chain: chain.into(), number, observed_at_ms: 0 }
+        ObservedHead { chain: chain.into(), number, observed_at_ms: NOW - 1_000 }
     }
 
     fn applied(chain: &str, number: u64) -> ChainHead {
@@ -68,14 +138,14 @@ mod tests {
 
     #[test]
     fn within_bound_is_ready() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 110)], &[applied("paseo", 100)], 10);
+        let r = readiness(&["paseo".into()], &[seen("paseo", 110)], &[applied("paseo", 100)], None, bounds(10));
         assert!(r.ready);
         assert_eq!(r.chains[0].lag, Some(10));
     }
 
     #[test]
     fn beyond_bound_is_not_ready() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 111)], &[applied("paseo", 100)], 10);
+        let r = readiness(&["paseo".into()], &[seen("paseo", 111)], &[applied("paseo", 100)], None, bounds(10));
         assert!(!r.ready);
         assert_eq!(r.chains[0].lag, Some(11));
     }
@@ -83,17 +153,43 @@ mod tests {
     #[test]
     fn missing_data_is_not_ready() {
         let nets = vec!["paseo".to_string(), "kusama".to_string()];
-        let r = readiness(&nets, &[seen("paseo", 5), seen("kusama", 5)], &[applied("paseo", 5)], 10);
+        let r = readiness(&nets, &[seen("paseo", 5), seen("kusama", 5)], &[applied("paseo", 5)], None, bounds(10));
         assert!(!r.ready);
         assert!(r.chains[0].ready);
         assert_eq!((r.chains[1].applied, r.chains[1].lag, r.chains[1].ready), (None, None, false));
-        assert!(!readiness(&[], &[], &[], 10).ready);
+        assert!(!readiness(&[], &[], &[], None, bounds(10)).ready);
     }
 
     #[test]
     fn applied_ahead_of_a_stale_observation_is_zero_lag() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 5)], &[applied("paseo", 7)], 0);
+        let r = readiness(&["paseo".into()], &[seen("paseo", 5)], &[applied("paseo", 7)], None, bounds(0));
         assert_eq!(r.chains[0].lag, Some(0));
         assert!(r.ready);
+    }
+
+    #[test]
+    fn a_chain_not_heard_from_for_too_long_is_not_ready() {
+        let stale = ObservedHead { chain: "paseo".into(), number: 100, observed_at_ms: NOW - 181_000 };
+        let r = readiness(&["paseo".into()], &[stale], &[applied("paseo", 100)], None, bounds(10));
+        assert!(!r.ready);
+        assert_eq!(r.chains[0].silent_for_s, Some(181));
+        assert!(r.chains[0].why.as_deref().unwrap().contains("not heard from the chain for 181 s"), "{r:?}");
+    }
+
+    #[test]
+    fn a_scorer_behind_or_not_started_is_not_ready() {
+        let nets = vec!["paseo".to_string()];
+        let (s, a) = ([seen("paseo", 100)], [applied("paseo", 100)]);
+        let none = BTreeMap::new();
+        let r = readiness(&nets, &s, &a, Some(&none), bounds(10));
+        assert!(!r.ready && r.chains[0].why.as_deref().unwrap().contains("scorer has applied no block"), "{r:?}");
+        let behind = BTreeMap::from([("paseo".to_string(), 80)]);
+        let r = readiness(&nets, &s, &a, Some(&behind), bounds(10));
+        assert_eq!((r.ready, r.chains[0].scorer_lag), (false, Some(20)));
+        assert!(r.chains[0].why.as_deref().unwrap().contains("scorer is 20 blocks behind"), "{r:?}");
+        let close = BTreeMap::from([("paseo".to_string(), 95)]);
+        assert!(readiness(&nets, &s, &a, Some(&close), bounds(10)).ready);
+        let elsewhere = BTreeMap::from([("kusama".to_string(), 1)]);
+        assert!(readiness(&nets, &s, &a, Some(&elsewhere), bounds(10)).ready, "a chain the scorer does not follow is not judged by it");
     }
 }

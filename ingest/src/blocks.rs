@@ -383,6 +383,8 @@ impl BlockIngest {
                         self.keep(lease).await?;
                         if silent_since.elapsed() >= self.cfg.stall_after {
                             self.check_stall(&client, target, silent_since.elapsed()).await?;
+                            // Quiet, not stalled: say so, for `/ready`.
+                            self.observe(network, target).await?;
                             silent_since = tokio::time::Instant::now();
                         }
                     }

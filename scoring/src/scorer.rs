@@ -39,6 +39,14 @@ pub use state::{ListVersion, ScorerState};
 pub const SCORER: &str = "stakeflow-scorer";
 /// Key of the scorer's folded state.
 pub const STATE_KEY: &str = "state";
+/// The scorer's row of blocks applied per chain (a small JSON map), saved with
+/// its state, for `/ready` to read without loading the state.
+pub const PROGRESS_KEY: &str = "progress";
+
+/// Blocks the scorer has applied per chain, as last saved.
+pub async fn progress(store: &dyn store::Store) -> Result<std::collections::BTreeMap<String, u64>, store::StoreError> {
+    Ok(store.load_state(SCORER, PROGRESS_KEY).await?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+}
 
 /// Topics whose records are applied in block order.
 const CLOCKED: [&str; 6] = [

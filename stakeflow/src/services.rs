@@ -211,6 +211,7 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         networks: Arc::new(cfg.chain_names()),
         consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: cfg.api.ready_max_lag,
+        ready_max_silence_ms: cfg.api.ready_max_silence.as_millis() as i64,
         metrics: Some(s.render.clone()),
         uptime_window_ms: cfg.uptime.window_ms(),
         namespaces: Some(s.namespaces.clone()),

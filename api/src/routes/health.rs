@@ -10,12 +10,17 @@ pub(crate) async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /ready`: per chain, last seen on chain, last applied, lag; 503 while
-/// any chain lags beyond the bound or has no data.
+/// `GET /ready`: per chain, last seen on chain, how long ago, last applied
+/// (and scored), lags, and why not; 503 while any chain lags beyond the bound,
+/// has gone silent (a stalled ingest) or has no data.
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, Json<Readiness>), ApiError> {
     let seen = state.store.observed_heads().await?;
     let applied = state.store.chain_heads(state.consumer).await?;
-    let r = readiness(&state.networks, &seen, &applied, state.ready_max_lag);
+    // Where a programme is scored, the scorer must keep up too.
+    let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(state.scoring_store().await?.as_ref()).await?) };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let bounds = crate::ready::Bounds { max_lag: state.ready_max_lag, max_silence_ms: state.ready_max_silence_ms, now_ms };
+    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), bounds);
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }

@@ -306,10 +306,13 @@ impl<'a> Attempt<'a> {
             }
             return Ok(());
         }
-        let mut writes = vec![StateWrite {
-            key: STATE_KEY.to_string(),
-            value: serde_json::to_vec(&self.state).map_err(|e| ScoringError::State(e.to_string()))?,
-        }];
+        let mut writes = vec![
+            StateWrite { key: STATE_KEY.to_string(), value: serde_json::to_vec(&self.state).map_err(|e| ScoringError::State(e.to_string()))? },
+            StateWrite {
+                key: super::PROGRESS_KEY.to_string(),
+                value: serde_json::to_vec(&self.applied_clock()).map_err(|e| ScoringError::State(e.to_string()))?,
+            },
+        ];
         for r in rounds {
             let bytes = serde_json::to_vec(r).map_err(|e| ScoringError::State(e.to_string()))?;
             writes.push(StateWrite { key: round_row(&r.network, r.round), value: bytes.clone() });

@@ -71,7 +71,8 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         candidates: Some(list_file.display().to_string()),
         candidates_poll: Duration::from_millis(200),
         profile: Some(Profile::Testnet),
-        validity: serde_json::json!({"self_stake": {"min_tokens": 250000}, "nodes_per_identity": {"max": 1}}),
+        // The feed's nodes report names only: this programme ties by name, as 1KV does.
+        validity: serde_json::json!({"self_stake": {"min_tokens": 250000}, "nodes_per_identity": {"max": 1}, "online": {"match_by_name": true}}),
         // Dave nominates for the programme: left out of nominator stake.
         nominators: vec![ss58(d)],
         ..ProgrammeConfig::default()
@@ -220,7 +221,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),
         consumer: scoring::HEADS_CONSUMER,
-        ready_max_lag: 0,
+        ready_max_lag: 0, ready_max_silence_ms: i64::MAX,
         metrics: None,
         uptime_window_ms: uptime_cfg.window_ms(),
         namespaces: Some(namespaces.clone()),
