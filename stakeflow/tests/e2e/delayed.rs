@@ -304,7 +304,7 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
 
 /// `stakeflow run` with Dave nominated through Charlie, a time-delay proxy:
 /// its settings, with `previous` as the previous key when rotating.
-fn rotating_config(dir: &std::path::Path, list: &std::path::Path, signer: &str, previous: Option<&str>) -> std::path::PathBuf {
+fn rotating_config(dir: &std::path::Path, list: &std::path::Path, signer: &str, previous: Option<&str>, poll: Duration) -> std::path::PathBuf {
     let [ferdie, bob, dave] = [dev::ferdie(), dev::bob(), dev::dave()];
     let mut account = serde_json::json!({
         "stash": ss58(account_id(&dave)), "mode": "proxy", "proxy_delay_blocks": DELAY,
@@ -319,8 +319,9 @@ fn rotating_config(dir: &std::path::Path, list: &std::path::Path, signer: &str, 
             "candidates": list.display().to_string(), "candidates_poll": "200ms", "profile": "testnet",
             "validity": crate::nominator::devnet_validity(),
         }}},
-        // A pass every 3 s: a kill right after the execution lands falls before its record.
-        "nominator": {"poll": "3s", "lease_ttl": "3s", "networks": {"paseo-devnet": {
+        // A transaction sent in one pass is recorded in the next: with a long `poll`, a
+        // kill right after the execution lands falls before its record, whatever the load.
+        "nominator": {"poll": format!("{}s", poll.as_secs()), "lease_ttl": format!("{}s", (poll.as_secs() * 3).max(3)), "networks": {"paseo-devnet": {
             "era_buffer": 1, "min_bond": 1.0, "max_nominations": 16, "policy": "pinned", "accounts": [account],
         }}},
     });
@@ -373,7 +374,7 @@ async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_w
     let http = reqwest::Client::new();
 
     // Announced by Charlie, then killed before the delay has passed.
-    let config = rotating_config(dir.path(), &list_file, "Charlie", None);
+    let config = rotating_config(dir.path(), &list_file, "Charlie", None, Duration::from_secs(3));
     let mut run = start_with(Some(&config), &network_file, &data).await;
     let url = format!("http://{}/proxytxs", run.api);
     let px = wait::until("the announcement recorded", Duration::from_secs(240), || {
@@ -391,9 +392,9 @@ async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_w
     assert_eq!(announcements(&devnet, "paseo-devnet", c).await.len(), 1);
 
     // Restarted with Nova as the key and Charlie as the previous one, once the delay has passed;
-    // killed as soon as the execution is on chain (a pass every 3 s: before its record).
+    // killed as soon as the execution is on chain (a pass every 30 s: before its record).
     build_to(&devnet, executes_at).await;
-    let config = rotating_config(dir.path(), &list_file, "Nova", Some("Charlie"));
+    let config = rotating_config(dir.path(), &list_file, "Nova", Some("Charlie"), Duration::from_secs(30));
     let mut run = start_with(Some(&config), &network_file, &data).await;
     wait::until("the execution on chain", Duration::from_secs(120), || {
         let devnet = &devnet;
@@ -408,6 +409,7 @@ async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_w
     assert_eq!(left.announcements.len(), 1, "still recorded as pending");
 
     // Restarted: the execution is found and recorded once; nothing is sent again.
+    let config = rotating_config(dir.path(), &list_file, "Nova", Some("Charlie"), Duration::from_secs(3));
     let mut run = start_with(Some(&config), &network_file, &data).await;
     let status_url = format!("http://{}/nominators/{}", run.api, ss58(d));
     let status = wait::until("Dave nominated, the previous key removable", Duration::from_secs(240), || {
