@@ -91,7 +91,7 @@ pub async fn resume(records: u64) -> anyhow::Result<()> {
     let publisher = Publisher::new(&bus)?;
 
     // Our chain: blocks 0..=3 certified, as ingest does it (marks before, offsets after).
-    let mut marks = Marks::at_ends(&bus, &publisher, OURS).await?;
+    let mut marks = Marks::at_ends(&publisher, OURS).await?;
     let delivered = ingest::publish_window(&publisher, &window(0..=3)?, &Resume::fresh(0), ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await?;
     marks.certified(&delivered, 3, &block(3).facts.hash);
 
@@ -121,7 +121,7 @@ pub async fn resume(records: u64) -> anyhow::Result<()> {
     let produce = t.elapsed();
 
     // Our next window is cut off: the window's marks were kept, then half its records landed.
-    marks.window_starts(&bus, &publisher, OURS).await?;
+    marks.window_starts(&publisher, OURS).await?;
     let next = window(4..=5)?;
     let half: Vec<(Output, String)> = next
         .iter()

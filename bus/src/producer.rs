@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{Producer, FutureProducer, FutureRecord};
 
 use crate::{BusConfig, BusError, admin, partition};
 
@@ -52,6 +52,29 @@ impl Publisher {
             .create()
             .map_err(BusError::kafka("producer", cfg.bootstrap()))?;
         Ok(Self { producer, cfg: cfg.clone(), partitions: Mutex::new(HashMap::new()) })
+    }
+
+    /// High watermarks of the given (topic, partition) pairs, through this
+    /// producer's own connection (no new client per call).
+    pub async fn ends_of(&self, partitions: &[(String, i32)]) -> Result<Vec<i64>, BusError> {
+        let producer = self.producer.clone();
+        let partitions = partitions.to_vec();
+        let brokers = self.cfg.bootstrap().to_string();
+        tokio::task::spawn_blocking(move || {
+            partitions
+                .iter()
+                .map(|(topic, p)| {
+                    producer.client().fetch_watermarks(topic, *p, std::time::Duration::from_secs(10)).map(|(_, high)| high).map_err(BusError::kafka("fetch watermarks", &brokers))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| BusError::Kafka {
+            op: "fetch watermarks",
+            brokers: self.cfg.bootstrap().to_string(),
+            source: rdkafka::error::KafkaError::Canceled,
+        })
+        .and_then(|r| r)
     }
 
     /// The partition `key` goes to on `topic`.

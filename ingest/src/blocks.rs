@@ -273,7 +273,7 @@ impl BlockIngest {
             Some(_) => Marks::load(self.store.as_ref(), network).await?,
             // Nothing of this chain was published yet: nothing below the ends to read back, ever.
             None => {
-                let marks = Marks::at_ends(&self.bus, &publisher, network).await?;
+                let marks = Marks::at_ends(&publisher, network).await?;
                 marks.save(self.store.as_ref(), network).await?;
                 marks
             }
@@ -363,11 +363,12 @@ impl BlockIngest {
                     previous_hash = Some(data.facts.hash.clone());
                 }
                 self.keep(lease).await?;
-                marks.window_starts(&self.bus, &publisher, network).await?;
+                marks.window_starts(&publisher, network).await?;
                 marks.save(self.store.as_ref(), network).await?;
                 let delivered = publish_window(&publisher, &window, &resume, self.cfg.max_record_bytes).await?;
+                // Kept with the next window's marks: a crash before then finds this
+                // window's block records above the floors saved for it.
                 marks.certified(&delivered, end, previous_hash.as_deref().unwrap_or_default());
-                marks.save(self.store.as_ref(), network).await?;
                 count_records(network, &window);
                 let log = progress.advance(window.len() as u64, target - end);
                 BackfillProgress { chain: network, published: end, finalized: target, rate: progress.rate(), log }.emit();

@@ -2,11 +2,11 @@
 //! certified block and the positions an unfinished window already published.
 //!
 //! Reads go backwards from each partition's end and stop at the chain's
-//! `Marks`: offsets, kept in the store before every window, below which the
-//! chain has only certified records, and the offset of its last block record,
-//! kept after every window. So a resume reads the unfinished window and what
-//! other chains sharing the partition wrote since it began, never the
-//! partition's history.
+//! `Marks`, kept in the store before every window: offsets below which the
+//! chain has only certified records, and its last block record before the
+//! window (a block record of the window itself lies above the floors). So a
+//! resume reads the unfinished window and what other chains sharing the
+//! partition wrote since it began, never the partition's history.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -71,15 +71,15 @@ impl Marks {
     }
 
     /// Marks of a chain that has published nothing yet: each partition's end.
-    pub async fn at_ends(bus: &BusConfig, publisher: &Publisher, network: &str) -> Result<Self, IngestError> {
-        Ok(Self { floors: ends(bus, publisher, network).await?, last_block: None })
+    pub async fn at_ends(publisher: &Publisher, network: &str) -> Result<Self, IngestError> {
+        Ok(Self { floors: ends(publisher, network).await?, last_block: None })
     }
 
     /// Before a window, once every earlier one is certified: the floors move
     /// to each partition's end, so a crash in the window reads back only the
     /// window (and what others wrote meanwhile), however long ago the last was.
-    pub async fn window_starts(&mut self, bus: &BusConfig, publisher: &Publisher, network: &str) -> Result<(), IngestError> {
-        self.floors = ends(bus, publisher, network).await?;
+    pub async fn window_starts(&mut self, publisher: &Publisher, network: &str) -> Result<(), IngestError> {
+        self.floors = ends(publisher, network).await?;
         Ok(())
     }
 
@@ -98,16 +98,16 @@ impl Marks {
 }
 
 /// The end of `network`'s partition of every topic ingest writes.
-async fn ends(bus: &BusConfig, publisher: &Publisher, network: &str) -> Result<BTreeMap<String, i64>, IngestError> {
+async fn ends(publisher: &Publisher, network: &str) -> Result<BTreeMap<String, i64>, IngestError> {
     let key = topics::chain_key(network);
-    let written = written_topics();
-    let mut ours = BTreeMap::new();
-    for topic in &written {
-        ours.insert(topic.clone(), publisher.partition_for(topic, &key).await?);
+    let mut ours = Vec::new();
+    for topic in written_topics() {
+        let partition = publisher.partition_for(&topic, &key).await?;
+        ours.push((topic, partition));
     }
-    // One client for all of them.
-    let all = bus::admin::high_watermarks(bus, &written.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    Ok(all.into_iter().filter(|(t, p, _)| ours.get(t) == Some(p)).map(|(t, _, high)| (t, high)).collect())
+    // Our partition of each topic only, over the producer's connection.
+    let ends = publisher.ends_of(&ours).await?;
+    Ok(ours.into_iter().map(|(t, _)| t).zip(ends).collect())
 }
 
 /// The last block record of `network` on the blocks topic; `marks` learns it.
