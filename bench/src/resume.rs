@@ -11,46 +11,18 @@ use std::time::{Duration, Instant};
 use bus::dead_letter::headers;
 use bus::embedded::EmbeddedBroker;
 use bus::{BusConfig, Publisher};
-use chain::{BlockData, BlockFacts, EventFacts};
 use ingest::outputs::{BlockExtras, Output, block_outputs};
 use ingest::position::{self, HEADER, OutputPos, Resume};
 use ingest::tails::Marks;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use schemas::topics;
+use testkit::blocks::synthetic as block;
 
 const OURS: &str = "ours";
 
 /// Above this the full reads (reference and unbounded resume) are skipped.
 const FULL_READS_UP_TO: u64 = 200_000;
-
-fn block(number: u64) -> BlockData {
-    let ev = |index: u32, pallet: &str, variant: &str, fields| EventFacts {
-        index,
-        phase: "ApplyExtrinsic",
-        extrinsic_index: Some(1),
-        pallet: pallet.into(),
-        variant: variant.into(),
-        fields,
-    };
-    BlockData {
-        facts: BlockFacts {
-            number,
-            hash: format!("0x{number:064x}"),
-            parent_hash: format!("0x{:064x}", number.saturating_sub(1)),
-            timestamp_ms: Some(1_800_000_000_000 + number * 6000),
-            extrinsic_count: 2,
-            event_count: 3,
-            spec_version: 1,
-        },
-        events: vec![
-            ev(0, "System", "ExtrinsicSuccess", serde_json::json!({})),
-            ev(1, "Staking", "Bonded", serde_json::json!({"stash": "0x01", "amount": number})),
-            ev(2, "System", "ExtrinsicSuccess", serde_json::json!({})),
-        ],
-        undecoded: vec![],
-    }
-}
 
 fn window(blocks: std::ops::RangeInclusive<u64>) -> anyhow::Result<Vec<(u64, Vec<Output>)>> {
     blocks.map(|n| Ok((n, block_outputs(OURS, &block(n), &BlockExtras::default())?))).collect()
@@ -90,7 +62,7 @@ pub async fn resume(records: u64) -> anyhow::Result<()> {
     bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     let publisher = Publisher::new(&bus)?;
 
-    // Our chain: blocks 0..=3 certified, as ingest does it (marks before, offsets after).
+    // Our chain: blocks 0..=3 certified, as ingest does it (marks at the window's start, its block record after).
     let mut marks = Marks::at_ends(&publisher, OURS).await?;
     let delivered = ingest::publish_window(&publisher, &window(0..=3)?, &Resume::fresh(0), ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await?;
     marks.certified(&delivered, 3, &block(3).facts.hash);

@@ -136,7 +136,7 @@ pub async fn high_watermarks(cfg: &BusConfig, topics: &[&str]) -> Result<Vec<(St
 }
 
 /// librdkafka's metadata calls block; keep them off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, BusError> + Send + 'static,
 ) -> Result<T, BusError> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|join| {

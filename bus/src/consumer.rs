@@ -201,8 +201,19 @@ pub async fn last_matching(
     partition: i32,
     wanted: impl Fn(&[u8]) -> bool,
 ) -> Result<Option<Record>, BusError> {
+    last_matching_above(cfg, topic, partition, 0, wanted).await
+}
+
+/// The last record at or above offset `floor` of `partition` whose key satisfies `wanted`.
+pub async fn last_matching_above(
+    cfg: &BusConfig,
+    topic: &str,
+    partition: i32,
+    floor: i64,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Option<Record>, BusError> {
     let mut found = None;
-    scan_back(cfg, topic, partition, 0, |rec| {
+    scan_back(cfg, topic, partition, floor, |rec| {
         if rec.key.as_deref().is_some_and(&wanted) {
             found = Some(rec);
             return ControlFlow::Break(());

@@ -60,7 +60,7 @@ impl Publisher {
         let producer = self.producer.clone();
         let partitions = partitions.to_vec();
         let brokers = self.cfg.bootstrap().to_string();
-        tokio::task::spawn_blocking(move || {
+        admin::blocking(move || {
             partitions
                 .iter()
                 .map(|(topic, p)| {
@@ -69,12 +69,6 @@ impl Publisher {
                 .collect()
         })
         .await
-        .map_err(|_| BusError::Kafka {
-            op: "fetch watermarks",
-            brokers: self.cfg.bootstrap().to_string(),
-            source: rdkafka::error::KafkaError::Canceled,
-        })
-        .and_then(|r| r)
     }
 
     /// The partition `key` goes to on `topic`.

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use bus::consumer::scan_back;
+use bus::consumer::{last_matching_above, scan_back};
 use bus::{BusConfig, Publisher};
 use schemas::{FinalizedBlock, topics};
 use serde::{Deserialize, Serialize};
@@ -83,13 +83,10 @@ impl Marks {
         Ok(())
     }
 
-    /// After a certified window whose last block is `number` with `hash`: its
-    /// records' offsets (`topic`, offset) raise the floors.
+    /// After a certified window whose last block is `number` with `hash`, from
+    /// its records' (`topic`, offset): where that block's record is. (The
+    /// floors move with the next window's start.)
     pub fn certified(&mut self, delivered: &[(String, i64)], number: u64, hash: &str) {
-        for (topic, offset) in delivered {
-            let floor = self.floors.entry(topic.clone()).or_default();
-            *floor = (*floor).max(offset + 1);
-        }
         let offset = delivered.iter().filter(|(t, _)| t == topics::BLOCKS).map(|(_, o)| *o).max();
         if let Some(offset) = offset {
             self.last_block = Some(LastBlock { number, hash: hash.to_string(), offset });
@@ -123,16 +120,7 @@ pub async fn last_block(bus: &BusConfig, publisher: &Publisher, network: &str, m
         Some(b) => marks.floors.get(topics::BLOCKS).copied().unwrap_or(b.offset).max(b.offset),
         None => marks.floors.get(topics::BLOCKS).copied().unwrap_or(0),
     };
-    let mut found = None;
-    scan_back(bus, topics::BLOCKS, partition, above, |r| {
-        if r.key.as_deref() == Some(key.as_slice()) {
-            found = Some(r);
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(())
-    })
-    .await?;
-    if let Some(record) = found {
+    if let Some(record) = last_matching_above(bus, topics::BLOCKS, partition, above, |k| k == key.as_slice()).await? {
         let payload = record.payload.unwrap_or_default();
         let block = FinalizedBlock::decode(&payload).map_err(|e| IngestError::Inconsistent {
             network: network.to_string(),
@@ -199,7 +187,7 @@ async fn read_back(bus: &BusConfig, topic: &str, partition: i32, network: &str, 
         if !r.key.as_deref().is_some_and(|k| topics::key_of_chain(k, network)) {
             return ControlFlow::Continue(());
         }
-        let Some(pos) = r.headers.iter().find(|(k, _)| k == position::HEADER).and_then(|(_, v)| OutputPos::parse(v)) else {
+        let Some(pos) = r.header(position::HEADER).and_then(OutputPos::parse) else {
             return ControlFlow::Continue(());
         };
         if pos.block < from {

@@ -65,13 +65,11 @@ pub(crate) fn decode_with<T: DeserializeOwned>(
     let (found, mut body) = unframe(payload)?;
     let avro = |source| SchemaError::Avro { subject, source: Box::new(source) };
     let entry = by_id(id).expect("record schemas are in the catalog");
-    match catalog_id(found) {
-        Some(written) if written == id => GenericDatumReader::builder(&entry.schema).build().map_err(avro)?.read_deser(&mut body).map_err(avro),
-        Some(written) if crate::registry::catalog().iter().any(|e| e.id == written && e.subject == subject) => {
-            let writer = by_id(written).expect("found in the catalog");
-            resolve(&writer.schema, &entry.schema, &mut body).map_err(avro)
-        }
-        _ => Err(SchemaError::UnexpectedSchema { found, expected: wire_id(id), subject }),
+    let writer = catalog_id(found).and_then(|w| crate::registry::catalog().iter().find(|e| e.id == w && e.subject == subject));
+    match writer {
+        Some(w) if w.id == id => GenericDatumReader::builder(&entry.schema).build().map_err(avro)?.read_deser(&mut body).map_err(avro),
+        Some(w) => resolve(&w.schema, &entry.schema, &mut body).map_err(avro),
+        None => Err(SchemaError::UnexpectedSchema { found, expected: wire_id(id), subject }),
     }
 }
 
@@ -129,16 +127,7 @@ mod tests {
 
     #[test]
     fn another_subjects_schema_is_refused() {
-        let block = FinalizedBlock {
-            chain: "n".into(),
-            number: 1,
-            hash: "0x01".into(),
-            parent_hash: "0x00".into(),
-            timestamp_ms: None,
-            extrinsic_count: 0,
-            event_count: 0,
-            spec_version: 1,
-        };
+        let block = FinalizedBlock { chain: "n".into(), number: 1, hash: "0x01".into(), ..FinalizedBlock::default() };
         let framed = block.encode().unwrap();
         assert!(matches!(NominatorEvent::decode(&framed), Err(SchemaError::UnexpectedSchema { .. })));
         assert_eq!(FinalizedBlock::decode(&framed).unwrap(), block);

@@ -6,6 +6,7 @@
 //! the Paseo spec in `~/.cache/stakeflow/chain-specs/`); `scripts/test` does it.
 
 pub mod accounts;
+pub mod blocks;
 pub mod broker;
 pub mod chain_time;
 pub mod devnet;

@@ -8,44 +8,14 @@
 use std::collections::BTreeMap;
 
 use bus::Publisher;
-use chain::{BlockData, BlockFacts, EventFacts};
 use ingest::outputs::{BlockExtras, Output, block_outputs};
 use ingest::position::{self, HEADER, OutputPos};
 use schemas::topics;
-use serde_json::json;
+use testkit::blocks::synthetic as block;
 
 use crate::common::{Pipeline, read_topic};
 
 const CHAIN: &str = "window-net";
-
-fn block(number: u64) -> BlockData {
-    let ev = |index: u32, pallet: &str, variant: &str, fields| EventFacts {
-        index,
-        phase: "ApplyExtrinsic",
-        extrinsic_index: Some(1),
-        pallet: pallet.into(),
-        variant: variant.into(),
-        fields,
-    };
-    BlockData {
-        facts: BlockFacts {
-            number,
-            hash: format!("0x{number:064x}"),
-            parent_hash: format!("0x{:064x}", number.saturating_sub(1)),
-            timestamp_ms: Some(1_800_000_000_000 + number * 6000),
-            extrinsic_count: 2,
-            event_count: 4,
-            spec_version: 1,
-        },
-        events: vec![
-            ev(0, "System", "ExtrinsicSuccess", json!({})),
-            ev(1, "Staking", "Bonded", json!({"stash": "0x01", "amount": number})),
-            ev(2, "Identity", "IdentitySet", json!({"who": "0x02"})),
-            ev(3, "System", "ExtrinsicSuccess", json!({})),
-        ],
-        undecoded: vec![],
-    }
-}
 
 fn window(blocks: std::ops::RangeInclusive<u64>) -> Vec<(u64, Vec<Output>)> {
     blocks.map(|n| (n, block_outputs(CHAIN, &block(n), &BlockExtras::default()).unwrap())).collect()
@@ -130,6 +100,7 @@ async fn an_interrupted_window_is_completed_without_duplicates() {
     for blocks in [2..=2, 3..=4] {
         let next = blocks.end() + 1;
         let outs: Vec<_> = unfinished.iter().filter(|(n, _)| blocks.contains(n)).cloned().collect();
+        marks.window_starts(&publisher, CHAIN).await.unwrap();
         let delivered = ingest::publish_window(&publisher, &outs, &resume, ingest::oversized::DEFAULT_MAX_RECORD_BYTES).await.unwrap();
         marks.certified(&delivered, *blocks.end(), &block(*blocks.end()).facts.hash);
         resume.certified_before(next);

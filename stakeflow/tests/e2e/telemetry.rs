@@ -58,6 +58,17 @@ fn feed_events(bootstrap: &str) -> Vec<TelemetryFeedEvent> {
     read_topic(bootstrap, topics::TELEMETRY_NODES).into_iter().filter_map(|(_, _, p)| TelemetryFeedEvent::decode(&p).ok()).collect()
 }
 
+/// What `read` finds on the broker once it holds at least `n` of them (waits up to a minute).
+async fn at_least<T: Send + 'static>(bootstrap: &str, n: usize, what: &str, read: fn(&str) -> Vec<T>) -> Vec<T> {
+    let b = bootstrap.to_string();
+    wait::until(&format!("{n} {what}"), Duration::from_secs(60), move || {
+        let b = b.clone();
+        async move { Some(tokio::task::spawn_blocking(move || read(&b)).await.unwrap()).filter(|e| e.len() >= n) }
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_events_are_keyed_by_peer_survive_bad_frames_and_reconnects() {
     testkit::init_tracing();
@@ -409,34 +420,15 @@ async fn a_session_ended_by_a_crash_is_recorded_as_our_outage_at_the_next_start(
     let url = feed_server(vec![(snapshot(), None), (snapshot(), None)]).await;
     let cfg = TelemetryConfig { settle: Duration::from_millis(300), ..TelemetryConfig::default() };
     let bootstrap = broker.bootstrap().to_string();
-    let kinds = |n: usize| {
-        let b = bootstrap.clone();
-        async move {
-            let what = format!("{n} feed records");
-            wait::until(&what, Duration::from_secs(60), move || {
-                let b = b.clone();
-                async move {
-                    let f = tokio::task::spawn_blocking(move || feed_events(&b)).await.unwrap();
-                    (f.len() >= n).then_some(f)
-                }
-            })
-            .await
-        }
-    };
+    let kinds = |n: usize| at_least(&bootstrap, n, "feed records", feed_events);
     let crashed = tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg.clone()).run(CancellationToken::new()));
-    kinds(1).await.unwrap();
-    let b = bootstrap.clone();
-    let first_nodes = wait::until("the first snapshot's node", Duration::from_secs(60), || {
-        let b = b.clone();
-        async move { Some(tokio::task::spawn_blocking(move || node_events(&b)).await.unwrap()).filter(|n| !n.is_empty()) }
-    })
-    .await
-    .unwrap();
+    kinds(1).await;
+    let first_nodes = at_least(&bootstrap, 1, "node events of the first snapshot", node_events).await;
     crashed.abort();
     let _ = crashed.await;
     let token = CancellationToken::new();
     let again = tokio::spawn(FeedClient::new("polkadot", GENESIS, url.parse().unwrap(), bus.clone(), cfg).run(token.clone()));
-    let feed = kinds(3).await.unwrap();
+    let feed = kinds(3).await;
     assert_eq!(feed.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), vec!["up", "down", "up"]);
     assert_eq!(feed[1].reason.as_deref(), Some(ingest::telemetry::UNRECORDED));
     let last_node = first_nodes.iter().map(|e| e.at_ms).max().unwrap();
@@ -444,7 +436,7 @@ async fn a_session_ended_by_a_crash_is_recorded_as_our_outage_at_the_next_start(
     assert!(feed[1].at_ms <= feed[2].at_ms);
     token.cancel();
     again.await.unwrap().unwrap();
-    let feed = kinds(4).await.unwrap();
+    let feed = kinds(4).await;
     assert_eq!((feed[3].kind.as_str(), feed[3].reason.as_deref()), ("down", Some("stakeflow stopped")));
 }
 
@@ -478,18 +470,7 @@ async fn submit_admits_by_token_bounds_connections_and_tracks_presence_per_conne
     let (mut a, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
     a.send(Message::text(connected(1, "12D3KooP"))).await.unwrap();
     let bootstrap = broker.bootstrap().to_string();
-    let events = |n: usize| {
-        let b = bootstrap.clone();
-        async move {
-            let what = format!("{n} node events");
-            wait::until(&what, Duration::from_secs(60), move || {
-                let b = b.clone();
-                async move { Some(tokio::task::spawn_blocking(move || node_events(&b)).await.unwrap()).filter(|e| e.len() >= n) }
-            })
-            .await
-            .unwrap()
-        }
-    };
+    let events = |n: usize| at_least(&bootstrap, n, "node events", node_events);
     events(1).await;
     let (mut b, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
     b.send(Message::text(connected(1, "12D3KooP"))).await.unwrap();
