@@ -40,6 +40,8 @@ pub struct AppState {
     pub namespaces: Option<Arc<store::Namespaces>>,
     /// Networks with a programme (the default when a request names none and there is one).
     pub scored_networks: Arc<Vec<String>>,
+    /// Networks a nominator runs for (`/ready` judges its passes there).
+    pub nominated_networks: Arc<Vec<String>>,
 }
 
 impl AppState {

@@ -23,6 +23,9 @@ pub struct ChainReadiness {
     pub scored: Option<u64>,
     /// `seen_on_chain - scored`.
     pub scorer_lag: Option<u64>,
+    /// Seconds since the nominator of this network last completed a pass, where one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nominator_silent_for_s: Option<u64>,
     /// Whether this chain is within the bounds.
     pub ready: bool,
     /// Why not, when not.
@@ -61,7 +64,17 @@ pub type ScorerProgress<'a> = Option<&'a BTreeMap<String, u64>>;
 /// Readiness of the configured `networks` given what was seen and applied.
 /// A chain with nothing seen or nothing applied is not ready: no data is not
 /// the same as no lag.
-pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHead], scorer: ScorerProgress<'_>, bounds: Bounds) -> Readiness {
+///
+/// `nominator_passes` holds, per network whose nominator has run, when it
+/// last completed a pass (ms): one silent beyond the silence bound is stalled.
+pub fn readiness(
+    networks: &[String],
+    seen: &[ObservedHead],
+    applied: &[ChainHead],
+    scorer: ScorerProgress<'_>,
+    nominator_passes: &BTreeMap<String, i64>,
+    bounds: Bounds,
+) -> Readiness {
     let chains: Vec<ChainReadiness> = networks
         .iter()
         .map(|chain| {
@@ -74,6 +87,7 @@ pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHea
             let scored = scorer.and_then(|p| p.get(chain).copied());
             let scorer_follows = scorer.is_some_and(|p| p.is_empty() || p.contains_key(chain));
             let scorer_lag = seen_on_chain.zip(scored).map(|(s, a)| s.saturating_sub(a));
+            let nominator_ms = nominator_passes.get(chain).map(|at| bounds.now_ms.saturating_sub(*at).max(0));
             let why = if seen_on_chain.is_none() {
                 Some("ingest has seen no block of this chain yet".to_string())
             } else if let Some(ms) = silent_ms.filter(|ms| *ms > bounds.max_silence_ms) {
@@ -86,6 +100,8 @@ pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHea
                 Some("the scorer has applied no block of this chain yet".to_string())
             } else if let Some(l) = scorer_lag.filter(|l| scorer_follows && *l > bounds.max_lag) {
                 Some(format!("the scorer is {l} blocks behind the chain"))
+            } else if let Some(ms) = nominator_ms.filter(|ms| *ms > bounds.max_silence_ms) {
+                Some(format!("the nominator has completed no pass for {} s (stalled or down)", ms / 1000))
             } else {
                 None
             };
@@ -97,6 +113,7 @@ pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHea
                 lag,
                 scored,
                 scorer_lag,
+                nominator_silent_for_s: nominator_ms.map(|ms| (ms / 1000) as u64),
                 ready: why.is_none(),
                 why,
             }
@@ -113,6 +130,20 @@ pub fn readiness(networks: &[String], seen: &[ObservedHead], applied: &[ChainHea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nominator_that_stopped_passing_makes_its_chain_unready() {
+        let nets = vec!["paseo".to_string(), "kusama".to_string()];
+        let (s, a) = ([seen("paseo", 5), seen("kusama", 5)], [applied("paseo", 5), applied("kusama", 5)]);
+        let passes: BTreeMap<String, i64> = [("paseo".to_string(), NOW - 200_000), ("kusama".to_string(), NOW - 5_000)].into();
+        let r = readiness(&nets, &s, &a, None, &passes, bounds(10));
+        assert!(!r.ready);
+        assert_eq!(r.chains[0].nominator_silent_for_s, Some(200));
+        assert!(r.chains[0].why.as_deref().unwrap().contains("nominator has completed no pass for 200 s"), "{:?}", r.chains[0]);
+        assert!(r.chains[1].ready, "a nominator that passes is fine: {:?}", r.chains[1]);
+        // Where no nominator runs, none is waited for.
+        assert!(readiness(&nets, &s, &a, None, &BTreeMap::new(), bounds(10)).ready);
+    }
 
     const NOW: i64 = 1_800_000_000_000;
 
@@ -138,14 +169,14 @@ mod tests {
 
     #[test]
     fn within_bound_is_ready() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 110)], &[applied("paseo", 100)], None, bounds(10));
+        let r = readiness(&["paseo".into()], &[seen("paseo", 110)], &[applied("paseo", 100)], None, &BTreeMap::new(), bounds(10));
         assert!(r.ready);
         assert_eq!(r.chains[0].lag, Some(10));
     }
 
     #[test]
     fn beyond_bound_is_not_ready() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 111)], &[applied("paseo", 100)], None, bounds(10));
+        let r = readiness(&["paseo".into()], &[seen("paseo", 111)], &[applied("paseo", 100)], None, &BTreeMap::new(), bounds(10));
         assert!(!r.ready);
         assert_eq!(r.chains[0].lag, Some(11));
     }
@@ -153,16 +184,16 @@ mod tests {
     #[test]
     fn missing_data_is_not_ready() {
         let nets = vec!["paseo".to_string(), "kusama".to_string()];
-        let r = readiness(&nets, &[seen("paseo", 5), seen("kusama", 5)], &[applied("paseo", 5)], None, bounds(10));
+        let r = readiness(&nets, &[seen("paseo", 5), seen("kusama", 5)], &[applied("paseo", 5)], None, &BTreeMap::new(), bounds(10));
         assert!(!r.ready);
         assert!(r.chains[0].ready);
         assert_eq!((r.chains[1].applied, r.chains[1].lag, r.chains[1].ready), (None, None, false));
-        assert!(!readiness(&[], &[], &[], None, bounds(10)).ready);
+        assert!(!readiness(&[], &[], &[], None, &BTreeMap::new(), bounds(10)).ready);
     }
 
     #[test]
     fn applied_ahead_of_a_stale_observation_is_zero_lag() {
-        let r = readiness(&["paseo".into()], &[seen("paseo", 5)], &[applied("paseo", 7)], None, bounds(0));
+        let r = readiness(&["paseo".into()], &[seen("paseo", 5)], &[applied("paseo", 7)], None, &BTreeMap::new(), bounds(0));
         assert_eq!(r.chains[0].lag, Some(0));
         assert!(r.ready);
     }
@@ -170,7 +201,7 @@ mod tests {
     #[test]
     fn a_chain_not_heard_from_for_too_long_is_not_ready() {
         let stale = ObservedHead { chain: "paseo".into(), number: 100, observed_at_ms: NOW - 181_000 };
-        let r = readiness(&["paseo".into()], &[stale], &[applied("paseo", 100)], None, bounds(10));
+        let r = readiness(&["paseo".into()], &[stale], &[applied("paseo", 100)], None, &BTreeMap::new(), bounds(10));
         assert!(!r.ready);
         assert_eq!(r.chains[0].silent_for_s, Some(181));
         assert!(r.chains[0].why.as_deref().unwrap().contains("not heard from the chain for 181 s"), "{r:?}");
@@ -181,15 +212,15 @@ mod tests {
         let nets = vec!["paseo".to_string()];
         let (s, a) = ([seen("paseo", 100)], [applied("paseo", 100)]);
         let none = BTreeMap::new();
-        let r = readiness(&nets, &s, &a, Some(&none), bounds(10));
+        let r = readiness(&nets, &s, &a, Some(&none), &BTreeMap::new(), bounds(10));
         assert!(!r.ready && r.chains[0].why.as_deref().unwrap().contains("scorer has applied no block"), "{r:?}");
         let behind = BTreeMap::from([("paseo".to_string(), 80)]);
-        let r = readiness(&nets, &s, &a, Some(&behind), bounds(10));
+        let r = readiness(&nets, &s, &a, Some(&behind), &BTreeMap::new(), bounds(10));
         assert_eq!((r.ready, r.chains[0].scorer_lag), (false, Some(20)));
         assert!(r.chains[0].why.as_deref().unwrap().contains("scorer is 20 blocks behind"), "{r:?}");
         let close = BTreeMap::from([("paseo".to_string(), 95)]);
-        assert!(readiness(&nets, &s, &a, Some(&close), bounds(10)).ready);
+        assert!(readiness(&nets, &s, &a, Some(&close), &BTreeMap::new(), bounds(10)).ready);
         let elsewhere = BTreeMap::from([("kusama".to_string(), 1)]);
-        assert!(readiness(&nets, &s, &a, Some(&elsewhere), bounds(10)).ready, "a chain the scorer does not follow is not judged by it");
+        assert!(readiness(&nets, &s, &a, Some(&elsewhere), &BTreeMap::new(), bounds(10)).ready, "a chain the scorer does not follow is not judged by it");
     }
 }

@@ -1,8 +1,9 @@
 //! Topic provisioning and metadata.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -15,6 +16,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// replication; topics that exist are left as they are.
 pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusError> {
     let mut missing = Vec::new();
+    let mut existing = Vec::new();
     for topic in topics {
         match partition_count(cfg, topic).await {
             // Keyed streams are ordered per partition and placed by hashing over the count:
@@ -29,11 +31,12 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
                     ),
                 });
             }
-            Ok(_) => {}
+            Ok(_) => existing.push(*topic),
             Err(BusError::MissingTopic { .. }) => missing.push(*topic),
             Err(e) => return Err(e),
         }
     }
+    check_retention(cfg, &existing).await?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -66,6 +69,77 @@ pub async fn ensure_topics(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusEr
         }
     }
     Ok(())
+}
+
+/// Refuse an existing history topic that would lose records a rebuild reads.
+/// A broker that cannot describe topic configs is said so, not refused.
+async fn check_retention(cfg: &BusConfig, topics: &[&str]) -> Result<(), BusError> {
+    let history: Vec<&str> = topics.iter().copied().filter(|t| keyed(t) && !schemas::topics::COMPACTED.contains(t)).collect();
+    if history.is_empty() {
+        return Ok(());
+    }
+    let brokers = cfg.bootstrap();
+    let admin: AdminClient<DefaultClientContext> =
+        cfg.client_config().create().map_err(BusError::kafka("admin client", brokers))?;
+    let resources: Vec<ResourceSpecifier<'_>> = history.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let opts = AdminOptions::new().request_timeout(Some(METADATA_TIMEOUT));
+    let results = match admin.describe_configs(&resources, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, %brokers, "the broker does not describe topic configs: retention of existing topics not checked");
+            return Ok(());
+        }
+    };
+    for (topic, result) in history.iter().zip(results) {
+        let resource = match result {
+            Ok(r) => r,
+            Err(code) => {
+                tracing::warn!(%topic, ?code, "topic config not described: its retention is not checked");
+                continue;
+            }
+        };
+        let entries: BTreeMap<String, String> =
+            resource.entries.into_iter().filter_map(|e| Some((e.name, e.value?))).collect();
+        if let Some(detail) = retention_problem(topic, &entries, cfg.min_retention) {
+            return Err(BusError::TopicMismatch { topic: topic.to_string(), detail });
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with a history topic's retention settings, if anything:
+/// a size limit deletes history whatever its age, and a time limit below
+/// `min` (unset: forever) deletes history a rebuild needs.
+pub fn retention_problem(topic: &str, entries: &BTreeMap<String, String>, min: Option<Duration>) -> Option<String> {
+    let get = |k: &str| entries.get(k).and_then(|v| v.trim().parse::<i64>().ok());
+    let fix = format!(
+        "keep history (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config retention.ms=-1,retention.bytes=-1)"
+    );
+    if entries.get("cleanup.policy").is_some_and(|p| p.contains("compact")) {
+        return Some(format!(
+            "cleanup.policy is {}: compaction deletes every record but a key's latest, and a rebuild reads them all; \
+             kafka-configs --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=delete,retention.ms=-1",
+            entries["cleanup.policy"]
+        ));
+    }
+    if let Some(bytes) = get("retention.bytes").filter(|b| *b >= 0) {
+        return Some(format!("retention.bytes is {bytes}: old records are deleted by size, and a rebuild reads from the start; {fix}"));
+    }
+    let ms = get("retention.ms").filter(|ms| *ms >= 0)?;
+    let kept = Duration::from_millis(ms as u64);
+    match min {
+        Some(min) if kept >= min => None,
+        Some(min) => Some(format!(
+            "retention.ms is {ms} ({}), shorter than kafka.min_retention ({}): {fix}",
+            humantime::format_duration(kept),
+            humantime::format_duration(min)
+        )),
+        None => Some(format!(
+            "retention.ms is {ms} ({}): records older are deleted and a rebuild reads from the start; {fix}, \
+             or accept it with kafka.min_retention (at least 84 eras)",
+            humantime::format_duration(kept)
+        )),
+    }
 }
 
 /// Whether `topic` is one of the keyed streams whose order per partition matters.
@@ -142,4 +216,29 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|join| {
         Err(BusError::EmbeddedBroker { what: "blocking kafka call", reason: join.to_string() })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn history_kept_forever_passes_and_anything_that_deletes_it_is_refused() {
+        let forever = entries(&[("retention.ms", "-1"), ("retention.bytes", "-1")]);
+        assert_eq!(retention_problem("t", &forever, None), None);
+        assert_eq!(retention_problem("t", &entries(&[]), None), None, "nothing said: the broker's default, not ours to refuse");
+        let week = entries(&[("retention.ms", "604800000")]);
+        assert!(retention_problem("t", &week, None).unwrap().contains("7days"));
+        assert_eq!(retention_problem("t", &week, Some(Duration::from_secs(7 * 86400))), None);
+        assert!(retention_problem("t", &week, Some(Duration::from_secs(84 * 86400))).unwrap().contains("kafka.min_retention"));
+        let compacted = entries(&[("cleanup.policy", "compact"), ("retention.ms", "-1")]);
+        assert!(retention_problem("t", &compacted, None).unwrap().contains("cleanup.policy=delete"));
+        assert_eq!(retention_problem("t", &entries(&[("cleanup.policy", "delete"), ("retention.ms", "-1")]), None), None);
+        let sized = entries(&[("retention.ms", "-1"), ("retention.bytes", "1073741824")]);
+        assert!(retention_problem("t", &sized, Some(Duration::from_secs(1))).unwrap().contains("retention.bytes is 1073741824"));
+    }
 }

@@ -28,6 +28,12 @@ pub struct BusConfig {
     /// start; records are then framed with the ids it assigns. Unset: the
     /// catalog ids, served by the API's own registry endpoints.
     pub schema_registry_url: Option<url::Url>,
+    /// The shortest retention an existing chain or programme topic may have
+    /// (a rebuild reads it from its start: at least 84 eras). Unset: keep
+    /// forever, the default stakeflow creates topics with; a topic found
+    /// with a finite `retention.ms` or a `retention.bytes` is then refused.
+    #[serde(with = "humantime_serde")]
+    pub min_retention: Option<Duration>,
 }
 
 impl Default for BusConfig {
@@ -40,6 +46,7 @@ impl Default for BusConfig {
             produce_timeout: Duration::from_secs(30),
             client: BTreeMap::new(),
             schema_registry_url: None,
+            min_retention: None,
         }
     }
 }

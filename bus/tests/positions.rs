@@ -46,3 +46,29 @@ async fn a_keyed_topic_with_another_partition_count_is_refused() {
         other => panic!("not refused: {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_topic_that_deletes_old_records_is_refused() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = EmbeddedBroker::start(dir.path(), 0).await.unwrap();
+    let bus = BusConfig::for_brokers(broker.bootstrap());
+    // Someone created the events topic by hand with a week's retention.
+    let admin: AdminClient<DefaultClientContext> = bus.client_config().create().unwrap();
+    let week = (7 * 24 * 3600 * 1000_i64).to_string();
+    let topic = NewTopic::new(schemas::topics::EVENTS, bus.partitions, TopicReplication::Fixed(1)).set("retention.ms", &week);
+    admin.create_topics(&[topic], &AdminOptions::new()).await.unwrap().into_iter().for_each(|r| {
+        r.unwrap();
+    });
+    match bus::admin::ensure_topics(&bus, &[schemas::topics::EVENTS]).await {
+        Err(e @ BusError::TopicMismatch { .. }) => assert!(e.to_string().contains("retention.ms=-1"), "{e}"),
+        other => panic!("not refused: {other:?}"),
+    }
+    // Accepted where the operator says a week is enough.
+    let week_ok = BusConfig { min_retention: Some(std::time::Duration::from_secs(7 * 24 * 3600)), ..bus.clone() };
+    bus::admin::ensure_topics(&week_ok, &[schemas::topics::EVENTS]).await.expect("a week is the minimum asked for");
+    // Topics stakeflow creates itself keep history and pass.
+    bus::admin::ensure_topics(&bus, &[schemas::topics::BLOCKS]).await.unwrap();
+    bus::admin::ensure_topics(&bus, &[schemas::topics::BLOCKS]).await.expect("its own topic, again");
+}

@@ -310,6 +310,9 @@ pub struct Book {
     /// (planned anew only from a later round).
     #[serde(default)]
     pub replan_after: BTreeMap<String, (u64, String)>,
+    /// When the last pass completed its decisions (ms): `/ready` finds a stalled nominator by it.
+    #[serde(default)]
+    pub passed_at_ms: Option<i64>,
 }
 
 /// Key of a claim.

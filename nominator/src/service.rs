@@ -326,6 +326,7 @@ impl NetworkNominator {
         let accounts = self.decide(chain, &at, era, round.as_ref(), &mut book, &mut items).await?;
         let sent = self.sign_all(chain, &at, era, round.as_ref().map_or(0, |r| r.round), items, &mut book, &mut changes).await?;
         self.statuses(accounts, era, round.is_some(), &sent, &mut book);
+        book.passed_at_ms = Some(now_ms());
         self.save(lease, &book, &changes).await?;
         // Only what is saved is broadcast: after a crash the same bytes go out again.
         let refused = self.broadcast(chain, &book, &changes, fin).await?;

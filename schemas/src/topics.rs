@@ -54,8 +54,9 @@ pub const NOMINATOR_EVENTS: &str = "stakeflow.nominator.events";
 pub const NOMINATOR: &[&str] = &[NOMINATOR_EVENTS];
 
 /// Topics where only the latest record per key matters (`cleanup.policy=compact`).
-/// Session snapshots are not among them: a rebuild replays every session.
-pub const COMPACTED: &[&str] = &[CANDIDATES];
+/// None today: session snapshots and candidate lists are replayed whole by a
+/// rebuild (a round long ago is judged with the list in force then).
+pub const COMPACTED: &[&str] = &[];
 
 /// Every topic scoring writes.
 pub const PROGRAMME: &[&str] = &[CANDIDATES, ROUNDS, SCORES];

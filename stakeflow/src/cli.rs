@@ -87,6 +87,18 @@ pub enum Command {
     Rescore(RescoreArgs),
     /// Make a rebuilt namespace live (`--base` goes back to the base tables).
     Swap(SwapArgs),
+    /// A Kafka-API broker alone (tansu, SQLite engine, data under `--data-dir`):
+    /// the embedded broker of `run` as a process of its own, for distributed
+    /// mode on one machine.
+    Broker(BrokerArgs),
+}
+
+/// Options of `broker`.
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 9092)]
+    pub port: u16,
 }
 
 /// Options of `rescore`.
@@ -114,6 +126,20 @@ pub struct RunArgs {
     /// Port of the embedded Kafka broker on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 9092, env = "STAKEFLOW_KAFKA_PORT")]
     pub kafka_port: u16,
+    /// Run only these services here (repeat; default: all). With the
+    /// embedded store, services that read each other's state (score,
+    /// nominate, api) share a process; ingest can run alone.
+    #[arg(long = "service", value_enum)]
+    pub services: Vec<ServiceArg>,
+}
+
+/// A service `run --service` names.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ServiceArg {
+    Ingest,
+    Score,
+    Nominate,
+    Api,
 }
 
 impl Command {

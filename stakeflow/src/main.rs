@@ -33,6 +33,11 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Broker(a) = &cli.command {
+        // A broker needs no network or programme: only where its files go.
+        let dir = cli.data_dir.clone().unwrap_or_else(|| "data".into());
+        return services::run_broker(&dir, a.port).await;
+    }
     let cfg = config::load(&cli)?;
     match cli.command {
         Command::Validate => {
@@ -58,12 +63,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Run(_) => services::run_all(cfg).await,
+        Command::Run(a) => {
+            let only = a.services.iter().map(|s| match s {
+                cli::ServiceArg::Ingest => services::Service::Ingest,
+                cli::ServiceArg::Score => services::Service::Score,
+                cli::ServiceArg::Nominate => services::Service::Nominate,
+                cli::ServiceArg::Api => services::Service::Api,
+            });
+            services::run_all(cfg, only.collect()).await
+        }
         Command::Ingest => services::run_one(cfg, services::Service::Ingest).await,
         Command::Score => services::run_one(cfg, services::Service::Score).await,
         Command::Api => services::run_one(cfg, services::Service::Api).await,
         Command::Nominate => services::run_one(cfg, services::Service::Nominate).await,
         Command::Rescore(a) => replay::rescore(cfg, &a.into).await,
         Command::Swap(a) => replay::swap(cfg, if a.base { None } else { a.name.as_deref() }).await,
+        Command::Broker(a) => services::run_broker(&cfg.data_dir, a.port).await,
     }
 }

@@ -34,8 +34,12 @@ pub enum Service {
 
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Single-machine mode: an embedded broker unless one is configured, then every service.
-pub async fn run_all(mut cfg: AppConfig) -> anyhow::Result<()> {
+/// Single-machine mode: an embedded broker unless one is configured, then
+/// every service, or those of `only`.
+pub async fn run_all(mut cfg: AppConfig, only: Vec<Service>) -> anyhow::Result<()> {
+    // The store first: a second `run` on the same data directory stands by
+    // here, before it could start a second broker on the same files.
+    let Some(store) = open_store(&cfg.store_config()).await? else { return Ok(()) };
     let _broker = match &cfg.kafka.brokers {
         Some(_) => None,
         None => {
@@ -51,7 +55,10 @@ pub async fn run_all(mut cfg: AppConfig) -> anyhow::Result<()> {
     if nominator::configured(&cfg.nominator) {
         services.push(Service::Nominate);
     }
-    start(cfg, &services).await
+    if !only.is_empty() {
+        services = only;
+    }
+    start(cfg, &services, store).await
 }
 
 /// Distributed mode: one service against an external cluster.
@@ -60,7 +67,8 @@ pub async fn run_one(cfg: AppConfig, service: Service) -> anyhow::Result<()> {
         service == Service::Api || cfg.kafka.brokers.is_some(),
         "this service needs an external Kafka cluster: pass --kafka-brokers or set kafka.brokers (or use `stakeflow run`)"
     );
-    start(cfg, &[service]).await
+    let Some(store) = open_store(&cfg.store_config()).await? else { return Ok(()) };
+    start(cfg, &[service], store).await
 }
 
 /// The process-wide Prometheus recorder (installed once).
@@ -104,9 +112,50 @@ struct Shared<'a> {
     render: api::MetricsRender,
 }
 
-async fn start(cfg: AppConfig, services: &[Service]) -> anyhow::Result<()> {
+/// A broker process of its own (the embedded tansu broker, SQLite engine):
+/// for distributed mode on one machine and for tests that stop the broker.
+pub async fn run_broker(data_dir: &std::path::Path, port: u16) -> anyhow::Result<()> {
+    let broker = EmbeddedBroker::start(&data_dir.join("kafka"), port)
+        .await
+        .context("starting the Kafka broker (use --port 0 for a free port)")?;
+    println!("kafka: broker at {} (data in {})", broker.bootstrap(), broker.database().display());
+    shutdown_signal().await;
+    Ok(())
+}
+
+/// Open the store; an embedded store another process has open is that
+/// process's until it exits (redb locks the file), so stand by for it
+/// rather than fail: a second instance started at once takes over when the
+/// first dies, as a standby of a lease does.
+async fn open_store(store_cfg: &store::StoreConfig) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    let mut said = false;
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        match store::open(store_cfg).await {
+            Ok(s) => {
+                if said {
+                    tracing::info!(store = ?store_cfg, "the store is free: taking over");
+                }
+                return Ok(Some(s));
+            }
+            Err(e) if e.is_held_by_another_process() => {
+                if !said {
+                    tracing::warn!(store = ?store_cfg, "the store is open in another stakeflow process (one writer per store): standing by until it exits");
+                    said = true;
+                }
+                tokio::select! {
+                    _ = &mut stop => return Ok(None),
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("opening the store ({store_cfg:?})"))),
+        }
+    }
+}
+
+async fn start(cfg: AppConfig, services: &[Service], store: Arc<dyn Store>) -> anyhow::Result<()> {
     let store_cfg = cfg.store_config();
-    let store = store::open(&store_cfg).await.with_context(|| format!("opening the store ({store_cfg:?})"))?;
     let namespaces = Arc::new(Namespaces::new(store_cfg.clone(), store.clone()));
     if cfg.kafka.brokers.is_some() && cfg.kafka.create_topics && services.iter().any(|s| *s != Service::Api) {
         let topics = schemas::topics::provisioned();
@@ -216,6 +265,7 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         uptime_window_ms: cfg.uptime.window_ms(),
         namespaces: Some(s.namespaces.clone()),
         scored_networks: Arc::new(cfg.scoring.networks.keys().cloned().collect()),
+        nominated_networks: Arc::new(if nominator::configured(&cfg.nominator) { cfg.nominator.networks.keys().cloned().collect() } else { Vec::new() }),
     };
     let (addr, server) = api::serve(&cfg.api, state, tasks.token.child_token()).await?;
     println!("api: http://{addr}/health and http://{addr}/ready");

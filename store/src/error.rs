@@ -61,4 +61,15 @@ impl StoreError {
     pub fn is_stale(&self) -> bool {
         matches!(self, StoreError::StaleCheckpoint { .. })
     }
+
+    /// True when the embedded store's file is open in another process (redb
+    /// locks it): that process is this store's one writer until it exits.
+    pub fn is_held_by_another_process(&self) -> bool {
+        match self {
+            StoreError::Embedded { source, .. } => {
+                matches!(**source, redb::Error::DatabaseAlreadyOpen)
+            }
+            _ => false,
+        }
+    }
 }

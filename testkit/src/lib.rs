@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod broker;
 pub mod chain_time;
 pub mod devnet;
+pub mod programme;
 pub mod proxy;
 pub mod wait;
 

@@ -20,7 +20,16 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(state.scoring_store().await?.as_ref()).await?) };
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let bounds = crate::ready::Bounds { max_lag: state.ready_max_lag, max_silence_ms: state.ready_max_silence_ms, now_ms };
-    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), bounds);
+    // Where a nominator runs, it must keep passing (judged from its first pass on).
+    let mut passes = std::collections::BTreeMap::new();
+    if !state.nominated_networks.is_empty() {
+        for (net, book) in nominator::read::books(state.store.as_ref()).await? {
+            if let Some(at) = book.passed_at_ms.filter(|_| state.nominated_networks.contains(&net)) {
+                passes.insert(net, at);
+            }
+        }
+    }
+    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds);
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }

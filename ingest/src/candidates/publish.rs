@@ -1,7 +1,8 @@
 //! The candidate list onto the bus: each time the file or URL changes and
-//! the new version validates, the whole list goes to the compacted
-//! candidates topic under the network's key. An unchanged list (same digest
-//! as the topic's latest) is not published again, restarts included.
+//! the new version validates, the whole list goes to the candidates topic
+//! under the network's key (every version kept, for rebuilds). An unchanged
+//! list (same digest as the topic's latest) is not published again,
+//! restarts included.
 
 use bus::{BusConfig, Publisher};
 use schemas::{CandidateList, topics};

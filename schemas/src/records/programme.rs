@@ -56,8 +56,8 @@ pub struct Round {
     pub at_ms: i64,
     /// 0x hex seed.
     pub seed: String,
-    /// Weights by component.
-    pub weights: std::collections::HashMap<String, f64>,
+    /// Weights by component (ordered: one round always encodes to the same bytes).
+    pub weights: std::collections::BTreeMap<String, f64>,
     /// Validity settings, JSON.
     pub validity_config_json: String,
     /// Score statistics, JSON.
@@ -132,7 +132,7 @@ pub struct CheckRecord {
 #[serde(rename = "Score")]
 pub struct ScoreRecord {
     /// Components by name.
-    pub components: std::collections::HashMap<String, f64>,
+    pub components: std::collections::BTreeMap<String, f64>,
     /// Sum of the components.
     pub aggregate: f64,
     /// Random factor in [1, 1.15).

@@ -279,6 +279,7 @@ impl<'a> Attempt<'a> {
                 weights: &net.programme.weights,
             };
             let snapshot = evaluate_round(&input);
+            self.state.prune_lists(&net.name, at_ms);
             self.state.rounds.insert(net.name.clone(), session);
             self.state.standings.insert(net.name.clone(), snapshot.standings());
             out.push(snapshot);

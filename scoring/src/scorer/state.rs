@@ -18,9 +18,6 @@ pub struct ListVersion {
     pub candidates: Vec<CandidateEntry>,
 }
 
-/// Versions of a list kept, for rounds evaluated behind the list's changes.
-const LIST_VERSIONS: usize = 8;
-
 /// Everything the scorer has folded.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ScorerState {
@@ -52,9 +49,45 @@ impl ScorerState {
             return;
         }
         versions.push(ListVersion { loaded_at_ms: list.loaded_at_ms, digest: list.digest.clone(), candidates: list.candidates.clone() });
-        if versions.len() > LIST_VERSIONS {
-            versions.remove(0);
+    }
+
+    /// A round at `at_ms` was evaluated: the versions superseded by then are
+    /// needed by no later round (rounds come in time order) and go. Every
+    /// other version is kept, however many: a rebuild reads every list
+    /// before the blocks that were judged with them.
+    pub(super) fn prune_lists(&mut self, network: &str, at_ms: i64) {
+        if let Some(versions) = self.lists.get_mut(network)
+            && let Some(in_force) = versions.iter().rposition(|v| v.loaded_at_ms <= at_ms)
+        {
+            versions.drain(..in_force);
         }
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(at: i64) -> schemas::CandidateList {
+        schemas::CandidateList { network: "n".into(), loaded_at_ms: at, digest: format!("d{at}"), ..Default::default() }
+    }
+
+    /// A rebuild reads every list version before the blocks: each round still
+    /// gets the list in force at its time, however many versions came since.
+    #[test]
+    fn every_round_gets_the_list_in_force_at_its_time_however_many_versions_follow() {
+        let mut s = ScorerState::default();
+        for at in (1..=40).map(|i| i * 100) {
+            s.apply_list(&list(at));
+        }
+        for round_at in [150, 1_050, 2_999, 4_000, 9_999] {
+            let expected = format!("d{}", ((round_at / 100) * 100).min(4_000));
+            assert_eq!(s.list_at("n", round_at).map(|l| l.digest.clone()), Some(expected), "round at {round_at}");
+            s.prune_lists("n", round_at);
+        }
+        // What no later round can need is gone; the list in force stays.
+        assert_eq!(s.lists["n"].len(), 1);
+        assert_eq!(s.list_at("n", 20_000).unwrap().digest, "d4000");
+    }
+}

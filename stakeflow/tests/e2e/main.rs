@@ -2,6 +2,7 @@
 //! runtime (chopsticks on the Paseo genesis). One test binary, one module per
 //! scenario.
 
+mod campaign;
 mod chain_state;
 mod common;
 mod dead_letter;

@@ -219,7 +219,7 @@ pub(crate) async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn
         metrics: None,
         uptime_window_ms: 1000,
         namespaces: Some(w.namespaces.clone()),
-        scored_networks: Arc::new(vec![w.net.name.clone()]),
+        scored_networks: Arc::new(vec![w.net.name.clone()]), nominated_networks: Default::default(),
     };
     move |path: &str| {
         let (state, path) = (state.clone(), path.to_string());
@@ -264,8 +264,12 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     assert_eq!(ra.tx_hash, rd.tx_hash, "one transaction for both accounts of one signer");
     assert_eq!(targets_on_chain(&w, a).await, Some(set(&[&ferdie, &bob])));
     assert_eq!(targets_on_chain(&w, d).await, Some(set(&[&bob])));
-    let statuses = book(store.as_ref(), &w.net.name).await.statuses;
+    let b = book(store.as_ref(), &w.net.name).await;
+    let statuses = b.statuses;
     assert!(statuses.values().all(|s| s.state == State::Nominated), "{statuses:#?}");
+    // Each pass is stamped, for `/ready` to find a nominator that stopped passing.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(b.passed_at_ms.is_some_and(|at| now_ms - at < 60_000), "{:?}", b.passed_at_ms);
     assert_eq!(alice_nonce(&w).await, nonce_before + 1, "one transaction for both accounts, whoever held the lease");
     live.cancel();
     standby.cancel();
