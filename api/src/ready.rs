@@ -33,10 +33,26 @@ pub struct ChainReadiness {
     pub why: Option<String>,
 }
 
+/// A consumer that folds a topic (uptime, session keys), by its last report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsumerReadiness {
+    /// Consumer name.
+    pub consumer: String,
+    /// Seconds since it last reported (it does every 30 s, even on a quiet topic).
+    pub silent_for_s: u64,
+    /// Records on its topic it had not applied when it reported.
+    pub behind: u64,
+    /// Whether it reports within the silence bound.
+    pub ready: bool,
+    /// Why not, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
 /// The `/ready` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Readiness {
-    /// True when every configured chain is ready.
+    /// True when every configured chain and every reporting consumer is ready.
     pub ready: bool,
     /// The lag bound in blocks.
     pub max_lag: u64,
@@ -44,6 +60,23 @@ pub struct Readiness {
     pub max_silence_s: u64,
     /// Per chain, in configured order.
     pub chains: Vec<ChainReadiness>,
+    /// The folding consumers that have reported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<ConsumerReadiness>,
+}
+
+/// Judge the folding consumers by their last reports: one silent beyond
+/// the silence bound is stalled (a quiet topic still reports).
+pub fn consumers(reports: &[(&str, scoring::folds::FoldProgress)], bounds: Bounds) -> Vec<ConsumerReadiness> {
+    reports
+        .iter()
+        .map(|(name, p)| {
+            let silent_ms = bounds.now_ms.saturating_sub(p.at_ms).max(0);
+            let why = (silent_ms > bounds.max_silence_ms)
+                .then(|| format!("{name} has not reported for {} s (stalled or down)", silent_ms / 1000));
+            ConsumerReadiness { consumer: name.to_string(), silent_for_s: (silent_ms / 1000) as u64, behind: p.behind, ready: why.is_none(), why }
+        })
+        .collect()
 }
 
 /// What `/ready` judges against.
@@ -124,12 +157,27 @@ pub fn readiness(
         max_lag: bounds.max_lag,
         max_silence_s: (bounds.max_silence_ms / 1000).max(0) as u64,
         chains,
+        consumers: Vec::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folding_consumer_that_stopped_reporting_is_stalled_and_a_quiet_one_is_not() {
+        use scoring::folds::FoldProgress;
+        let reports = [
+            ("stakeflow-uptime", FoldProgress { at_ms: NOW - 200_000, behind: 7 }),
+            ("stakeflow-session-keys", FoldProgress { at_ms: NOW - 20_000, behind: 0 }),
+        ];
+        let c = consumers(&reports, bounds(10));
+        assert!(!c[0].ready);
+        assert_eq!((c[0].silent_for_s, c[0].behind), (200, 7));
+        assert!(c[0].why.as_deref().unwrap().contains("stakeflow-uptime has not reported for 200 s"));
+        assert!(c[1].ready && c[1].why.is_none(), "{:?}", c[1]);
+    }
 
     #[test]
     fn a_nominator_that_stopped_passing_makes_its_chain_unready() {

@@ -34,7 +34,8 @@ pub struct Plan {
     pub outages: Vec<Duration>,
     /// How long second instances run beside the first (zero: none).
     pub overlap: Duration,
-    /// Cut the chain connection, then black-hole it.
+    /// Cut the chain connection, then black-hole it, with a second endpoint
+    /// that is behind (a fork of the devnet at an older block) to fail over to.
     pub stalls: bool,
     /// Blocks built before ingest starts (a backfill from block 0).
     pub history_blocks: u32,

@@ -107,8 +107,18 @@ pub async fn run(plan: &Plan, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Rep
 
     let target: std::net::SocketAddr = devnet.ws_url().trim_start_matches("ws://").parse()?;
     let proxy = TcpProxy::start(target).await?;
+    // With the stalls, a second endpoint that is behind: a node of the same
+    // chain stuck at an older block, for the failover to land on.
+    let behind = match plan.stalls {
+        true => Some(devnet.fork_behind(setup_block.saturating_sub(5)).await.context("starting the node behind")?),
+        false => None,
+    };
+    let endpoints: Vec<String> = std::iter::once(proxy.ws_url()).chain(behind.as_ref().map(Devnet::ws_url)).map(|u| format!("\"{u}\"")).collect();
     let network_file = dir.join("devnet.toml");
-    std::fs::write(&network_file, format!("name = \"{NETWORK}\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", proxy.ws_url()))?;
+    std::fs::write(
+        &network_file,
+        format!("name = \"{NETWORK}\"\nendpoints = [{}]\nbackend = \"legacy\"\nstart_block = 0\n", endpoints.join(", ")),
+    )?;
     let config_file = dir.join("stakeflow.toml");
     std::fs::write(&config_file, config(&repo())?)?;
 
@@ -163,6 +173,7 @@ pub async fn run(plan: &Plan, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Rep
     let driver = tokio::spawn(drive(devnet.clone(), world.turn.clone(), stop.clone()));
 
     let outcome = world.phases().await;
+    drop(behind);
     stop.cancel();
     let _ = driver.await;
     for (_, p) in std::mem::take(&mut world.running) {
@@ -284,7 +295,7 @@ impl World<'_> {
     }
 
     async fn stalls(&mut self) -> anyhow::Result<()> {
-        (self.say)("chain connection cut, then black-holed for 20 s");
+        (self.say)("chain connection cut, then black-holed for 20 s (the other endpoint is a node behind)");
         self.proxy.cut();
         let head = self.devnet.finalized_number().await?;
         self.wait_block(head).await?;

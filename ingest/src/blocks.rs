@@ -69,6 +69,15 @@ impl Default for IngestConfig {
     }
 }
 
+/// The wait before the next attempt: `current`, unless the attempt that
+/// failed had run for at least `max` (it was working: a new fault starts
+/// the backoff again from its first step, not where old faults left it).
+fn retry_delay(current: Duration, ran_for: Duration, max: Duration) -> Duration {
+    if ran_for >= max { INITIAL_BACKOFF } else { current }
+}
+
+const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
@@ -183,7 +192,7 @@ impl BlockIngest {
     /// the holder of the chain's lease publishes; another instance stands by
     /// and takes over when the lease lapses.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), IngestError> {
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = INITIAL_BACKOFF;
         let mut standing_by = false;
         loop {
             let ttl = self.cfg.lease_ttl.as_millis() as i64;
@@ -191,6 +200,7 @@ impl BlockIngest {
                 _ = shutdown.cancelled() => return Ok(()),
                 l = store::lease::Lease::acquire(self.store.as_ref(), INGEST, &self.net.name, &self.holder, ttl, now_ms()) => l,
             };
+            let began = tokio::time::Instant::now();
             let result = match taken {
                 Ok(mut lease) => {
                     tracing::info!(network = %self.net.name, holder = %self.holder, token = lease.token(), "ingest lease taken");
@@ -222,12 +232,13 @@ impl BlockIngest {
                 Err(store::lease::LeaseError::Store(e)) => Err(IngestError::Store(e)),
             };
             match result {
-                Ok(()) => backoff = Duration::from_millis(500),
+                Ok(()) => backoff = INITIAL_BACKOFF,
                 Err(IngestError::Store(e)) if e.is_stale() => {
                     tracing::warn!(network = %self.net.name, "ingest lease lost to another instance: publishing stopped; standing by");
                     continue;
                 }
                 Err(e) if e.is_transient() => {
+                    backoff = retry_delay(backoff, began.elapsed(), self.cfg.max_backoff);
                     metrics::counter!(crate::metrics::RESTARTS, "chain" => self.net.name.clone()).increment(1);
                     tracing::warn!(network = %self.net.name, error = %e, retry_in = ?backoff, "ingest interrupted; resuming from the topic tails");
                 }
@@ -525,5 +536,19 @@ fn count_records(chain: &str, window: &[(u64, Vec<Output>)]) {
     }
     for (topic, n) in per_topic {
         metrics::counter!(crate::metrics::RECORDS, "chain" => chain.to_string(), "topic" => topic.to_string()).increment(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_after_a_working_stretch_is_retried_at_once_not_after_old_faults_backoff() {
+        let max = Duration::from_secs(30);
+        // Failing again and again: the delay the doubling reached stands.
+        assert_eq!(retry_delay(Duration::from_secs(16), Duration::from_secs(2), max), Duration::from_secs(16));
+        // An attempt that ran for a while was working: start over.
+        assert_eq!(retry_delay(max, Duration::from_secs(600), max), INITIAL_BACKOFF);
     }
 }

@@ -23,6 +23,30 @@ pub const UPTIME_CONSUMER: &str = "stakeflow-uptime";
 /// Key of the saved [`UptimeState`].
 pub const UPTIME_STATE_KEY: &str = "uptime";
 
+/// Key of a live fold's progress row (see [`FoldProgress`]).
+pub const PROGRESS_KEY: &str = "progress";
+/// How often a live fold says it is alive, and how far behind it is.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// A live fold's last word, for `/ready`: a quiet topic still reports every
+/// [`PROGRESS_EVERY`], so a row that goes stale means a stalled consumer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldProgress {
+    /// When it was written, ms.
+    pub at_ms: i64,
+    /// Records on the topic not applied yet, then.
+    pub behind: u64,
+}
+
+/// A fold's progress row, when it has written one.
+pub async fn progress(store: &dyn Store, consumer: &str) -> Result<Option<FoldProgress>, store::StoreError> {
+    Ok(store.load_state(consumer, PROGRESS_KEY).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
 /// The `[uptime]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -179,6 +203,15 @@ impl<F: Fold> FoldConsumer<F> {
         self.consume(store, Some(until), None).await
     }
 
+    /// Write the progress row: now, and the records not applied yet.
+    async fn report(&self, store: &dyn Store, positions: &std::collections::HashMap<i32, i64>) -> Result<(), ScoringError> {
+        let highs = bus::admin::high_watermarks(&self.bus, &[F::TOPIC]).await?;
+        let behind = highs.iter().map(|(_, p, h)| (h - positions.get(p).copied().unwrap_or(0)).max(0) as u64).sum();
+        let row = FoldProgress { at_ms: now_ms(), behind };
+        store.put_state(F::NAME, PROGRESS_KEY, &serde_json::to_vec(&row).unwrap_or_default()).await?;
+        Ok(())
+    }
+
     async fn consume(
         &self,
         store: Arc<dyn Store>,
@@ -194,6 +227,11 @@ impl<F: Fold> FoldConsumer<F> {
         let dlq = Publisher::new(&self.bus)?;
         let mut carry: Option<Record> = None;
         let mut applied = 0;
+        let live = until.is_none();
+        if live {
+            self.report(store.as_ref(), &positions).await?;
+        }
+        let mut reported = std::time::Instant::now();
         loop {
             if done(&positions) {
                 return Ok(applied);
@@ -204,7 +242,15 @@ impl<F: Fold> FoldConsumer<F> {
                     Some(r) => r,
                     None => return Ok(applied), // a gap (compaction) below the watermark
                 },
-                None => reader.next().await?,
+                None => match reader.next_within(PROGRESS_EVERY).await? {
+                    Some(r) => r,
+                    None => {
+                        // Quiet, not stalled: say so.
+                        self.report(store.as_ref(), &positions).await?;
+                        reported = std::time::Instant::now();
+                        continue;
+                    }
+                },
             };
             let partition = first.partition;
             let mut batch = vec![first];
@@ -240,6 +286,10 @@ impl<F: Fold> FoldConsumer<F> {
             positions.insert(partition, delta.to);
             reader.commit_advisory(F::TOPIC, partition, delta.to);
             metrics::applied(F::NAME, F::TOPIC, partition, batch.len() as u64, delta.to);
+            if live && reported.elapsed() >= PROGRESS_EVERY {
+                self.report(store.as_ref(), &positions).await?;
+                reported = std::time::Instant::now();
+            }
             if let Some(ns) = &self.namespaces
                 && ns.live_name().await? != namespace
             {

@@ -52,16 +52,26 @@ impl Devnet {
     /// Start chopsticks (blocks built on demand or per transaction) and wait
     /// until its RPC listens.
     pub async fn start() -> anyhow::Result<Self> {
-        let bin = chopsticks_bin();
         let spec = chain_spec();
-        anyhow::ensure!(bin.exists(), "{} is missing: run scripts/setup first", bin.display());
         anyhow::ensure!(spec.exists(), "{} is missing: run scripts/setup first", spec.display());
+        Self::launch(&[std::ffi::OsString::from("--genesis"), spec.into()]).await
+    }
+
+    /// Another node of this chain that stays behind: chopsticks forked from
+    /// this one at block `at` (same blocks and hashes up to it), building
+    /// nothing unless asked. For failover to a node that is not synced.
+    pub async fn fork_behind(&self, at: u64) -> anyhow::Result<Self> {
+        Self::launch(&["--endpoint".into(), self.url.clone().into(), "--block".into(), at.to_string().into()]).await
+    }
+
+    async fn launch(source: &[std::ffi::OsString]) -> anyhow::Result<Self> {
+        let bin = chopsticks_bin();
+        anyhow::ensure!(bin.exists(), "{} is missing: run scripts/setup first", bin.display());
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log = dir.path().join("chopsticks.log");
         let mut child = Command::new(&bin)
-            .arg("--genesis")
-            .arg(&spec)
+            .args(source)
             .args(["--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
             .arg("--build-block-mode")

@@ -29,7 +29,17 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
             }
         }
     }
-    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds);
+    let mut r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds);
+    // The folding consumers, from their first report on.
+    let scoring_store = state.scoring_store().await?;
+    let mut reports = Vec::new();
+    for name in [scoring::folds::UPTIME_CONSUMER, scoring::folds::SESSION_KEYS_CONSUMER] {
+        if let Some(p) = scoring::folds::progress(scoring_store.as_ref(), name).await? {
+            reports.push((name, p));
+        }
+    }
+    r.consumers = crate::ready::consumers(&reports, bounds);
+    r.ready = r.ready && r.consumers.iter().all(|c| c.ready);
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }

@@ -119,6 +119,12 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     assert_eq!(published, Some(last as f64), "{metrics}");
     assert!(metrics.contains("stakeflow_consumer_records_total"), "{metrics}");
 
+    // The folding consumers report to /ready from their start, quiet topics included.
+    let ready: serde_json::Value = http.get(format!("http://{}/ready", run.api)).send().await.unwrap().json().await.unwrap();
+    let reporting: Vec<&str> = ready["consumers"].as_array().into_iter().flatten().filter_map(|c| c["consumer"].as_str()).collect();
+    assert!(reporting.contains(&scoring::UPTIME_CONSUMER) && reporting.contains(&scoring::SESSION_KEYS_CONSUMER), "{ready}");
+    assert_eq!(ready["ready"], true, "{ready}");
+
     // An ordinary Kafka client reads the embedded broker's topic.
     let blocks = blocks_on_topic(&run.kafka, "paseo-devnet").await;
     assert_exactly_once(&blocks, &devnet, last).await;
