@@ -1,54 +1,18 @@
 //! Helpers shared by the scenarios: an independent topic reader (plain
 //! rdkafka, not our bus crate) and the expected-topic check.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use schemas::FinalizedBlock;
 use testkit::Devnet;
 
 /// Every record of `topic`, per partition in offset order, read from the
-/// beginning by a consumer that shares no code with the services.
+/// beginning by a consumer that shares no code with the services (the
+/// campaign's independent reader).
 pub fn read_topic(bootstrap: &str, topic: &str) -> Vec<(i32, i64, Vec<u8>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", testkit::unique("e2e-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
-    let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = HashMap::new();
-    for &p in &partitions {
-        let (lo, hi) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks");
-        if hi > lo {
-            tpl.add_partition_offset(topic, p, Offset::Beginning).expect("tpl");
-            ends.insert(p, hi);
-        }
-    }
-    let mut out = Vec::new();
-    if ends.is_empty() {
-        return out;
-    }
-    consumer.assign(&tpl).expect("assign");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let mut done: HashMap<i32, bool> = ends.keys().map(|&p| (p, false)).collect();
-    while done.values().any(|d| !d) {
-        assert!(std::time::Instant::now() < deadline, "reading {topic} timed out");
-        let Some(msg) = consumer.poll(Duration::from_millis(500)) else { continue };
-        let msg = msg.expect("consume");
-        out.push((msg.partition(), msg.offset(), msg.payload().unwrap_or_default().to_vec()));
-        if msg.offset() + 1 >= ends[&msg.partition()] {
-            done.insert(msg.partition(), true);
-        }
-    }
-    out.sort_by_key(|(p, o, _)| (*p, *o));
-    out
+    campaign::reader::read_topic(bootstrap, topic)
+        .unwrap_or_else(|e| panic!("reading {topic}: {e:#}"))
+        .into_iter()
+        .map(|r| (r.partition, r.offset, r.payload))
+        .collect()
 }
 
 /// The blocks of `chain` on the topic, in topic order.
