@@ -65,18 +65,22 @@ pub struct Readiness {
     pub consumers: Vec<ConsumerReadiness>,
 }
 
-/// Judge the folding consumers by their last reports: one silent beyond
-/// the silence bound is stalled (a quiet topic still reports).
-pub fn consumers(reports: &[(&str, scoring::folds::FoldProgress)], bounds: Bounds) -> Vec<ConsumerReadiness> {
-    reports
-        .iter()
-        .map(|(name, p)| {
-            let silent_ms = bounds.now_ms.saturating_sub(p.at_ms).max(0);
-            let why = (silent_ms > bounds.max_silence_ms)
-                .then(|| format!("{name} has not reported for {} s (stalled or down)", silent_ms / 1000));
-            ConsumerReadiness { consumer: name.to_string(), silent_for_s: (silent_ms / 1000) as u64, behind: p.behind, ready: why.is_none(), why }
-        })
-        .collect()
+impl Readiness {
+    /// Judge the folding consumers by their last reports too: one silent
+    /// beyond the silence bound is stalled (a quiet topic still reports).
+    pub fn with_consumers(mut self, reports: &[(&str, scoring::folds::FoldProgress)], bounds: Bounds) -> Self {
+        self.consumers = reports
+            .iter()
+            .map(|(name, p)| {
+                let silent_ms = bounds.now_ms.saturating_sub(p.at_ms).max(0);
+                let why = (silent_ms > bounds.max_silence_ms)
+                    .then(|| format!("{name} has not reported for {} s (stalled or down)", silent_ms / 1000));
+                ConsumerReadiness { consumer: name.to_string(), silent_for_s: (silent_ms / 1000) as u64, behind: p.behind, ready: why.is_none(), why }
+            })
+            .collect();
+        self.ready = self.ready && self.consumers.iter().all(|c| c.ready);
+        self
+    }
 }
 
 /// What `/ready` judges against.
@@ -172,7 +176,12 @@ mod tests {
             ("stakeflow-uptime", FoldProgress { at_ms: NOW - 200_000, behind: 7 }),
             ("stakeflow-session-keys", FoldProgress { at_ms: NOW - 20_000, behind: 0 }),
         ];
-        let c = consumers(&reports, bounds(10));
+        let nets = vec!["paseo".to_string()];
+        let r = readiness(&nets, &[seen("paseo", 5)], &[applied("paseo", 5)], None, &BTreeMap::new(), bounds(10));
+        assert!(r.ready);
+        let r = r.with_consumers(&reports, bounds(10));
+        assert!(!r.ready, "a stalled consumer makes the whole answer 503");
+        let c = &r.consumers;
         assert!(!c[0].ready);
         assert_eq!((c[0].silent_for_s, c[0].behind), (200, 7));
         assert!(c[0].why.as_deref().unwrap().contains("stakeflow-uptime has not reported for 200 s"));

@@ -115,11 +115,10 @@ pub fn retention_problem(topic: &str, entries: &BTreeMap<String, String>, min: O
     let fix = format!(
         "keep history (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config retention.ms=-1,retention.bytes=-1)"
     );
-    if entries.get("cleanup.policy").is_some_and(|p| p.contains("compact")) {
+    if let Some(policy) = entries.get("cleanup.policy").filter(|p| p.contains("compact")) {
         return Some(format!(
-            "cleanup.policy is {}: compaction deletes every record but a key's latest, and a rebuild reads them all; \
-             kafka-configs --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=delete,retention.ms=-1",
-            entries["cleanup.policy"]
+            "cleanup.policy is {policy}: compaction deletes every record but a key's latest, and a rebuild reads them all; \
+             kafka-configs --alter --entity-type topics --entity-name {topic} --add-config cleanup.policy=delete,retention.ms=-1"
         ));
     }
     if let Some(bytes) = get("retention.bytes").filter(|b| *b >= 0) {

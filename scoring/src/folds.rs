@@ -43,10 +43,6 @@ pub async fn progress(store: &dyn Store, consumer: &str) -> Result<Option<FoldPr
     Ok(store.load_state(consumer, PROGRESS_KEY).await?.and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
-
 /// The `[uptime]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -207,7 +203,7 @@ impl<F: Fold> FoldConsumer<F> {
     async fn report(&self, store: &dyn Store, positions: &std::collections::HashMap<i32, i64>) -> Result<(), ScoringError> {
         let highs = bus::admin::high_watermarks(&self.bus, &[F::TOPIC]).await?;
         let behind = highs.iter().map(|(_, p, h)| (h - positions.get(p).copied().unwrap_or(0)).max(0) as u64).sum();
-        let row = FoldProgress { at_ms: now_ms(), behind };
+        let row = FoldProgress { at_ms: crate::now_ms(), behind };
         store.put_state(F::NAME, PROGRESS_KEY, &serde_json::to_vec(&row).unwrap_or_default()).await?;
         Ok(())
     }

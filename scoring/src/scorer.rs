@@ -128,7 +128,7 @@ impl Scorer {
         crate::shell::run_with_retries(SCORER, shutdown.clone(), || async {
             let (name, store) = self.namespaces.live().await?;
             let ttl = self.lease_ttl.as_millis() as i64;
-            let lease = store::lease::Lease::acquire(store.as_ref(), SCORER, LEASE, &self.holder, ttl, attempt::now_ms()).await?;
+            let lease = store::lease::Lease::acquire(store.as_ref(), SCORER, LEASE, &self.holder, ttl, crate::now_ms()).await?;
             tracing::info!(consumer = SCORER, holder = %self.holder, token = lease.token(), "scorer lease taken");
             let mut attempt = Attempt::open(&self, store, Mode::Live).await?.with_lease(lease);
             loop {

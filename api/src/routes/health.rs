@@ -16,8 +16,9 @@ pub(crate) async fn health() -> Json<Value> {
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, Json<Readiness>), ApiError> {
     let seen = state.store.observed_heads().await?;
     let applied = state.store.chain_heads(state.consumer).await?;
+    let scoring_store = state.scoring_store().await?;
     // Where a programme is scored, the scorer must keep up too.
-    let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(state.scoring_store().await?.as_ref()).await?) };
+    let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(scoring_store.as_ref()).await?) };
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let bounds = crate::ready::Bounds { max_lag: state.ready_max_lag, max_silence_ms: state.ready_max_silence_ms, now_ms };
     // Where a nominator runs, it must keep passing (judged from its first pass on).
@@ -29,17 +30,14 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
             }
         }
     }
-    let mut r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds);
     // The folding consumers, from their first report on.
-    let scoring_store = state.scoring_store().await?;
     let mut reports = Vec::new();
     for name in [scoring::folds::UPTIME_CONSUMER, scoring::folds::SESSION_KEYS_CONSUMER] {
         if let Some(p) = scoring::folds::progress(scoring_store.as_ref(), name).await? {
             reports.push((name, p));
         }
     }
-    r.consumers = crate::ready::consumers(&reports, bounds);
-    r.ready = r.ready && r.consumers.iter().all(|c| c.ready);
+    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds).with_consumers(&reports, bounds);
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }

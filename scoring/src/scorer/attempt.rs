@@ -50,10 +50,6 @@ pub(super) struct Attempt<'a> {
     lease: Option<store::lease::Lease>,
 }
 
-pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
-
 impl<'a> Attempt<'a> {
     pub(super) async fn open(scorer: &'a Scorer, store: Arc<dyn Store>, mode: Mode) -> Result<Self, ScoringError> {
         let state = match store.load_state(SCORER, STATE_KEY).await? {
@@ -204,7 +200,7 @@ impl<'a> Attempt<'a> {
             if !rounds.is_empty()
                 && let Some(lease) = &mut self.lease
             {
-                lease.renew(self.store.as_ref(), now_ms()).await?;
+                lease.renew(self.store.as_ref(), crate::now_ms()).await?;
             }
             for r in &rounds {
                 publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
@@ -300,7 +296,7 @@ impl<'a> Attempt<'a> {
                 moved.push((*key, position));
             }
         }
-        let now = now_ms();
+        let now = crate::now_ms();
         if deltas.is_empty() {
             if let Some(lease) = self.lease.as_mut().filter(|l| l.wants_renewal(now)) {
                 lease.renew(self.store.as_ref(), now).await?;
