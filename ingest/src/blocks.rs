@@ -351,11 +351,19 @@ impl BlockIngest {
             self.observe(network, target).await?;
             while next <= target {
                 let end = target.min(next + self.cfg.window_blocks.max(1) - 1);
-                let fetched: Vec<(chain::BlockData, BlockExtras)> = futures::stream::iter(next..=end)
+                let fetch = futures::stream::iter(next..=end)
                     .map(|n| self.fetch(&client, identity_client.as_ref(), n))
                     .buffered(self.cfg.fetch_concurrency.max(1))
-                    .try_collect()
-                    .await?;
+                    .try_collect::<Vec<(chain::BlockData, BlockExtras)>>();
+                tokio::pin!(fetch);
+                // A slow node must not let the lease lapse while the window is fetched.
+                let renew_every = (self.cfg.lease_ttl / 3).max(Duration::from_millis(100));
+                let fetched = loop {
+                    tokio::select! {
+                        r = &mut fetch => break r?,
+                        _ = tokio::time::sleep(renew_every) => self.keep(lease).await?,
+                    }
+                };
                 let mut window = Vec::with_capacity(fetched.len());
                 for (data, extras) in &fetched {
                     let number = data.facts.number;
