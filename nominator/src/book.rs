@@ -333,7 +333,12 @@ impl Book {
 
     /// Whether `stash_hex` has a transaction in flight.
     pub fn in_flight(&self, stash_hex: &str) -> bool {
-        self.txs.values().any(|t| t.items.iter().any(|i| i.stash_hex == stash_hex))
+        self.tx_of(stash_hex).is_some()
+    }
+
+    /// The transaction in flight for `stash_hex`, if any.
+    pub fn tx_of(&self, stash_hex: &str) -> Option<&TxRecord> {
+        self.txs.values().find(|t| t.items.iter().any(|i| i.stash_hex == stash_hex))
     }
 
     /// The pending announcement of `stash_hex`, if any.

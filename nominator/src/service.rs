@@ -388,6 +388,7 @@ impl NetworkNominator {
                     }
                 }
                 book.txs.remove(&hash);
+                self.report(&format!("transaction {hash}"), None, false);
             } else if fin > tx.mortal_until {
                 self.cannot_land(book, changes, &hash, "expired", &format!("not included by block {} (its mortality)", tx.mortal_until), false);
             } else if at.account_info(account_of_hex(&tx.signer_hex).unwrap_or_default()).await?.nonce > tx.nonce {
@@ -497,6 +498,7 @@ impl NetworkNominator {
     /// A transaction that can never land: its claims are released, so its accounts are planned again.
     fn cannot_land(&self, book: &mut Book, changes: &mut Changes, hash: &str, kind: &str, why: &str, hold_era: bool) {
         let Some(tx) = book.txs.remove(hash) else { return };
+        self.report(&format!("transaction {hash}"), None, false);
         for item in &tx.items {
             let claim = claim_key(&item.stash_hex, tx.era);
             if book.claims.get(&claim).map(String::as_str) == Some(hash) {
@@ -563,11 +565,19 @@ impl NetworkNominator {
             }
             let Ok(bytes) = hex::decode(tx.bytes.trim_start_matches("0x")) else { continue };
             match chain.broadcast(&bytes).await? {
-                Broadcast::Accepted => {}
                 // A first broadcast refused as invalid (1010) can never land; a later one
                 // may be refused because it already landed: the chain settles that.
                 Broadcast::Refused(why) if changes.new_txs.contains(hash) && why.starts_with("1010") => refused.push((hash.clone(), why)),
-                Broadcast::Refused(why) => tracing::debug!(network = %self.net.name, tx = %hash, %why, "broadcast refused; settled from the chain"),
+                // Reported (once per reason): a transaction the node keeps refusing waits for its mortality.
+                Broadcast::Refused(why) => self.report(
+                    &format!("transaction {hash}"),
+                    Some(&format!(
+                        "the node refused transaction {hash} (nonce {}) again: {why}; what landed is read from the chain, and it cannot land after block {}",
+                        tx.nonce, tx.mortal_until
+                    )),
+                    true,
+                ),
+                Broadcast::Accepted => self.report(&format!("transaction {hash}"), None, false),
             }
         }
         Ok(refused)

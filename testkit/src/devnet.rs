@@ -192,6 +192,26 @@ impl Devnet {
         Ok(self.rpc.request("chain_getBlockHash", rpc_params![number]).await?)
     }
 
+    /// The last `lines` lines chopsticks printed (for a test's failure message).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// What the node's pool holds and the next nonce of `account`: why a transaction has not landed.
+    pub async fn pool_report(&self, account: [u8; 32]) -> String {
+        let pending: Result<Vec<String>, _> = self.rpc.request("author_pendingExtrinsics", rpc_params![]).await;
+        let ss58 = subxt::utils::AccountId32(account).to_string();
+        let next: Result<Value, _> = self.rpc.request("system_accountNextIndex", rpc_params![ss58]).await;
+        let finalized = self.finalized_number().await.map_or_else(|e| e.to_string(), |n| n.to_string());
+        let pending = pending.map(|p| {
+            use blake2::{Blake2b, Digest, digest::consts::U32};
+            p.iter().map(|x| format!("0x{}", hex::encode(Blake2b::<U32>::digest(hex::decode(x.trim_start_matches("0x")).unwrap_or_default())))).collect::<Vec<_>>()
+        });
+        format!("finalized block {finalized}; next nonce of the account {next:?}; the pool holds {pending:?}")
+    }
+
     /// The raw RPC client.
     pub fn rpc(&self) -> &RpcClient {
         &self.rpc

@@ -200,7 +200,16 @@ impl NetworkNominator {
             let stash_hex = hex0x(&a.stash_account);
             let settled_claim = view.claim.as_deref().filter(|c| !is_held(c) && !book.txs.contains_key(*c));
             let announcement = book.announcement_of(&stash_hex).cloned();
-            let (st, why) = if sent.contains(&stash_hex) || book.in_flight(&stash_hex) {
+            let (st, why) = if let Some(tx) = book.tx_of(&stash_hex) {
+                // Which transaction, and until when it can land: what an operator needs when it takes long.
+                (
+                    State::Nominating,
+                    format!(
+                        "a nomination (or a step of its announcement) is in flight: transaction {} (nonce {}), signed at block {}, not yet found in a finalized block; it cannot land after block {}",
+                        tx.hash, tx.nonce, tx.birth, tx.mortal_until
+                    ),
+                )
+            } else if sent.contains(&stash_hex) {
                 (State::Nominating, "a nomination (or a step of its announcement) is in flight".to_string())
             } else if let Some(ann) = &announcement {
                 (State::AwaitingProxyExecution, ann.next.clone())

@@ -80,6 +80,18 @@ async fn history_where(w: &World, what: &str, pred: impl Fn(&NominationRecord) -
     .unwrap()
 }
 
+/// Why `stash` waits, signed by `signer`: its status, the transactions in flight, the node's pool, chopsticks' log.
+async fn stuck(w: &World, net: &str, stash: [u8; 32], signer: [u8; 32]) -> String {
+    let b = book(w.pipeline.store.as_ref(), net).await;
+    let txs: Vec<_> = b.txs.values().map(|t| (&t.hash, t.nonce, t.birth, t.mortal_until, t.searched_to, &t.items)).collect();
+    format!(
+        "{:#?}\nin flight (hash, nonce, birth, mortal until, searched to, items): {txs:#?}\n{}\nchopsticks:\n{}",
+        b.statuses.get(&hex(stash)),
+        w.devnet.pool_report(signer).await,
+        w.devnet.log_tail(40)
+    )
+}
+
 /// Build blocks until the finalized head reaches `block`.
 pub(crate) async fn build_to(devnet: &testkit::Devnet, block: u64) {
     while devnet.finalized_number().await.unwrap() < block {
@@ -239,7 +251,7 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     })
     .await;
     let Ok(second) = second else {
-        panic!("Dave not announced anew: {:#?}", book(w.pipeline.store.as_ref(), &net).await.statuses.get(&hex(d)));
+        panic!("Dave not announced anew: {}", stuck(&w, &net, d, c).await);
     };
     assert_eq!(second.call_hash, bob_hash);
 
@@ -276,7 +288,7 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     })
     .await;
     let Ok(announced) = announced else {
-        panic!("Dave not announced by Nova: {:#?}", book(w.pipeline.store.as_ref(), &net).await.statuses.get(&hex(d)));
+        panic!("Dave not announced by Nova: {}", stuck(&w, &net, d, n).await);
     };
     assert_eq!(announced.signer.as_deref(), Some(ss58(n).as_str()), "{announced:?}");
     assert!(announcements(&w.devnet, &net, c).await.is_empty(), "nothing new from the previous key");
