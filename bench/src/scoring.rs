@@ -289,6 +289,8 @@ async fn publish_history(bus: &bus::BusConfig, eras: u64, validators: usize, nom
 async fn raw_read(bus: &bus::BusConfig) -> anyhow::Result<usize> {
     let mut n = 0;
     for topic in scoring::scorer::input_topics() {
+        let t = Instant::now();
+        let before = n;
         let highs = bus::admin::high_watermarks(bus, &[topic]).await?;
         let reader = bus::consumer::PartitionReader::assign(bus, "bench-raw", topic, &[]).await?;
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
@@ -297,8 +299,29 @@ async fn raw_read(bus: &bus::BusConfig) -> anyhow::Result<usize> {
             next.insert(r.partition, r.offset + 1);
             n += 1;
         }
+        println!("replay: raw read of {topic}: {} records in {:.2}s", n - before, t.elapsed().as_secs_f64());
     }
     Ok(n)
+}
+
+/// The same topics read by a stock consumer (Python confluent-kafka, the same
+/// librdkafka underneath), in a process of its own: `(records, seconds)`.
+fn stock_read(bus: &bus::BusConfig) -> Result<(usize, f64), String> {
+    let topics = scoring::scorer::input_topics().join(",");
+    let out = std::process::Command::new("python3")
+        .args(["-c", include_str!("stock_read.py"), bus.bootstrap(), &topics])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        return Err(format!("{last} (pip install confluent-kafka)"));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let n = it.next().and_then(|x| x.parse().ok()).ok_or_else(|| format!("unexpected output {text:?}"))?;
+    let secs = it.next().and_then(|x| x.parse().ok()).ok_or_else(|| format!("unexpected output {text:?}"))?;
+    Ok((n, secs))
 }
 
 /// Rebuild from `eras` eras of history on the topics.
@@ -317,6 +340,15 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::
     let t = Instant::now();
     let read = raw_read(&bus).await?;
     let raw = t.elapsed();
+    match stock_read(&bus) {
+        Ok((n, secs)) => println!(
+            "replay: stock consumer (confluent-kafka) read {n} records in {secs:.2}s = {:.0} records/s; our raw read {:.0} records/s = {:.2}x the stock consumer",
+            n as f64 / secs,
+            read as f64 / raw.as_secs_f64(),
+            (read as f64 / raw.as_secs_f64()) / (n as f64 / secs)
+        ),
+        Err(why) => println!("replay: stock consumer reference skipped: {why}"),
+    }
 
     let dir = tempfile::tempdir()?;
     let cfg = store::StoreConfig::Embedded { path: dir.path().join("state.redb") };

@@ -173,6 +173,24 @@ fn partitions_of(client: &BaseConsumer, topic: &str, brokers: &str) -> Result<i3
     Ok(count)
 }
 
+/// `(partition, low, high)` of every partition of `topic`, with one client;
+/// an error if the topic does not exist.
+pub async fn partition_watermarks(cfg: &BusConfig, topic: &str) -> Result<Vec<(i32, i64, i64)>, BusError> {
+    let cfg = cfg.clone();
+    let topic = topic.to_string();
+    blocking(move || {
+        let brokers = cfg.bootstrap();
+        let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
+        (0..partitions_of(&client, &topic, brokers)?)
+            .map(|p| {
+                let (low, high) = client.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
+                Ok((p, low, high))
+            })
+            .collect()
+    })
+    .await
+}
+
 /// Low and high watermarks of one partition.
 pub async fn watermarks(cfg: &BusConfig, topic: &str, partition: i32) -> Result<(i64, i64), BusError> {
     let cfg = cfg.clone();

@@ -124,10 +124,11 @@ impl PartitionReader {
     /// partition that no longer exists) is refused: see [`check_position`].
     pub async fn assign(cfg: &BusConfig, group: &str, topic: &str, from: &[Position]) -> Result<Self, BusError> {
         let brokers = cfg.bootstrap().to_string();
-        let partitions = admin::partition_count(cfg, topic).await?;
+        let marks = admin::partition_watermarks(cfg, topic).await?;
+        let partitions = marks.len() as i32;
+        let marks_of = |p: i32| marks.iter().find(|(q, ..)| *q == p).map(|(_, low, high)| (*low, *high));
         for pos in from {
-            let marks = if pos.partition < partitions { Some(admin::watermarks(cfg, topic, pos.partition).await?) } else { None };
-            check_position(topic, *pos, partitions, marks)?;
+            check_position(topic, *pos, partitions, marks_of(pos.partition))?;
         }
         let consumer: StreamConsumer = cfg
             .client_config()
@@ -143,10 +144,15 @@ impl PartitionReader {
             .map_err(BusError::kafka("consumer", &brokers))?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
+            // "From the beginning" as the low watermark, not `Offset::Beginning`:
+            // librdkafka resolves that with one ListOffsets per partition and
+            // starts each partition's fetches as its answer comes, and a broker
+            // that holds every fetch for fetch.wait.max.ms (tansu) then costs
+            // that wait per partition: 0.6 s to open a 12-partition topic.
             let offset = from
                 .iter()
                 .find(|pos| pos.partition == p)
-                .map_or(Offset::Beginning, |pos| Offset::Offset(pos.next_offset));
+                .map_or_else(|| Offset::Offset(marks_of(p).map_or(0, |(low, _)| low)), |pos| Offset::Offset(pos.next_offset));
             tpl.add_partition_offset(topic, p, offset).map_err(BusError::kafka("assign", &brokers))?;
         }
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
