@@ -47,6 +47,13 @@ fn key(i: usize) -> [u8; 32] {
     k
 }
 
+/// The GRANDPA session key of candidate `i`'s node.
+fn grandpa(i: usize) -> [u8; 32] {
+    let mut k = key(i);
+    k[31] = 0xCD;
+    k
+}
+
 fn hex(k: [u8; 32]) -> String {
     format!("0x{}", ::hex::encode(k))
 }
@@ -103,7 +110,9 @@ fn world(n: usize) -> (ChainFacts, UptimeState) {
         };
         f.apply_nominator(&record, &ours);
     }
-    f.session = Some(SessionFacts { index: 1000, block: 1, active_era: Some(200), keys: BTreeMap::new() });
+    // Each node is tied to its stash the way the live rounds tie them: by the GRANDPA key it reports.
+    let keys = (0..n).map(|i| (hex(key(i)), BTreeMap::from([("grandpa".to_string(), hex(grandpa(i))), ("beefy".to_string(), "0x02".to_string())]))).collect();
+    f.session = Some(SessionFacts { index: 1000, block: 1, active_era: Some(200), keys });
     let mut uptime = UptimeState::default();
     let w = 7 * DAY;
     uptime.apply_feed(&schemas::TelemetryFeedEvent { network: NET.into(), source: "f".into(), kind: "up".into(), at_ms: NOW - 30 * DAY, reason: None }, w);
@@ -115,6 +124,7 @@ fn world(n: usize) -> (ChainFacts, UptimeState) {
             kind: "added".into(),
             at_ms: NOW - (rng.below(20) as i64 + 8) * DAY,
             name: format!("node-{i}"),
+            validator: Some(ss58(grandpa(i))),
             implementation: Some(if i % 5 == 0 { "Kagome Node" } else { "Parity Polkadot" }.into()),
             version: Some("1.16.0".into()),
             city: Some(format!("city-{}", rng.below(40))),
@@ -191,6 +201,14 @@ fn rescore_one(n: usize, input: &RoundInput<'_>, repeat: usize) {
     }
     let (full, checks) = (median(full), median(checks));
     let (valid, invalid, unknown) = snapshot.counts();
+    // Which checks fail, so a synthetic world that stopped passing a new check shows it.
+    let mut failing: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &snapshot.candidates {
+        for r in c.validity.reasons() {
+            *failing.entry(format!("{:?} ({:?})", r.check, r.verdict)).or_default() += 1;
+        }
+    }
+    println!("  {n:>6} candidates: checks not valid: {failing:?}");
     println!(
         "  {n:>6} candidates ({valid} valid, {invalid} invalid, {unknown} unknown; {} nominators): round {:>8.1} ms = {:>9.0} candidates/s; checks alone {:>7.2} ms; round/checks = {:.1}x",
         4 * n,
