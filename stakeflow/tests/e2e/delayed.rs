@@ -88,7 +88,7 @@ async fn stuck(w: &World, net: &str, stash: [u8; 32], signer: [u8; 32]) -> Strin
         "{:#?}\nin flight (hash, nonce, birth, mortal until, searched to, items): {txs:#?}\n{}\nchopsticks:\n{}",
         b.statuses.get(&hex(stash)),
         w.devnet.pool_report(signer).await,
-        w.devnet.log_tail(40)
+        w.devnet.log_tail(80)
     )
 }
 
@@ -162,8 +162,10 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
             (anns.len() == 2 && anns.iter().all(|x| x.call_hash != [7; 32])).then_some(anns)
         }
     })
-    .await
-    .unwrap();
+    .await;
+    let Ok(pending) = pending else {
+        panic!("Alice and Dave not announced: {}", stuck(&w, &net, d, c).await);
+    };
     assert!(pending.iter().any(|p| p.real == a && p.call_hash == alice_hash), "the hash of the exact call, targets sorted: {pending:?}");
     assert!(pending.iter().any(|p| p.real == d && p.call_hash == dave_hash), "{pending:?}");
     let records = wait::until("both announcements recorded", Duration::from_secs(60), || {
