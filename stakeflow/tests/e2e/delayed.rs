@@ -52,8 +52,10 @@ impl SettingsSource for Swappable {
     }
 }
 
-pub(crate) async fn announcements(w: &testkit::Devnet, network: &str, delegate: [u8; 32]) -> Vec<Announcement> {
-    let client = w.client(network).await.unwrap();
+/// `delegate`'s announcements on chain. One client for all polls: connecting
+/// anew each time (metadata and all) loaded the devnet's only runtime executor
+/// so much, beside other tests, that its block builds stalled.
+pub(crate) async fn announcements(client: &chain::ChainClient, delegate: [u8; 32]) -> Vec<Announcement> {
     let fin = client.finalized_number().await.unwrap();
     client.staking_at(fin).await.unwrap().announcements(delegate).await.unwrap()
 }
@@ -125,7 +127,8 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     w.devnet.add_proxy(&three, c, "Governance", DELAY).await.unwrap();
     // An announcement for Dave that nobody recorded (a crash, another tool): reconciled away.
     w.devnet.announce(&charlie, d, [7; 32]).await.unwrap();
-    assert_eq!(announcements(&w.devnet, &net, c).await.len(), 1);
+    let polls = w.devnet.client(&net).await.unwrap();
+    assert_eq!(announcements(&polls, c).await.len(), 1);
 
     let settings = NetworkNominators {
         era_buffer: Some(1),
@@ -155,10 +158,9 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     let alice_hash = client.nominate_call_hash(&alice_targets).await.unwrap();
     let dave_hash = client.nominate_call_hash(&sorted(&[&bob, &eve])).await.unwrap();
     let pending = wait::until("Alice and Dave announced, the stale announcement removed", Duration::from_secs(120), || {
-        let devnet = &w.devnet;
-        let net = net.clone();
+        let polls = &polls;
         async move {
-            let anns = announcements(devnet, &net, c).await;
+            let anns = announcements(polls, c).await;
             (anns.len() == 2 && anns.iter().all(|x| x.call_hash != [7; 32])).then_some(anns)
         }
     })
@@ -222,9 +224,8 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     assert!(removed.reason.as_deref().is_some_and(|r| r.contains("raised its commission")), "{removed:?}");
     assert_eq!(targets_on_chain(&w, d).await, None, "nothing of Dave's announcement was executed");
     wait::until("Charlie's announcements cleared", Duration::from_secs(60), || {
-        let devnet = &w.devnet;
-        let net = net.clone();
-        async move { announcements(devnet, &net, c).await.is_empty().then_some(()) }
+        let polls = &polls;
+        async move { announcements(polls, c).await.is_empty().then_some(()) }
     })
     .await
     .unwrap();
@@ -247,9 +248,8 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
     .unwrap();
     let bob_hash = client.nominate_call_hash(&sorted(&[&bob])).await.unwrap();
     let second = wait::until("Dave announced anew without Eve", Duration::from_secs(120), || {
-        let devnet = &w.devnet;
-        let net = net.clone();
-        async move { announcements(devnet, &net, c).await.into_iter().find(|x| x.real == d) }
+        let polls = &polls;
+        async move { announcements(polls, c).await.into_iter().find(|x| x.real == d) }
     })
     .await;
     let Ok(second) = second else {
@@ -293,7 +293,7 @@ async fn delayed_nominations_are_announced_rechecked_then_executed_or_removed_an
         panic!("Dave not announced by Nova: {}", stuck(&w, &net, d, n).await);
     };
     assert_eq!(announced.signer.as_deref(), Some(ss58(n).as_str()), "{announced:?}");
-    assert!(announcements(&w.devnet, &net, c).await.is_empty(), "nothing new from the previous key");
+    assert!(announcements(&polls, c).await.is_empty(), "nothing new from the previous key");
 
     // Every step is on the topic, once.
     wait::until("every event published", Duration::from_secs(30), || {
@@ -403,7 +403,8 @@ async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_w
     run.child.kill().await.unwrap();
     let executes_at = px["proxytxs"][0]["executes_at"].as_u64().unwrap();
     let call_hash = px["proxytxs"][0]["call_hash"].as_str().unwrap().to_string();
-    assert_eq!(announcements(&devnet, "paseo-devnet", c).await.len(), 1);
+    let polls = devnet.client("paseo-devnet").await.unwrap();
+    assert_eq!(announcements(&polls, c).await.len(), 1);
 
     // Restarted with Nova as the key and Charlie as the previous one, once the delay has passed;
     // killed as soon as the execution is on chain (a pass every 30 s: before its record).
@@ -411,8 +412,8 @@ async fn a_delayed_nomination_survives_sigkill_between_its_steps_and_a_restart_w
     let config = rotating_config(dir.path(), &list_file, "Nova", Some("Charlie"), Duration::from_secs(30));
     let mut run = start_with(Some(&config), &network_file, &data).await;
     wait::until("the execution on chain", Duration::from_secs(120), || {
-        let devnet = &devnet;
-        async move { announcements(devnet, "paseo-devnet", c).await.is_empty().then_some(()) }
+        let polls = &polls;
+        async move { announcements(polls, c).await.is_empty().then_some(()) }
     })
     .await
     .unwrap();
