@@ -181,14 +181,19 @@ pub async fn partition_watermarks(cfg: &BusConfig, topic: &str) -> Result<Vec<(i
     blocking(move || {
         let brokers = cfg.bootstrap();
         let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
-        (0..partitions_of(&client, &topic, brokers)?)
-            .map(|p| {
-                let (low, high) = client.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
-                Ok((p, low, high))
-            })
-            .collect()
+        marks_of_topic(&client, &topic, brokers)
     })
     .await
+}
+
+/// `(partition, low, high)` of every partition of an existing topic, with an open client.
+fn marks_of_topic(client: &BaseConsumer, topic: &str, brokers: &str) -> Result<Vec<(i32, i64, i64)>, BusError> {
+    (0..partitions_of(client, topic, brokers)?)
+        .map(|p| {
+            let (low, high) = client.fetch_watermarks(topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
+            Ok((p, low, high))
+        })
+        .collect()
 }
 
 /// Low and high watermarks of one partition.
@@ -215,11 +220,7 @@ pub async fn high_watermarks(cfg: &BusConfig, topics: &[&str]) -> Result<Vec<(St
         let client: BaseConsumer = cfg.client_config().create().map_err(BusError::kafka("metadata client", brokers))?;
         let mut out = Vec::new();
         for topic in topics {
-            for p in 0..partitions_of(&client, &topic, brokers)? {
-                let (_, high) =
-                    client.fetch_watermarks(&topic, p, METADATA_TIMEOUT).map_err(BusError::kafka("fetch watermarks", brokers))?;
-                out.push((topic.clone(), p, high));
-            }
+            out.extend(marks_of_topic(&client, &topic, brokers)?.into_iter().map(|(p, _, high)| (topic.clone(), p, high)));
         }
         Ok(out)
     })
