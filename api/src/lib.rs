@@ -4,6 +4,8 @@
 mod config;
 mod error;
 mod limits;
+mod conditional;
+mod read_model;
 mod ready;
 mod routes;
 
@@ -47,9 +49,14 @@ pub struct AppState {
 impl AppState {
     /// The store holding the live scoring tables.
     pub async fn scoring_store(&self) -> Result<Arc<dyn Store>, ApiError> {
+        Ok(self.scoring_namespace().await?.1)
+    }
+
+    /// The live scoring namespace's name (`None`: the base store) and store.
+    pub async fn scoring_namespace(&self) -> Result<(Option<String>, Arc<dyn Store>), ApiError> {
         match &self.namespaces {
-            Some(ns) => Ok(ns.live().await?.1),
-            None => Ok(self.store.clone()),
+            Some(ns) => Ok(ns.live().await?),
+            None => Ok((None, self.store.clone())),
         }
     }
 }
@@ -70,7 +77,10 @@ pub fn metrics_router(render: MetricsRender) -> Router {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    routes::router().with_state(state)
+    routes::router()
+        .with_state(state)
+        .layer(axum::Extension(Arc::new(read_model::ReadModel::default())))
+        .layer(axum::middleware::from_fn(conditional::tag))
 }
 
 /// Bind `cfg.listen` and serve until `shutdown`; returns the bound address and

@@ -7,6 +7,7 @@
 //! stakeflow-bench run [--repeat 20] # decode + publish vs raw produce, printed
 //! stakeflow-bench rescore           # full rounds of 1,000 and 10,000 synthetic candidates
 //! stakeflow-bench replay            # rebuild every scoring table from 1,000 eras on the topics
+//! stakeflow-bench api               # /candidates of a 1,000-candidate round vs nginx serving the same bytes
 //! ```
 
 mod fixture;
@@ -15,6 +16,7 @@ mod record;
 mod run;
 mod resume;
 mod scoring;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -80,6 +82,18 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         records: u64,
     },
+    /// The public API under load against nginx serving the same bytes (nginx from the system packages).
+    Api {
+        /// Candidates in the round served.
+        #[arg(long, default_value_t = 1000)]
+        candidates: usize,
+        /// Keep-alive connections sending requests back to back.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds of load per target.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
     /// Rebuild every scoring table from synthetic eras published to the embedded broker.
     Replay {
         /// Eras of history.
@@ -107,6 +121,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Resume { records } => resume::resume(records).await,
             Command::Replay { eras, validators, nominators } => scoring::replay(eras, validators, nominators).await,
+            Command::Api { candidates, connections, seconds } => serve::api(candidates, connections, seconds).await,
             Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }
     })

@@ -21,7 +21,7 @@ fn keypair(path: &str) -> anyhow::Result<Keypair> {
 
 /// Decide and sign for `accounts` accounts of `targets` targets each from a round of `candidates`.
 pub async fn nominate(candidates: usize, accounts: usize, targets: u32, repeat: usize) -> anyhow::Result<()> {
-    let round = crate::scoring::synthetic_round(candidates);
+    let round = rules::synthetic::round(candidates);
     let valid = round.counts().0;
     let planned: Vec<Planned> = (0..accounts)
         .map(|i| Planned { stash: format!("0x{:064x}", i + 1), policy: Policy::Ranked, due: Ok(()), target_count: targets })

@@ -22,6 +22,8 @@ pub mod node_match;
 pub mod nomination;
 pub mod round;
 pub mod score;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
 pub mod uptime;
 pub mod validity;
 

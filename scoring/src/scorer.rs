@@ -32,7 +32,7 @@ use crate::ScoringError;
 use attempt::Attempt;
 pub use config::{ProgrammeConfig, ScoringConfig};
 pub use network::ScoredNetwork;
-pub use rounds::{latest_round, latest_row, round_numbers, round_row, stored_round};
+pub use rounds::{latest_round, latest_row, latest_stamp, round_numbers, round_row, round_writes, stamp, stored_round};
 pub use state::{ListVersion, ScorerState};
 
 /// Consumer name (store key and Kafka group).

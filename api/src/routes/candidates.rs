@@ -1,14 +1,19 @@
 //! Candidates and rounds: the latest round's verdicts, checks with their
 //! evidence, history and scores, explained field by field.
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::{Extension, Json};
 use rules::explain;
 use rules::validity::Verdict;
 use rules::{CandidateRound, RoundSnapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::read_model::{Answer, ReadModel, RoundView, respond};
 use crate::{ApiError, AppState};
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -33,6 +38,27 @@ pub(crate) struct ListQuery {
     sort: Option<String>,
     limit: Option<usize>,
     offset: Option<usize>,
+    /// Comma-separated fields of each candidate to answer (default: all).
+    fields: Option<String>,
+}
+
+/// The fields of a candidate in a list, as `?fields=` names them.
+pub(crate) const SUMMARY_FIELDS: [&str; 14] = [
+    "slot_id", "name", "stash", "verdict", "valid", "reasons", "rank", "inclusion", "span_inclusion", "nominated_at",
+    "faults", "total", "aggregate", "identity",
+];
+
+/// `?fields=` checked: `None` for all.
+fn fields(asked: Option<&str>) -> Result<Option<Vec<&str>>, ApiError> {
+    let Some(asked) = asked else { return Ok(None) };
+    let picked: Vec<&str> = asked.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if picked.is_empty() {
+        return Err(ApiError::BadQuery(format!("fields is empty; give some of {}", SUMMARY_FIELDS.join(","))));
+    }
+    if let Some(bad) = picked.iter().find(|f| !SUMMARY_FIELDS.contains(f)) {
+        return Err(ApiError::BadQuery(format!("no field {bad:?}; fields are {}", SUMMARY_FIELDS.join(","))));
+    }
+    Ok(Some(picked))
 }
 
 fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
@@ -44,17 +70,8 @@ fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> 
     }
 }
 
-async fn round(state: &AppState, network: &str, round: Option<u64>) -> Result<RoundSnapshot, ApiError> {
-    let store = state.scoring_store().await?;
-    let found = match round {
-        Some(r) => scoring::scorer::stored_round(store.as_ref(), network, r).await,
-        None => scoring::scorer::latest_round(store.as_ref(), network).await,
-    }
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    found.ok_or_else(|| match round {
-        Some(r) => ApiError::NotFound(format!("no round {r} of {network}")),
-        None => ApiError::NotFound(format!("no round of {network} has been scored yet")),
-    })
+async fn round(state: &AppState, views: &ReadModel, network: &str, round: Option<u64>) -> Result<Arc<RoundView>, ApiError> {
+    views.round(state, network, round).await
 }
 
 /// A candidate in a list.
@@ -74,6 +91,8 @@ pub(crate) struct Summary {
     faults: usize,
     total: Option<f64>,
     aggregate: Option<f64>,
+    /// Display name of the on-chain identity, when it has one.
+    identity: Option<String>,
 }
 
 fn summary(c: &CandidateRound) -> Summary {
@@ -91,40 +110,71 @@ fn summary(c: &CandidateRound) -> Summary {
         faults: c.history.faults.len(),
         total: c.score.as_ref().map(|s| s.total),
         aggregate: c.score.as_ref().map(|s| s.aggregate),
+        identity: c.facts.identity.as_ref().and_then(|f| f.value.display.clone()),
     }
 }
 
 /// `GET /candidates`: one page of the round's candidates.
-pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(views): Extension<Arc<ReadModel>>,
+    headers: HeaderMap,
+    query: QueryResult<ListQuery>,
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadQuery(format!("limit must be within 1..=1000, not {limit}")));
     }
+    let sort = q.sort.as_deref().unwrap_or("total");
+    if !["total", "rank", "name"].contains(&sort) {
+        return Err(ApiError::BadQuery(format!("sort must be total, rank or name, not {sort:?}")));
+    }
+    let picked = fields(q.fields.as_deref())?;
     let net = network(&state, q.network)?;
-    let r = round(&state, &net, q.round).await?;
-    let mut rows: Vec<&CandidateRound> = r.candidates.iter().filter(|c| q.verdict.is_none_or(|v| c.validity.verdict == v)).collect();
-    match q.sort.as_deref().unwrap_or("total") {
-        "total" => rows.sort_by(|a, b| {
+    let view = round(&state, &views, &net, q.round).await?;
+    let offset = q.offset.unwrap_or(0);
+    let key = format!("list/{:?}/{sort}/{limit}/{offset}/{picked:?}", q.verdict);
+    let answer = view.answer(&key, |r| Answer::json(&page(r, q.verdict, sort, limit, offset, picked.as_deref())))?;
+    Ok(respond(&answer, &headers, view.freshness))
+}
+
+/// One page of a round's candidates, sorted by `sort`, with `picked` fields only.
+fn page(r: &RoundSnapshot, verdict: Option<Verdict>, sort: &str, limit: usize, offset: usize, picked: Option<&[&str]>) -> Value {
+    let mut rows: Vec<&CandidateRound> = r.candidates.iter().filter(|c| verdict.is_none_or(|v| c.validity.verdict == v)).collect();
+    match sort {
+        "rank" => rows.sort_by(|a, b| b.history.rank.cmp(&a.history.rank).then_with(|| a.candidate.name.cmp(&b.candidate.name))),
+        "name" => rows.sort_by(|a, b| a.candidate.name.cmp(&b.candidate.name)),
+        _ => rows.sort_by(|a, b| {
             let t = |c: &CandidateRound| c.score.as_ref().map_or(f64::NEG_INFINITY, |s| s.total);
             t(b).total_cmp(&t(a)).then_with(|| a.candidate.name.cmp(&b.candidate.name))
         }),
-        "rank" => rows.sort_by(|a, b| b.history.rank.cmp(&a.history.rank).then_with(|| a.candidate.name.cmp(&b.candidate.name))),
-        "name" => rows.sort_by(|a, b| a.candidate.name.cmp(&b.candidate.name)),
-        other => return Err(ApiError::BadQuery(format!("sort must be total, rank or name, not {other:?}"))),
     }
     let total = rows.len();
-    let page: Vec<Summary> = rows.into_iter().skip(q.offset.unwrap_or(0)).take(limit).map(summary).collect();
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| {
+            let mut row = serde_json::to_value(summary(c)).unwrap_or_default();
+            if let (Some(picked), Value::Object(m)) = (picked, &mut row) {
+                m.retain(|k, _| picked.contains(&k.as_str()));
+            }
+            row
+        })
+        .collect();
+    let next = (offset + page.len() < total).then_some(offset + page.len());
     let (valid, invalid, unknown) = r.counts();
-    Ok(Json(json!({
-        "network": net, "round": r.round, "era": r.era, "at_ms": r.at_ms,
+    json!({
+        "network": r.network, "round": r.round, "era": r.era, "at_ms": r.at_ms,
         "counts": {"valid": valid, "invalid": invalid, "unknown": unknown},
-        "total": total, "candidates": page,
-    })))
+        "total": total, "offset": offset, "next_offset": next, "candidates": page,
+    })
 }
 
+/// The candidate of `r` whose stash is `stash`, in any SS58 encoding or as 0x hex.
 fn find<'a>(r: &'a RoundSnapshot, stash: &str) -> Result<&'a CandidateRound, ApiError> {
-    let wanted = stash.to_lowercase();
+    let wanted = schemas::ss58::hex_account(stash).unwrap_or_else(|| stash.to_lowercase());
     r.candidates
         .iter()
         .find(|c| c.candidate.stash == stash || c.account == wanted)
@@ -132,38 +182,57 @@ fn find<'a>(r: &'a RoundSnapshot, stash: &str) -> Result<&'a CandidateRound, Api
 }
 
 /// `GET /candidates/{stash}`: everything about one candidate in a round.
-pub(crate) async fn one(State(state): State<AppState>, Path(stash): Path<String>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn one(
+    State(state): State<AppState>,
+    Extension(views): Extension<Arc<ReadModel>>,
+    headers: HeaderMap,
+    Path(stash): Path<String>,
+    query: QueryResult<At>,
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = network(&state, q.network)?;
-    let r = round(&state, &net, q.round).await?;
-    let c = find(&r, &stash)?;
-    Ok(Json(json!({
-        "network": net, "round": r.round, "era": r.era, "at_ms": r.at_ms,
-        "candidate": c.candidate, "account": c.account,
-        "verdict": c.validity.verdict, "valid": c.validity.valid,
-        "checks": c.validity.checks, "skipped": c.validity.skipped,
-        "history": c.history, "facts": c.facts,
-        "score": c.score,
-    })))
+    let view = round(&state, &views, &net, q.round).await?;
+    let c = find(&view.round, &stash)?;
+    let answer = view.answer(&format!("one/{}", c.account), |r| {
+        Answer::json(&json!({
+            "network": r.network, "round": r.round, "era": r.era, "at_ms": r.at_ms,
+            "candidate": c.candidate, "account": c.account,
+            "verdict": c.validity.verdict, "valid": c.validity.valid,
+            "checks": c.validity.checks, "skipped": c.validity.skipped,
+            "history": c.history, "facts": c.facts,
+            "score": c.score,
+        }))
+    })?;
+    Ok(respond(&answer, &headers, view.freshness))
 }
 
 /// `GET /candidates/{stash}/score`: the score field by field.
-pub(crate) async fn score(State(state): State<AppState>, Path(stash): Path<String>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn score(
+    State(state): State<AppState>,
+    Extension(views): Extension<Arc<ReadModel>>,
+    headers: HeaderMap,
+    Path(stash): Path<String>,
+    query: QueryResult<At>,
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = network(&state, q.network)?;
-    let r = round(&state, &net, q.round).await?;
-    let c = find(&r, &stash)?;
+    let view = round(&state, &views, &net, q.round).await?;
+    let r = &view.round;
+    let c = find(r, &stash)?;
     let Some(s) = &c.score else {
         let why: Vec<&str> = c.validity.reasons().map(|x| x.reason.as_str()).collect();
         return Err(ApiError::NotFound(format!("{stash} was not scored in round {}: only valid candidates are ({})", r.round, why.join("; "))));
     };
-    Ok(Json(json!({
-        "network": net, "round": r.round, "seed": r.seed, "stash": c.candidate.stash,
-        "components": explain::explain(c, &r),
-        "aggregate": s.aggregate, "randomness": s.randomness, "total": s.total,
-        "inputs": c.inputs,
-        "not_computed": {"unclaimed": explain::UNCLAIMED_NOT_COMPUTED},
-    })))
+    let answer = view.answer(&format!("score/{}", c.account), |r| {
+        Answer::json(&json!({
+            "network": r.network, "round": r.round, "seed": r.seed, "stash": c.candidate.stash,
+            "components": explain::explain(c, r),
+            "aggregate": s.aggregate, "randomness": s.randomness, "total": s.total,
+            "inputs": c.inputs,
+            "not_computed": {"unclaimed": explain::UNCLAIMED_NOT_COMPUTED},
+        }))
+    })?;
+    Ok(respond(&answer, &headers, view.freshness))
 }
 
 /// `GET /rounds`: the rounds stored for a network.
@@ -176,10 +245,16 @@ pub(crate) async fn rounds(State(state): State<AppState>, query: QueryResult<At>
 }
 
 /// `GET /rounds/{round}`: a round's seed, weights, settings, statistics and counts.
-pub(crate) async fn round_view(State(state): State<AppState>, Path(number): Path<u64>, query: QueryResult<At>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn round_view(
+    State(state): State<AppState>,
+    Extension(views): Extension<Arc<ReadModel>>,
+    Path(number): Path<u64>,
+    query: QueryResult<At>,
+) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = network(&state, q.network)?;
-    let r = round(&state, &net, Some(number)).await?;
+    let view = round(&state, &views, &net, Some(number)).await?;
+    let r = &view.round;
     let (valid, invalid, unknown) = r.counts();
     // What this round led to: the nominations decided from it.
     let nominations: Vec<_> =

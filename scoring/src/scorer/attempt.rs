@@ -15,7 +15,7 @@ use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot
 use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
-use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, input_topics, latest_row, publish, round_row};
+use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, input_topics, publish, rounds};
 use crate::{ScoringError, metrics};
 
 /// How long one read may wait before the pass goes on without it.
@@ -311,9 +311,7 @@ impl<'a> Attempt<'a> {
             },
         ];
         for r in rounds {
-            let bytes = serde_json::to_vec(r).map_err(|e| ScoringError::State(e.to_string()))?;
-            writes.push(StateWrite { key: round_row(&r.network, r.round), value: bytes.clone() });
-            writes.push(StateWrite { key: latest_row(&r.network), value: bytes });
+            writes.extend(rounds::round_writes(r)?);
         }
         // The renewal rides in the same write: a fenced-off scorer's state is never saved.
         if let Some(lease) = &self.lease {
