@@ -1,5 +1,7 @@
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,6 +24,9 @@ pub enum ApiError {
     /// Not answered within the request timeout.
     #[error("not answered within {0:?}")]
     Timeout(std::time::Duration),
+    /// No route has this path, or not with this method.
+    #[error("{0}")]
+    NoRoute(String, StatusCode),
 }
 
 impl IntoResponse for ApiError {
@@ -38,7 +43,30 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::NoRoute(_, StatusCode::METHOD_NOT_ALLOWED) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::NoRoute(_, status) => (*status, "not_found"),
         };
         (status, Json(json!({"error": code, "message": self.to_string()}))).into_response()
     }
+}
+
+/// Any path no route has: the API's JSON error, pointing at the document.
+pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute(format!("no route {method} {}; the routes are described at /openapi.json", uri.path()), StatusCode::NOT_FOUND)
+}
+
+/// A rejection the framework answers by itself (a method a path does not
+/// take), turned into the API's JSON error.
+pub(crate) async fn json_rejections(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key(header::CONTENT_TYPE) {
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        let mut r = ApiError::NoRoute(format!("{path} does not take {method}"), StatusCode::METHOD_NOT_ALLOWED).into_response();
+        if let Some(allow) = allow {
+            r.headers_mut().insert(header::ALLOW, allow);
+        }
+        return r;
+    }
+    resp
 }

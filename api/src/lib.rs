@@ -1,10 +1,11 @@
 //! The public REST API: `router(AppState)` builds the whole surface, `serve`
 //! binds it. Handlers read the store only.
 
+mod conditional;
 mod config;
 mod error;
 mod limits;
-mod conditional;
+mod openapi;
 mod read_model;
 mod ready;
 mod routes;
@@ -77,11 +78,23 @@ pub fn metrics_router(render: MetricsRender) -> Router {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    routes::router()
+    let (routes, doc) = routes::router();
+    routes
         .with_state(state)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .fallback(error::no_route)
         .layer(axum::Extension(Arc::new(read_model::ReadModel::default())))
         .layer(axum::middleware::from_fn(conditional::tag))
+        .layer(axum::middleware::from_fn(error::json_rejections))
 }
+
+/// The OpenAPI document of [`router`], as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::router().1
+}
+
+/// The fields `GET /candidates?fields=` may name.
+pub const CANDIDATE_FIELDS: &[&str] = &routes::SUMMARY_FIELDS;
 
 /// Bind `cfg.listen` and serve until `shutdown`; returns the bound address and
 /// the server task.

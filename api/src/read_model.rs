@@ -121,6 +121,9 @@ pub(crate) const REVALIDATE: Duration = Duration::from_millis(200);
 /// (scoring namespace, network).
 type Key = (Option<String>, String);
 
+/// When the live namespace was read, its name and its store.
+type LiveRead = (Instant, Option<String>, Arc<dyn Store>);
+
 /// A network's latest round as last checked.
 struct Held {
     namespace: Option<String>,
@@ -138,7 +141,7 @@ pub(crate) struct ReadModel {
     /// Rounds asked for by number, most recent use last.
     fixed: Mutex<VecDeque<(Key, u64, Arc<RoundView>)>>,
     /// The live scoring namespace and its store, as last read.
-    live: Mutex<Option<(Instant, Option<String>, Arc<dyn Store>)>>,
+    live: Mutex<Option<LiveRead>>,
     /// One parse at a time: a new round asked for by many clients at once is parsed once.
     loading: tokio::sync::Mutex<()>,
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use store::{ChainHead, ObservedHead};
 
 /// One chain's position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainReadiness {
     /// Network name.
     pub chain: String,
@@ -34,7 +34,7 @@ pub struct ChainReadiness {
 }
 
 /// A consumer that folds a topic (uptime, session keys), by its last report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConsumerReadiness {
     /// Consumer name.
     pub consumer: String,
@@ -50,7 +50,7 @@ pub struct ConsumerReadiness {
 }
 
 /// The `/ready` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// True when every configured chain and every reporting consumer is ready.
     pub ready: bool,

@@ -1,4 +1,6 @@
-//! Route table: one module per resource.
+//! Route table: one module per resource. Every route is registered through
+//! `routes!`, which files its handler's `#[utoipa::path]` in the OpenAPI
+//! document as well: a route cannot exist undocumented.
 
 mod candidates;
 mod health;
@@ -7,31 +9,38 @@ mod nominators;
 mod registry;
 
 use axum::Router;
-use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::openapi::ApiDoc;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
-        .route("/nodes", get(nodes::list))
-        .route("/candidates", get(candidates::list))
-        .route("/candidates/{stash}", get(candidates::one))
-        .route("/candidates/{stash}/score", get(candidates::score))
-        .route("/rounds", get(candidates::rounds))
-        .route("/rounds/{round}", get(candidates::round_view))
-        .route("/nominators", get(nominators::list))
-        .route("/nominators/{stash}", get(nominators::one))
-        .route("/nominations", get(nominators::history))
-        .route("/proxytxs", get(nominators::proxy_txs))
+pub(crate) use candidates::SUMMARY_FIELDS;
+
+/// The routes, and the OpenAPI document describing them.
+pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::metrics))
+        .routes(routes!(nodes::list))
+        .routes(routes!(candidates::list))
+        .routes(routes!(candidates::one))
+        .routes(routes!(candidates::score))
+        .routes(routes!(candidates::rounds))
+        .routes(routes!(candidates::round_view))
+        .routes(routes!(nominators::list))
+        .routes(routes!(nominators::one))
+        .routes(routes!(nominators::history))
+        .routes(routes!(nominators::proxy_txs))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
-        .route("/subjects", get(registry::subjects))
-        .route("/subjects/{subject}/versions", get(registry::versions).post(registry::register))
-        .route("/subjects/{subject}/versions/{version}", get(registry::version))
-        .route("/subjects/{subject}/versions/{version}/schema", get(registry::version_schema))
-        .route("/schemas/ids/{id}", get(registry::by_id))
-        .route("/schemas/ids/{id}/versions", get(registry::id_versions))
-        .route("/config", get(registry::config))
+        .routes(routes!(registry::subjects))
+        .routes(routes!(registry::versions, registry::register))
+        .routes(routes!(registry::version))
+        .routes(routes!(registry::version_schema))
+        .routes(routes!(registry::by_id))
+        .routes(routes!(registry::id_versions))
+        .routes(routes!(registry::config))
+        .split_for_parts()
 }

@@ -1,18 +1,33 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState, Readiness, readiness};
 
-/// `GET /health`: the process is up.
-pub(crate) async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The `/health` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: String,
 }
 
-/// `GET /ready`: per chain, last seen on chain, how long ago, last applied
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, description = "Up", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// Per chain, last seen on chain, how long ago, last applied
 /// (and scored), lags, and why not; 503 while any chain lags beyond the bound,
 /// has gone silent (a stalled ingest) or has no data.
+#[utoipa::path(get, path = "/ready", tag = "health", responses(
+    (status = 200, description = "Every chain and consumer within its bounds", body = Readiness),
+    (status = 503, description = "Something lags, is silent or has no data; `why` says what", body = Readiness),
+))]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, Json<Readiness>), ApiError> {
     let seen = state.store.observed_heads().await?;
     let applied = state.store.chain_heads(state.consumer).await?;
@@ -42,11 +57,15 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     Ok((status, Json(r)))
 }
 
-/// `GET /metrics`: Prometheus text format (404 when the process records none).
-pub(crate) async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+/// Prometheus text format (404 when the process records none).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses(
+    (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+    (status = 404, description = "This process records no metrics", body = ErrorBody),
+))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     match &state.metrics {
-        Some(render) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], render()).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        Some(render) => Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], render()).into_response()),
+        None => Err(ApiError::NotFound("this process records no metrics".into())),
     }
 }

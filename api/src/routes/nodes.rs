@@ -7,10 +7,14 @@ use rules::node_match::{self, MatchedBy};
 use rules::uptime::Presence;
 use serde::{Deserialize, Serialize};
 
+use utoipa::{IntoParams, ToSchema};
+
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// Query parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodesQuery {
     /// Only this network.
@@ -20,12 +24,13 @@ pub(crate) struct NodesQuery {
 }
 
 /// One node.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct NodeView {
     network: String,
     peer_id: String,
     name: String,
     /// online, offline or unknown (no feed of the network is up).
+    #[schema(value_type = String, example = "online")]
     status: &'static str,
     online: bool,
     discovered_at_ms: i64,
@@ -38,10 +43,16 @@ pub(crate) struct NodeView {
     /// The validator stash the node belongs to, when known.
     stash: Option<String>,
     /// How `stash` was found (`session_key`), or null.
+    #[schema(value_type = Option<String>, example = "session_key")]
     matched_by: Option<MatchedBy>,
     city: Option<String>,
 }
 
+/// What telemetry says about each node, with its offline time in the sliding window.
+#[utoipa::path(get, path = "/nodes", tag = "nodes", params(NodesQuery), responses(
+    (status = 200, description = "Every node telemetry has seen", body = Vec<NodeView>),
+    (status = 400, description = "A bad query parameter", body = ErrorBody),
+))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     query: Result<Query<NodesQuery>, axum::extract::rejection::QueryRejection>,

@@ -3,28 +3,68 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use nominator::book::{AccountStatus, NominationRecord};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
+use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 /// `?network=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NetworkQuery {
+    /// Only this network (default: all).
     network: Option<String>,
 }
 
 /// Query of `GET /nominations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HistoryQuery {
+    /// Only this network (default: all).
     network: Option<String>,
+    /// Only this nominator account (any SS58 encoding, or 0x hex).
     stash: Option<String>,
+    /// Nominations per page, 1..=1000 (default 100).
     limit: Option<usize>,
+    /// Nominations skipped (default 0).
     offset: Option<usize>,
+}
+
+/// Every nominator account.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NominatorList {
+    total: usize,
+    /// Each account: its state as 1KV named them, why, its last nomination and the transactions in flight.
+    #[schema(value_type = Vec<Object>)]
+    nominators: Vec<Value>,
+}
+
+/// One page of nominations, newest era first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NominationPage {
+    /// Nominations matching, over all pages.
+    total: usize,
+    offset: usize,
+    /// Offset of the next page; null on the last.
+    next_offset: Option<usize>,
+    /// Each nomination: network, era, round, account, targets, transaction and outcome.
+    #[schema(value_type = Vec<Object>)]
+    nominations: Vec<Value>,
+}
+
+/// Pending time-delay announcements.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProxyTxList {
+    total: usize,
+    /// Each announcement, with 1KV's `DelayedTx` fields (`number`, `controller`, `targets`, `callHash`) and its ETA.
+    #[schema(value_type = Vec<Object>)]
+    proxytxs: Vec<Value>,
 }
 
 /// The account `stash` names (any SS58 encoding, or 0x hex).
@@ -62,14 +102,23 @@ async fn statuses(state: &AppState, network: Option<&str>) -> Result<Vec<Value>,
     Ok(out)
 }
 
-/// `GET /nominators`: every account with its state, as 1KV named them, and why.
-pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<Value>, ApiError> {
+/// Every nominator account with its state, as 1KV named them, and why.
+#[utoipa::path(get, path = "/nominators", tag = "nominators", params(NetworkQuery), responses(
+    (status = 200, description = "The accounts", body = NominatorList),
+    (status = 400, description = "A bad query parameter", body = ErrorBody),
+))]
+pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<NominatorList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let all = statuses(&state, q.network.as_deref()).await?;
-    Ok(Json(json!({"total": all.len(), "nominators": all})))
+    Ok(Json(NominatorList { total: all.len(), nominators: all }))
 }
 
-/// `GET /nominators/{stash}`.
+/// One nominator account.
+#[utoipa::path(get, path = "/nominators/{stash}", tag = "nominators", params(("stash" = String, Path, description = "Any SS58 encoding, or 0x hex")), responses(
+    (status = 200, description = "The account: its state, why, its last nomination and the transactions in flight", body = Object),
+    (status = 400, description = "Not an address", body = ErrorBody),
+    (status = 404, description = "Not a nominator account of this programme", body = ErrorBody),
+))]
 pub(crate) async fn one(State(state): State<AppState>, Path(stash): Path<String>) -> Result<Json<Value>, ApiError> {
     let hex = account_hex(&stash)?;
     statuses(&state, None)
@@ -92,8 +141,12 @@ pub(crate) async fn nominations(state: &AppState, network: Option<&str>) -> Resu
     Ok(out)
 }
 
-/// `GET /nominations?network=&stash=&limit=&offset=`: the history, newest era first.
-pub(crate) async fn history(State(state): State<AppState>, query: QueryResult<HistoryQuery>) -> Result<Json<Value>, ApiError> {
+/// The nominations made, newest era first.
+#[utoipa::path(get, path = "/nominations", tag = "nominators", params(HistoryQuery), responses(
+    (status = 200, description = "One page", body = NominationPage),
+    (status = 400, description = "A bad query parameter", body = ErrorBody),
+))]
+pub(crate) async fn history(State(state): State<AppState>, query: QueryResult<HistoryQuery>) -> Result<Json<NominationPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -105,15 +158,20 @@ pub(crate) async fn history(State(state): State<AppState>, query: QueryResult<Hi
         .into_iter()
         .filter(|r| stash.as_ref().is_none_or(|h| schemas::ss58::hex_account(&r.stash).as_ref() == Some(h)))
         .collect();
-    let total = rows.len();
-    let page: Vec<&NominationRecord> = rows.iter().skip(q.offset.unwrap_or(0)).take(limit).collect();
-    Ok(Json(json!({"total": total, "nominations": page})))
+    let (total, offset) = (rows.len(), q.offset.unwrap_or(0));
+    let page: Vec<Value> = rows.iter().skip(offset).take(limit).map(|r| serde_json::to_value(r).unwrap_or_default()).collect();
+    let next_offset = (offset + page.len() < total).then_some(offset + page.len());
+    Ok(Json(NominationPage { total, offset, next_offset, nominations: page }))
 }
 
-/// `GET /proxytxs`: pending time-delay announcements, with 1KV's `DelayedTx`
-/// fields (`number`, `controller`, `targets`, `callHash`) and ours: the
-/// execution block of the proxy pallet's clock, its expected time and ETA.
-pub(crate) async fn proxy_txs(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<Value>, ApiError> {
+/// Pending time-delay announcements, with 1KV's `DelayedTx` fields (`number`,
+/// `controller`, `targets`, `callHash`) and ours: the execution block of the
+/// proxy pallet's clock, its expected time and ETA.
+#[utoipa::path(get, path = "/proxytxs", tag = "nominators", params(NetworkQuery), responses(
+    (status = 200, description = "The announcements", body = ProxyTxList),
+    (status = 400, description = "A bad query parameter", body = ErrorBody),
+))]
+pub(crate) async fn proxy_txs(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<ProxyTxList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let mut out = Vec::new();
@@ -130,5 +188,5 @@ pub(crate) async fn proxy_txs(State(state): State<AppState>, query: QueryResult<
             out.push(v);
         }
     }
-    Ok(Json(json!({"total": out.len(), "proxytxs": out})))
+    Ok(Json(ProxyTxList { total: out.len(), proxytxs: out }))
 }
