@@ -6,6 +6,7 @@ mod candidates;
 mod health;
 mod nodes;
 mod nominators;
+mod onekv;
 mod registry;
 
 use axum::Router;
@@ -34,6 +35,18 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(nominators::one))
         .routes(routes!(nominators::history))
         .routes(routes!(nominators::proxy_txs))
+        // 1KV's API at its paths: a 1KV front end's base URL set to `<stakeflow>/1kv`.
+        .routes(routes!(onekv::healthcheck))
+        .routes(routes!(onekv::candidates))
+        .routes(routes!(onekv::by_rank))
+        .routes(routes!(onekv::valid))
+        .routes(routes!(onekv::invalid))
+        .routes(routes!(onekv::one))
+        .routes(routes!(onekv::latest_score))
+        .routes(routes!(onekv::session_score))
+        .routes(routes!(onekv::latest_metadata))
+        .routes(routes!(onekv::session_metadata))
+        .routes(routes!(onekv::era_stats))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .routes(routes!(registry::subjects))
         .routes(routes!(registry::versions, registry::register))

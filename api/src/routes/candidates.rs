@@ -82,7 +82,7 @@ fn fields(asked: Option<&str>) -> Result<Option<Vec<&str>>, ApiError> {
     Ok(Some(picked))
 }
 
-fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
+pub(super) fn network(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
     match asked {
         Some(n) if state.scored_networks.contains(&n) => Ok(n),
         Some(n) => Err(ApiError::NotFound(format!("network {n:?} is not scored here; scored: {:?}", state.scored_networks))),
@@ -348,7 +348,7 @@ fn page(r: &RoundSnapshot, verdict: Option<Verdict>, sort: &str, limit: usize, o
 }
 
 /// The candidate of `r` whose stash is `stash`, in any SS58 encoding or as 0x hex.
-fn find<'a>(r: &'a RoundSnapshot, stash: &str) -> Result<&'a CandidateRound, ApiError> {
+pub(super) fn find<'a>(r: &'a RoundSnapshot, stash: &str) -> Result<&'a CandidateRound, ApiError> {
     let wanted = schemas::ss58::hex_account(stash).unwrap_or_else(|| stash.to_lowercase());
     r.candidates
         .iter()
