@@ -24,6 +24,9 @@ pub enum ApiError {
     /// Not answered within the request timeout.
     #[error("not answered within {0:?}")]
     Timeout(std::time::Duration),
+    /// A part this answer needs is not there or not reachable (the broker, for `/events`).
+    #[error("{0}")]
+    Unavailable(String),
     /// No route has this path, or not with this method.
     #[error("{0}")]
     NoRoute(String, StatusCode),
@@ -43,6 +46,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::NoRoute(_, StatusCode::METHOD_NOT_ALLOWED) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NoRoute(_, status) => (*status, "not_found"),
         };

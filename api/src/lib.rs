@@ -4,6 +4,7 @@
 mod conditional;
 mod config;
 mod error;
+mod events;
 mod limits;
 mod openapi;
 mod read_model;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub scored_networks: Arc<Vec<String>>,
     /// Networks a nominator runs for (`/ready` judges its passes there).
     pub nominated_networks: Arc<Vec<String>>,
+    /// The broker `/events` streams the topics from (`None`: no live stream).
+    pub events: Option<bus::BusConfig>,
 }
 
 impl AppState {

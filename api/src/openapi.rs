@@ -33,6 +33,7 @@ pub(crate) struct ErrorBody {
         (name = "rounds", description = "Scoring rounds"),
         (name = "nominators", description = "Nominator accounts and their nominations"),
         (name = "nodes", description = "Telemetry"),
+        (name = "events", description = "The live stream (server-sent events), resumable with `Last-Event-ID`"),
         (name = "1kv", description = "1KV's API at 1KV's paths and field names: point a 1KV front end's base URL at `/1kv`. Lists are paged (`limit` ≤ 1000, `offset`; `X-Total-Count`, `Link`)"),
         (name = "schema registry", description = "The read side of the Confluent schema-registry API, for our Avro schemas"),
     )

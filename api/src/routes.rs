@@ -26,6 +26,7 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .routes(routes!(nodes::list))
+        .routes(routes!(crate::events::stream))
         .routes(routes!(candidates::list))
         .routes(routes!(candidates::one))
         .routes(routes!(candidates::score))

@@ -58,7 +58,7 @@ async fn app(rounds: &[&RoundSnapshot]) -> (tempfile::TempDir, Arc<dyn Store>, R
         uptime_window_ms: 0,
         namespaces: None,
         scored_networks: Arc::new(vec![rules::synthetic::NET.into()]),
-        nominated_networks: Default::default(),
+        nominated_networks: Default::default(), events: None,
     };
     (dir, store, router(state))
 }

@@ -33,7 +33,7 @@ async fn app(round: &rules::RoundSnapshot) -> (tempfile::TempDir, Router) {
         uptime_window_ms: 0,
         namespaces: None,
         scored_networks: Arc::new(vec![net]),
-        nominated_networks: Default::default(),
+        nominated_networks: Default::default(), events: None,
     };
     (dir, router(state))
 }

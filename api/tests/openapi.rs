@@ -29,7 +29,7 @@ async fn app() -> (tempfile::TempDir, Router, rules::RoundSnapshot) {
         uptime_window_ms: 0,
         namespaces: None,
         scored_networks: Arc::new(vec![net]),
-        nominated_networks: Default::default(),
+        nominated_networks: Default::default(), events: None,
     };
     (dir, router(state), round)
 }
@@ -87,6 +87,8 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         "/ready".into(),
         "/metrics".into(),
         "/nodes".into(),
+        "/events".into(),
+        "/events?kind=rounds".into(),
         "/nodes?network=x&bogus=1".into(),
         "/candidates".into(),
         "/candidates?limit=5&fields=stash,total&verdict=valid".into(),

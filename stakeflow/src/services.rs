@@ -266,6 +266,7 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         namespaces: Some(s.namespaces.clone()),
         scored_networks: Arc::new(cfg.scoring.networks.keys().cloned().collect()),
         nominated_networks: Arc::new(if nominator::configured(&cfg.nominator) { cfg.nominator.networks.keys().cloned().collect() } else { Vec::new() }),
+        events: Some(cfg.kafka.clone()),
     };
     let (addr, server) = api::serve(&cfg.api, state, tasks.token.child_token()).await?;
     println!("api: http://{addr}/health and http://{addr}/ready");
