@@ -1,13 +1,15 @@
 //! `GET /events`: the live stream (server-sent events) of a programme, read
-//! from the topics themselves: new rounds, candidates whose verdict changed,
-//! the nominator's steps, nodes going online or offline, telemetry feeds
-//! going up or down.
+//! from the topics themselves: finalized blocks, new rounds, candidates
+//! whose verdict changed, the nominator's steps, nodes going online or
+//! offline, telemetry feeds going up or down; and readiness as it changes.
 //!
-//! Every event's id is the stream's cursor after it: the next offset of
-//! every partition of every topic the stream reads. A client that reconnects
-//! with `Last-Event-ID` resumes exactly there, so it misses nothing and sees
-//! nothing twice, whatever it filters (filtered-out records only move the
-//! cursor).
+//! Every event read from a topic has the stream's cursor after it as its id:
+//! the next offset of every partition of every topic the stream reads. A
+//! client that reconnects with `Last-Event-ID` resumes exactly there, so it
+//! misses nothing and sees nothing twice, whatever it filters (filtered-out
+//! records only move the cursor). Readiness is a state, not history: a
+//! `ready` event carries no id, comes first on every connection and then
+//! whenever readiness changes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -19,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use bus::consumer::{PartitionReader, Position, Record};
 use futures::Stream;
-use schemas::{CandidateScore, NominatorEvent, Round, TelemetryFeedEvent, TelemetryNodeEvent, topics};
+use schemas::{CandidateScore, FinalizedBlock, NominatorEvent, Round, TelemetryFeedEvent, TelemetryNodeEvent, topics};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -30,9 +32,11 @@ use crate::read_model::ReadModel;
 use crate::{ApiError, AppState};
 
 /// The topics a stream reads, in cursor order.
-const TOPICS: [&str; 4] = [topics::ROUNDS, topics::SCORES, topics::NOMINATOR_EVENTS, topics::TELEMETRY_NODES];
+const TOPICS: [&str; 5] = [topics::BLOCKS, topics::ROUNDS, topics::SCORES, topics::NOMINATOR_EVENTS, topics::TELEMETRY_NODES];
 /// The kinds of event, as `?kind=` names them.
-pub(crate) const KINDS: [&str; 5] = ["round", "validity", "nomination", "node", "feed"];
+pub(crate) const KINDS: [&str; 7] = ["block", "round", "validity", "nomination", "node", "feed", "ready"];
+/// How often readiness is judged for the `ready` events.
+const READY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Records read ahead of a slow client, per stream.
 const READ_AHEAD: usize = 256;
 
@@ -43,7 +47,7 @@ const READ_AHEAD: usize = 256;
 pub(crate) struct EventsQuery {
     /// Only this network (default: all).
     network: Option<String>,
-    /// Comma-separated kinds: round, validity, nomination, node, feed (default: all).
+    /// Comma-separated kinds: block, round, validity, nomination, node, feed, ready (default: all).
     kind: Option<String>,
 }
 
@@ -86,7 +90,7 @@ impl Cursor {
 #[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery,
     ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (browsers send it when they reconnect)"),
 ), responses(
-    (status = 200, description = "`text/event-stream`: events `round`, `validity`, `nomination`, `node`, `feed`, each with a JSON `data` and a resumable `id`", body = String, content_type = "text/event-stream"),
+    (status = 200, description = "`text/event-stream`: events `block`, `round`, `validity`, `nomination`, `node`, `feed`, each with a JSON `data` and a resumable `id`, and `ready` (no id: first, then on every change)", body = String, content_type = "text/event-stream"),
     (status = 400, description = "A bad kind, or an id this broker cannot resume from", body = ErrorBody),
     (status = 503, description = "No broker to stream from", body = ErrorBody),
 ))]
@@ -129,7 +133,9 @@ pub(crate) async fn stream(
         let from: Vec<Position> = cursor.0[i].iter().enumerate().map(|(p, &o)| Position { partition: p as i32, next_offset: o }).collect();
         tokio::spawn(read_topic(bus.clone(), group.clone(), topic, i, from, tx.clone()));
     }
-    let feed = Feed { rx, cursor, kinds, network: q.network, state, views, previous: HashMap::new() };
+    let mut ticks = tokio::time::interval(READY_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let feed = Feed { rx, cursor, kinds, network: q.network, state, views, previous: HashMap::new(), ticks, readiness: None };
     Ok(Sse::new(futures::stream::unfold(feed, Feed::next)).keep_alive(KeepAlive::default()))
 }
 
@@ -169,12 +175,25 @@ struct Feed {
     views: Arc<ReadModel>,
     /// Per (network, round): each stash's verdict in the stored round before it.
     previous: HashMap<(String, i64), Arc<HashMap<String, String>>>,
+    /// When readiness is judged again.
+    ticks: tokio::time::Interval,
+    /// Readiness as last sent: ready, and why not per chain and consumer.
+    readiness: Option<Value>,
 }
 
 impl Feed {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
-            let (topic, rec) = match self.rx.recv().await? {
+            let received = tokio::select! {
+                r = self.rx.recv() => r?,
+                _ = self.ticks.tick() => {
+                    match self.readiness_changed().await {
+                        Some(data) => return Some((Ok(Event::default().event("ready").data(data.to_string())), self)),
+                        None => continue,
+                    }
+                }
+            };
+            let (topic, rec) = match received {
                 Ok(r) => r,
                 Err(e) => {
                     // The client reconnects with the last id it got and resumes there.
@@ -198,6 +217,11 @@ impl Feed {
     async fn event(&mut self, topic: usize, rec: &Record) -> Option<(&'static str, String, Value)> {
         let payload = rec.payload.as_deref()?;
         match TOPICS[topic] {
+            topics::BLOCKS => {
+                let b = FinalizedBlock::decode(payload).ok()?;
+                let data = json!({"network": b.chain, "number": b.number, "hash": b.hash, "timestamp_ms": b.timestamp_ms});
+                Some(("block", b.chain, data))
+            }
             topics::ROUNDS => {
                 let r = Round::decode(payload).ok()?;
                 let data = json!({"network": r.network, "round": r.round, "era": r.era, "block": r.block_number, "at_ms": r.at_ms,
@@ -239,6 +263,23 @@ impl Feed {
                 }
             }
         }
+    }
+
+    /// Readiness, when it differs from what was last sent (and asked for).
+    async fn readiness_changed(&mut self) -> Option<Value> {
+        if !self.kinds.iter().any(|k| k == "ready") {
+            return None;
+        }
+        let (_, axum::Json(r)) = crate::routes::readiness_now(&self.state).await.ok()?;
+        let whys = |items: Vec<(String, bool, Option<String>)>| items.into_iter().map(|(n, ready, why)| json!({"name": n, "ready": ready, "why": why})).collect::<Vec<_>>();
+        let chains = whys(r.chains.iter().map(|c| (c.chain.clone(), c.ready, c.why.clone())).collect());
+        let consumers = whys(r.consumers.iter().map(|c| (c.consumer.clone(), c.ready, c.why.clone())).collect());
+        let now = json!({"ready": r.ready, "chains": chains, "consumers": consumers});
+        if self.readiness.as_ref() == Some(&now) {
+            return None;
+        }
+        self.readiness = Some(now.clone());
+        Some(now)
     }
 
     /// Each stash's verdict in the latest stored round before `round` (empty if none).

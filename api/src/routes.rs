@@ -19,6 +19,11 @@ use crate::openapi::ApiDoc;
 
 pub(crate) use candidates::SUMMARY_FIELDS;
 
+/// Readiness as `/ready` judges it now.
+pub(crate) async fn readiness_now(state: &AppState) -> Result<(axum::http::StatusCode, axum::Json<crate::Readiness>), crate::ApiError> {
+    health::ready(axum::extract::State(state.clone())).await
+}
+
 /// The routes, and the OpenAPI document describing them.
 pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

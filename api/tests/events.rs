@@ -105,7 +105,7 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     let dir = tempfile::tempdir().unwrap();
     let broker = EmbeddedBroker::start(&dir.path().join("broker"), 0).await.unwrap();
     let bus = BusConfig::for_brokers(broker.bootstrap());
-    bus::admin::ensure_topics(&bus, &[topics::ROUNDS, topics::SCORES, topics::NOMINATOR_EVENTS, topics::TELEMETRY_NODES]).await.unwrap();
+    bus::admin::ensure_topics(&bus, &[topics::BLOCKS, topics::ROUNDS, topics::SCORES, topics::NOMINATOR_EVENTS, topics::TELEMETRY_NODES]).await.unwrap();
 
     // The stored round the first verdict changes are judged against.
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
@@ -130,7 +130,9 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     let token = tokio_util::sync::CancellationToken::new();
     let (addr, server) = api::serve(&cfg, state, token.clone()).await.unwrap();
-    let url = format!("http://{addr}/events");
+    let base = format!("http://{addr}/events");
+    // Everything read from the topics (readiness is a state, tested below).
+    let url = format!("{base}?kind=block,round,validity,nomination,node,feed");
     let w = World { publisher: Publisher::new(&bus).unwrap(), net: net.clone() };
     let next_round = stored.round as i64 + 1;
 
@@ -188,7 +190,7 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     assert_eq!(ids.len(), seen.len(), "one id per event");
 
     // Filters: only what was asked for, still resumable from the same id.
-    let mut nominations = Client::connect(&format!("{url}?kind=nomination&network={net}"), Some(&last)).await;
+    let mut nominations = Client::connect(&format!("{base}?kind=nomination&network={net}"), Some(&last)).await;
     let want: Vec<String> = ["nomination 1", "nomination 2", "nomination 3", "nomination 99"]
         .into_iter()
         .map(str::to_string)
@@ -202,7 +204,14 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     }
     assert_eq!(got, want, "only nominations, in order, from where the client was");
 
-    let bad = reqwest::Client::new().get(&url).header("last-event-id", "v1:12345").send().await.unwrap();
+    // Readiness comes first on a connection, without an id (a reconnect resumes from the last topic event's id).
+    let mut all = Client::connect(&base, Some(&last)).await;
+    let ready = all.next().await;
+    assert_eq!((ready.kind.as_str(), ready.id.as_str(), ready.data["ready"].as_bool()), ("ready", "", Some(false)), "{ready:?}");
+    assert_eq!(ready.data["chains"][0]["name"], net.as_str());
+    drop(all);
+
+    let bad = reqwest::Client::new().get(&base).header("last-event-id", "v1:12345").send().await.unwrap();
     assert_eq!(bad.status(), 400);
     let body: serde_json::Value = bad.json().await.unwrap();
     assert_eq!(body["error"], "bad_query");
