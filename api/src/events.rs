@@ -40,6 +40,10 @@ const READY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Records read ahead of a slow client, per stream.
 const READ_AHEAD: usize = 256;
 
+/// Cancelled when the server shuts down: every open stream ends then.
+#[derive(Clone)]
+pub(crate) struct StreamsEnd(pub tokio_util::sync::CancellationToken);
+
 /// `?network=` and `?kind=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -97,6 +101,7 @@ impl Cursor {
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
+    Extension(StreamsEnd(end)): Extension<StreamsEnd>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -135,7 +140,7 @@ pub(crate) async fn stream(
     }
     let mut ticks = tokio::time::interval(READY_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let feed = Feed { rx, cursor, kinds, network: q.network, state, views, previous: HashMap::new(), ticks, readiness: None };
+    let feed = Feed { rx, cursor, kinds, network: q.network, state, views, previous: HashMap::new(), ticks, readiness: None, end };
     Ok(Sse::new(futures::stream::unfold(feed, Feed::next)).keep_alive(KeepAlive::default()))
 }
 
@@ -179,12 +184,16 @@ struct Feed {
     ticks: tokio::time::Interval,
     /// Readiness as last sent: ready, and why not per chain and consumer.
     readiness: Option<Value>,
+    /// The server is shutting down.
+    end: tokio_util::sync::CancellationToken,
 }
 
 impl Feed {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
             let received = tokio::select! {
+                // The client reconnects to the next server with its last id.
+                () = self.end.cancelled() => return None,
                 r = self.rx.recv() => r?,
                 _ = self.ticks.tick() => {
                     match self.readiness_changed().await {

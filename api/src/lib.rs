@@ -81,12 +81,19 @@ pub fn metrics_router(render: MetricsRender) -> Router {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    build(state, CancellationToken::new())
+}
+
+/// The API, whose live streams end when `shutdown` is cancelled (a graceful
+/// shutdown waits for every open connection, and a stream never ends by itself).
+fn build(state: AppState, shutdown: CancellationToken) -> Router {
     let (routes, doc) = routes::router();
     routes
         .with_state(state)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(error::no_route)
         .layer(axum::Extension(Arc::new(read_model::ReadModel::default())))
+        .layer(axum::Extension(events::StreamsEnd(shutdown)))
         .layer(axum::middleware::from_fn(conditional::tag))
         .layer(axum::middleware::from_fn(error::json_rejections))
 }
@@ -111,7 +118,7 @@ pub async fn serve(
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "api listening");
-    let app = limits::apply(router(state), cfg);
+    let app = limits::apply(build(state, shutdown.clone()), cfg);
     let task = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
     });

@@ -8,6 +8,7 @@ mod nodes;
 mod nominators;
 mod onekv;
 mod registry;
+mod status;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -30,6 +31,8 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
+        .routes(routes!(status::page))
+        .routes(routes!(status::networks))
         .routes(routes!(nodes::list))
         .routes(routes!(crate::events::stream))
         .routes(routes!(candidates::list))
