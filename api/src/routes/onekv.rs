@@ -288,7 +288,7 @@ enum Listing {
     Invalid,
 }
 
-fn listed<'a>(r: &'a RoundSnapshot, listing: Listing) -> Vec<&'a CandidateRound> {
+fn listed(r: &RoundSnapshot, listing: Listing) -> Vec<&CandidateRound> {
     let mut rows: Vec<&CandidateRound> = r
         .candidates
         .iter()
