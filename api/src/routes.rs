@@ -7,6 +7,8 @@ mod health;
 mod nodes;
 mod nominators;
 mod onekv;
+mod onekv_network;
+mod onekv_nominators;
 mod registry;
 mod status;
 
@@ -56,6 +58,18 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv::latest_metadata))
         .routes(routes!(onekv::session_metadata))
         .routes(routes!(onekv::era_stats))
+        .routes(routes!(onekv_network::location))
+        .routes(routes!(onekv_network::location_stats_latest))
+        .routes(routes!(onekv_network::location_stats_of))
+        .routes(routes!(onekv_network::beefy))
+        .routes(routes!(onekv_network::beefy_dummy))
+        .routes(routes!(onekv_network::jobs))
+        .routes(routes!(onekv_nominators::list))
+        .routes(routes!(onekv_nominators::one))
+        .routes(routes!(onekv_nominators::status))
+        .routes(routes!(onekv_nominators::nominations))
+        .routes(routes!(onekv_nominators::last_of))
+        .routes(routes!(onekv_nominators::last_nomination))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .routes(routes!(registry::subjects))
         .routes(routes!(registry::versions, registry::register))

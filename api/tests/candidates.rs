@@ -1,15 +1,17 @@
 //! `/candidates` from the read model: pages, field selection, lookups in any
 //! SS58 encoding, and conditional requests that follow new rounds.
 
+mod support;
+
 use std::sync::Arc;
 
-use api::{AppState, router};
+use api::router;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use rules::RoundSnapshot;
 use serde_json::Value;
-use store::{EmbeddedStore, Store};
+use store::Store;
 use tower::ServiceExt;
 
 struct Answer {
@@ -37,30 +39,10 @@ async fn ask(app: &Router, path: &str, if_none_match: Option<&str>) -> Answer {
     Answer { status, etag, cache, body }
 }
 
-/// Save `r` the way the scorer does.
-async fn save(store: &dyn Store, r: &RoundSnapshot) {
-    store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(r).unwrap(), &[]).await.unwrap();
-}
-
 async fn app(rounds: &[&RoundSnapshot]) -> (tempfile::TempDir, Arc<dyn Store>, Router) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
-    for r in rounds {
-        save(store.as_ref(), r).await;
-    }
-    let state = AppState {
-        store: store.clone(),
-        networks: Arc::new(vec![rules::synthetic::NET.into()]),
-        consumer: "c",
-        ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
-        metrics: None,
-        uptime_window_ms: 0,
-        namespaces: None,
-        scored_networks: Arc::new(vec![rules::synthetic::NET.into()]),
-        nominated_networks: Default::default(), events: None,
-    };
-    (dir, store, router(state))
+    let (dir, store) = support::store_with(rounds).await;
+    let app = router(support::state(store.clone()));
+    (dir, store, app)
 }
 
 #[tokio::test]
@@ -141,7 +123,7 @@ async fn conditional_requests_get_304_until_a_new_round_is_saved() {
     // The next round is served once the held one is revalidated, and the old tag no longer matches.
     let mut next = rules::synthetic::round(31);
     next.round = first.round + 1;
-    save(store.as_ref(), &next).await;
+    support::save(store.as_ref(), &next).await;
     let saved = std::time::Instant::now();
     let b = loop {
         let b = ask(&app, "/candidates", Some(&tag)).await;
@@ -168,6 +150,6 @@ async fn conditional_requests_get_304_until_a_new_round_is_saved() {
     assert_eq!(ask(&app, "/rounds", Some(&rounds_tag)).await.status, StatusCode::NOT_MODIFIED);
     let mut third = rules::synthetic::round(5);
     third.round = next.round + 1;
-    save(store.as_ref(), &third).await;
+    support::save(store.as_ref(), &third).await;
     assert_eq!(ask(&app, "/rounds", Some(&rounds_tag)).await.status, StatusCode::OK);
 }

@@ -1,14 +1,13 @@
 //! 1KV's API under `/1kv`: the records a 1KV front end reads, with 1KV's
 //! field names, from the same round as stakeflow's own answers, in pages.
 
-use std::sync::Arc;
+mod support;
 
-use api::{AppState, router};
+use api::router;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
-use store::{EmbeddedStore, Store};
 use tower::ServiceExt;
 
 async fn get(app: &Router, path: &str) -> (StatusCode, axum::http::HeaderMap, Value) {
@@ -19,23 +18,8 @@ async fn get(app: &Router, path: &str) -> (StatusCode, axum::http::HeaderMap, Va
 }
 
 async fn app(round: &rules::RoundSnapshot) -> (tempfile::TempDir, Router) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
-    store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(round).unwrap(), &[]).await.unwrap();
-    let net = rules::synthetic::NET.to_string();
-    let state = AppState {
-        store,
-        networks: Arc::new(vec![net.clone()]),
-        consumer: "c",
-        ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
-        metrics: None,
-        uptime_window_ms: 0,
-        namespaces: None,
-        scored_networks: Arc::new(vec![net]),
-        nominated_networks: Default::default(), events: None,
-    };
-    (dir, router(state))
+    let (dir, store) = support::store_with(&[round]).await;
+    (dir, router(support::state(store)))
 }
 
 #[tokio::test]
@@ -113,4 +97,76 @@ async fn lists_are_paged_sorted_and_split_by_validity() {
     assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
     let (_, _, stats) = get(&app, "/1kv/erastats").await;
     assert_eq!((stats[0]["totalNodes"].as_u64(), stats[0]["valid"].as_u64()), (Some(150), Some(v as u64)));
+}
+
+#[tokio::test]
+async fn nominator_endpoints_answer_1kv_documents_and_the_last_n_nominations() {
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let net = rules::synthetic::NET;
+    let stash = rules::synthetic::ss58([3; 32]);
+    let targets: Vec<String> = round.candidates.iter().take(2).map(|c| c.candidate.stash.clone()).collect();
+    support::nominated(store.as_ref(), net, &stash, &rules::synthetic::ss58([4; 32]), &targets).await;
+    let app = router(support::state(store));
+
+    let (status, headers, list) = get(&app, "/1kv/nominators").await;
+    assert_eq!((status, headers["x-total-count"].to_str().unwrap()), (StatusCode::OK, "1"));
+    let n = &list[0];
+    assert_eq!((n["stash"].as_str(), n["proxy"].as_str(), n["bonded"].as_f64()), (Some(stash.as_str()), Some(rules::synthetic::ss58([4; 32]).as_str()), Some(1234.0)));
+    assert_eq!(n["current"][0]["stash"], targets[0].as_str());
+    assert_eq!(n["current"][0]["name"], format!("name of {}", targets[0]));
+    assert_eq!((n["lastNomination"].as_i64(), n["lastNominationEra"].as_u64()), (Some(7000), Some(7)));
+    let (_, _, one) = get(&app, &format!("/1kv/nominator/{}", schemas::ss58::encode(0, &[3; 32]))).await;
+    assert_eq!(&one, n, "any SS58 encoding of the stash");
+
+    let (_, _, statuses) = get(&app, "/1kv/nominators/status").await;
+    assert!(statuses.is_array(), "JSON, not 1KV's JSON string");
+    assert_eq!((statuses[0]["status"].as_str(), statuses[0]["isProxy"].as_bool()), (Some("Nominated"), Some(true)));
+
+    // 1KV's /nominations/:address/:last answered nothing; here the newest `last` of that account.
+    let (status, _, last) = get(&app, &format!("/1kv/nominations/{stash}/1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(last.as_array().unwrap().len(), 1);
+    assert_eq!((last[0]["era"].as_u64(), last[0]["validators"].as_array().unwrap().len()), (Some(7), 2));
+    let (_, _, both) = get(&app, &format!("/1kv/nominations/{stash}/10")).await;
+    assert_eq!(both.as_array().unwrap().iter().map(|n| n["era"].as_u64().unwrap()).collect::<Vec<_>>(), [7, 6]);
+    let (status, _, _) = get(&app, &format!("/1kv/nominations/{stash}/0")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, headers, all) = get(&app, "/1kv/nominations?limit=1").await;
+    assert_eq!((headers["x-total-count"].to_str().unwrap(), all.as_array().unwrap().len()), ("2", 1));
+    assert!(headers["link"].to_str().unwrap().contains("offset=1"));
+    let (_, _, era) = get(&app, "/1kv/lastnomination").await;
+    assert_eq!((era[0]["lastNominatedEraIndex"].as_u64(), era[0]["when"].as_i64()), (Some(7), Some(7000)));
+}
+
+#[tokio::test]
+async fn location_and_beefy_statistics_come_from_the_round() {
+    let mut round = rules::synthetic::round(60);
+    let dummy = round.candidates.iter().position(|c| c.facts.beefy_key.is_some()).expect("candidates with session keys");
+    round.candidates[dummy].facts.beefy_key.as_mut().unwrap().value = "0x62656566aabb".into();
+    let (_dir, app) = app(&round).await;
+
+    let (_, _, stats) = get(&app, "/1kv/locationstats").await;
+    let valid = round.counts().0 as u64;
+    assert_eq!(stats["totalNodes"].as_u64(), Some(valid));
+    for field in ["locations", "regions", "countries", "providers"] {
+        let sum: u64 = stats[field].as_array().unwrap().iter().map(|b| b["numberOfNodes"].as_u64().unwrap()).sum();
+        assert_eq!(sum, valid, "{field}: every valid candidate in one bucket");
+    }
+    assert_eq!(stats["countyVariance"], stats["countryVariance"], "1KV's spelling kept beside ours");
+
+    let with_keys = round.candidates.iter().filter(|c| c.facts.beefy_key.is_some()).count() as u64;
+    let (_, _, beefy) = get(&app, "/1kv/validators/beefy").await;
+    assert_eq!((beefy["withKeys"].as_u64(), beefy["dummy"].as_u64(), beefy["beefy"].as_u64()), (Some(with_keys), Some(1), Some(with_keys - 1)));
+    let (_, _, dummies) = get(&app, "/1kv/validators/beefy/dummy").await;
+    assert_eq!(dummies.as_array().unwrap().len(), 1);
+    assert_eq!(dummies[0]["stash"], round.candidates[dummy].candidate.stash.as_str());
+
+    let located = round.candidates.iter().find(|c| c.facts.location.is_some()).unwrap();
+    let (status, _, loc) = get(&app, &format!("/1kv/location/validator/{}", located.candidate.stash)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(loc["city"], serde_json::json!(located.facts.location.as_ref().unwrap().value.city));
+
+    let (_, _, jobs) = get(&app, "/1kv/scorekeeper/jobs").await;
+    assert!(jobs.as_array().unwrap().iter().any(|j| j["name"] == format!("ingest {}", rules::synthetic::NET)), "{jobs}");
 }

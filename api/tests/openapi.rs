@@ -2,6 +2,8 @@
 //! document, every documented operation is routed, and what the API answers
 //! validates against the schema the document gives for that status.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -10,28 +12,20 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
-use store::{EmbeddedStore, Store};
 use tower::ServiceExt;
 
+/// A round of 150 candidates and a nominator account nominating two of them.
 async fn app() -> (tempfile::TempDir, Router, rules::RoundSnapshot) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
     let round = rules::synthetic::round(150);
-    store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(&round).unwrap(), &[]).await.unwrap();
-    let net = rules::synthetic::NET.to_string();
-    let state = AppState {
-        store,
-        networks: Arc::new(vec![net.clone()]),
-        consumer: "c",
-        ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
-        metrics: Some(Arc::new(|| "# no metrics yet\n".to_string())),
-        uptime_window_ms: 0,
-        namespaces: None,
-        scored_networks: Arc::new(vec![net]),
-        nominated_networks: Default::default(), events: None,
-    };
+    let (dir, store) = support::store_with(&[&round]).await;
+    let targets: Vec<String> = round.candidates.iter().take(2).map(|c| c.candidate.stash.clone()).collect();
+    support::nominated(store.as_ref(), rules::synthetic::NET, &nominator_stash(), &rules::synthetic::ss58([4; 32]), &targets).await;
+    let state = AppState { metrics: Some(Arc::new(|| "# no metrics yet\n".to_string())), ..support::state(store) };
     (dir, router(state), round)
+}
+
+fn nominator_stash() -> String {
+    rules::synthetic::ss58([3; 32])
 }
 
 async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Option<String>, Vec<u8>) {
@@ -104,6 +98,7 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         "/rounds/999999".into(),
         "/nominators".into(),
         format!("/nominators/{stash}"),
+        format!("/nominators/{}", nominator_stash()),
         "/nominators/not-an-address".into(),
         "/nominations".into(),
         "/nominations?limit=5000".into(),
@@ -123,6 +118,20 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         "/1kv/scoremetadata".into(),
         format!("/1kv/scoremetadata/{}", round.round),
         "/1kv/erastats".into(),
+        format!("/1kv/location/validator/{stash}"),
+        "/1kv/locationstats".into(),
+        format!("/1kv/locationstats/{}", round.round),
+        "/1kv/validators/beefy".into(),
+        "/1kv/validators/beefy/dummy".into(),
+        "/1kv/scorekeeper/jobs".into(),
+        "/1kv/nominators".into(),
+        format!("/1kv/nominator/{stash}"),
+        format!("/1kv/nominator/{}", nominator_stash()),
+        "/1kv/nominators/status".into(),
+        "/1kv/nominations".into(),
+        format!("/1kv/nominations/{}/5", nominator_stash()),
+        format!("/1kv/nominations/{stash}/0"),
+        "/1kv/lastnomination".into(),
         "/subjects".into(),
         format!("/subjects/{subject}/versions"),
         "/subjects/nope/versions".into(),

@@ -68,7 +68,7 @@ pub(crate) struct ProxyTxList {
 }
 
 /// The account `stash` names (any SS58 encoding, or 0x hex).
-fn account_hex(stash: &str) -> Result<String, ApiError> {
+pub(super) fn account_hex(stash: &str) -> Result<String, ApiError> {
     if let Some(h) = schemas::ss58::hex_account(stash) {
         return Ok(h);
     }

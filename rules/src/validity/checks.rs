@@ -428,6 +428,11 @@ fn provider(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
 /// The ASCII "beef" prefix of the dummy BEEFY key.
 const DUMMY_BEEFY_PREFIX: &str = "0x62656566";
 
+/// Whether a BEEFY session key (0x hex) is the dummy "beef" key.
+pub fn is_dummy_beefy(key: &str) -> bool {
+    key.to_lowercase().starts_with(DUMMY_BEEFY_PREFIX)
+}
+
 fn beefy_key(c: &CandidateFacts) -> CheckResult {
     let k = CheckKind::BeefyKey;
     // Keys are known for the active set only; no keys is not a dummy key.
@@ -439,7 +444,7 @@ fn beefy_key(c: &CandidateFacts) -> CheckResult {
             Evidence { source: sources::SESSIONS.into(), ..Evidence::default() },
         );
     };
-    let dummy = f.value.to_lowercase().starts_with(DUMMY_BEEFY_PREFIX);
+    let dummy = is_dummy_beefy(&f.value);
     let reason = if dummy { "BEEFY key is the dummy \"beef\" key".to_string() } else { "BEEFY key set".to_string() };
     result(k, judge(!dummy), reason, evidence(f, f.value.clone(), Some(format!("not {DUMMY_BEEFY_PREFIX}…"))))
 }

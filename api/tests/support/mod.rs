@@ -1,0 +1,77 @@
+//! What the API's tests share: a real embedded store holding rounds (and a
+//! nominator's book) saved the way the scorer and nominator save them, and
+//! the state the API is built on.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use api::AppState;
+use rules::RoundSnapshot;
+use store::{EmbeddedStore, Store};
+
+/// A fresh store in `dir` holding `rounds`, the last one the latest.
+pub async fn store_with(rounds: &[&RoundSnapshot]) -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
+    for r in rounds {
+        save(store.as_ref(), r).await;
+    }
+    (dir, store)
+}
+
+/// Save `r` as its network's latest round, as the scorer does.
+pub async fn save(store: &dyn Store, r: &RoundSnapshot) {
+    store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(r).unwrap(), &[]).await.unwrap();
+}
+
+/// The API's state over `store`, serving and scoring the synthetic network.
+pub fn state(store: Arc<dyn Store>) -> AppState {
+    let net = rules::synthetic::NET.to_string();
+    AppState {
+        store,
+        networks: Arc::new(vec![net.clone()]),
+        consumer: "c",
+        ready_max_lag: 0,
+        ready_max_silence_ms: i64::MAX,
+        metrics: None,
+        uptime_window_ms: 0,
+        namespaces: None,
+        scored_networks: Arc::new(vec![net.clone()]),
+        nominated_networks: Arc::new(vec![net]),
+        events: None,
+    }
+}
+
+/// A nominator account of `net` nominating `targets` through a proxy, with
+/// two confirmed nominations (eras 6 and 7), as the nominator stores them.
+pub async fn nominated(store: &dyn Store, net: &str, stash: &str, signer: &str, targets: &[String]) {
+    let status = serde_json::json!({
+        "network": net, "stash": stash, "stash_hex": schemas::ss58::hex_account(stash).unwrap(), "signer": signer,
+        "mode": "proxy", "bonded": "12340000000000", "bonded_tokens": 1234.0, "targets": targets, "submitted_in": 7, "era": 8,
+        "eras_since": 1, "stale": false, "state": "Nominated", "why": "nominated for era 7", "signer_free": null, "dry_run": false,
+        "proxy_delay_blocks": 0, "updated_at_ms": 1,
+    });
+    let mut book = nominator::book::Book::default();
+    book.statuses.insert(stash.to_string(), serde_json::from_value(status).unwrap());
+    store.put_state(nominator::lease::NOMINATOR, &format!("book/{net}"), &serde_json::to_vec(&book).unwrap()).await.unwrap();
+    for era in [6u32, 7] {
+        let record = nominator::book::NominationRecord {
+            network: net.into(),
+            era,
+            round: u64::from(era) * 10,
+            stash: stash.into(),
+            signer: signer.into(),
+            targets: targets
+                .iter()
+                .map(|t| nominator::book::TargetRecord { account: String::new(), stash: t.clone(), name: format!("name of {t}"), score: 1.0 })
+                .collect(),
+            tx_hash: format!("0x{era:02x}"),
+            block: Some(u64::from(era) * 100),
+            outcome: "confirmed".into(),
+            reason: None,
+            at_ms: i64::from(era) * 1000,
+        };
+        let key = nominator::book::history_key(net, era, &schemas::ss58::hex_account(stash).unwrap());
+        store.put_state(nominator::lease::NOMINATOR, &key, &serde_json::to_vec(&record).unwrap()).await.unwrap();
+    }
+}
