@@ -22,6 +22,23 @@ use crate::openapi::ApiDoc;
 
 pub(crate) use candidates::SUMMARY_FIELDS;
 
+/// The answer `key` about `network`'s round `round` (default: the latest),
+/// built once by `build` and served with its tag.
+pub(crate) async fn round_answer(
+    state: &AppState,
+    views: &crate::read_model::ReadModel,
+    headers: &axum::http::HeaderMap,
+    network: Option<String>,
+    round: Option<u64>,
+    key: &str,
+    build: impl FnOnce(&rules::RoundSnapshot) -> Result<crate::read_model::Answer, crate::ApiError>,
+) -> Result<axum::response::Response, crate::ApiError> {
+    let net = candidates::network(state, network)?;
+    let view = views.round(state, &net, round).await?;
+    let answer = view.answer(key, build)?;
+    Ok(crate::read_model::respond(&answer, headers, view.freshness))
+}
+
 /// Readiness as `/ready` judges it now.
 pub(crate) async fn readiness_now(state: &AppState) -> Result<(axum::http::StatusCode, axum::Json<crate::Readiness>), crate::ApiError> {
     health::ready(axum::extract::State(state.clone())).await

@@ -2,6 +2,8 @@
 //! disconnects and comes back with `Last-Event-ID` gets every event it had
 //! not seen, once, and nothing it had.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,23 +112,11 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     // The stored round the first verdict changes are judged against.
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
     let stored = rules::synthetic::round(30);
-    store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(&stored).unwrap(), &[]).await.unwrap();
+    support::save(store.as_ref(), &stored).await;
     let valid = stored.candidates.iter().find(|c| c.validity.valid).unwrap().candidate.stash.clone();
     let other = stored.candidates.iter().filter(|c| c.validity.valid).nth(1).unwrap().candidate.stash.clone();
     let net = rules::synthetic::NET.to_string();
-    let state = AppState {
-        store,
-        networks: Arc::new(vec![net.clone()]),
-        consumer: "c",
-        ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
-        metrics: None,
-        uptime_window_ms: 0,
-        namespaces: None,
-        scored_networks: Arc::new(vec![net.clone()]),
-        nominated_networks: Default::default(),
-        events: Some(bus.clone()),
-    };
+    let state = AppState { events: Some(bus.clone()), ..support::state(store) };
     let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     let token = tokio_util::sync::CancellationToken::new();
     let (addr, server) = api::serve(&cfg, state, token.clone()).await.unwrap();

@@ -3,6 +3,8 @@
 //! numbers, and a new block on the topics updates it through the live
 //! stream. A screenshot is kept in the test's target directory.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -111,23 +113,11 @@ async fn the_status_page_shows_the_json_numbers_and_follows_new_blocks() {
     first.round -= 1;
     let second = rules::synthetic::round(25);
     for r in [&first, &second] {
-        store.commit_states(scoring::scorer::SCORER, &scoring::scorer::round_writes(r).unwrap(), &[]).await.unwrap();
+        support::save(store.as_ref(), r).await;
     }
     store.record_observed(&ObservedHead { chain: net.clone(), number: 5, observed_at_ms: now_ms() }).await.unwrap();
     store.commit_heads("c", &[head(&net, 5)], &CheckpointDelta { topic: "t".into(), partition: 0, from: None, to: 1 }).await.unwrap();
-    let state = AppState {
-        store: store.clone(),
-        networks: Arc::new(vec![net.clone()]),
-        consumer: "c",
-        ready_max_lag: 10,
-        ready_max_silence_ms: i64::MAX,
-        metrics: None,
-        uptime_window_ms: 0,
-        namespaces: None,
-        scored_networks: Arc::new(vec![net.clone()]),
-        nominated_networks: Default::default(),
-        events: Some(bus.clone()),
-    };
+    let state = AppState { ready_max_lag: 10, events: Some(bus.clone()), ..support::state(store.clone()) };
     let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
     let token = tokio_util::sync::CancellationToken::new();
     let (addr, server) = api::serve(&cfg, state, token.clone()).await.unwrap();

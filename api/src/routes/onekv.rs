@@ -32,8 +32,8 @@ const MAX_PAGE: usize = 1000;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Paging {
-    /// Network (optional when one is scored).
-    network: Option<String>,
+    /// Network (optional when one is scored or nominated for).
+    pub(super) network: Option<String>,
     /// Items per page, 1..=1000 (default 1000).
     limit: Option<usize>,
     /// Items skipped (default 0).
@@ -41,7 +41,8 @@ pub(crate) struct Paging {
 }
 
 impl Paging {
-    fn checked(&self) -> Result<(usize, usize), ApiError> {
+    /// (limit, offset), checked.
+    pub(super) fn checked(&self) -> Result<(usize, usize), ApiError> {
         let limit = self.limit.unwrap_or(MAX_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiError::BadQuery(format!("limit must be within 1..=1000, not {limit}")));
@@ -307,7 +308,7 @@ fn listed(r: &RoundSnapshot, listing: Listing) -> Vec<&CandidateRound> {
 }
 
 /// A page of a 1KV list: the array, with `X-Total-Count` and a `Link` to the next page.
-fn paged(mut resp: Response, path: &str, total: usize, limit: usize, offset: usize, shown: usize) -> Response {
+pub(super) fn paged(mut resp: Response, path: &str, total: usize, limit: usize, offset: usize, shown: usize) -> Response {
     let h = resp.headers_mut();
     h.insert("x-total-count", HeaderValue::from(total));
     if offset + shown < total {
@@ -516,17 +517,15 @@ pub(crate) async fn session_metadata(
 }
 
 async fn metadata_at(state: &AppState, views: &ReadModel, headers: &HeaderMap, network: Option<String>, session: Option<u64>) -> Result<Response, ApiError> {
-    let net = super::candidates::network(state, network)?;
-    let view = views.round(state, &net, session).await?;
-    let answer = view.answer("1kv/scoremetadata", |r| {
+    super::round_answer(state, views, headers, network, session, "1kv/scoremetadata", |r| {
         Answer::json(&ScoreMetadata {
             session: r.round,
             updated: r.at_ms,
             stats: serde_json::to_value(&r.stats).unwrap_or_default(),
             weights: serde_json::to_value(r.weights).unwrap_or_default(),
         })
-    })?;
-    Ok(respond(&answer, headers, view.freshness))
+    })
+    .await
 }
 
 /// The latest round's counts (1KV `GET /erastats`).
@@ -556,9 +555,7 @@ pub(crate) async fn era_stats(
     query: QueryResult<Net>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let net = super::candidates::network(&state, q.network)?;
-    let view = views.round(&state, &net, None).await?;
-    let answer = view.answer("1kv/erastats", |r| {
+    super::round_answer(&state, &views, &headers, q.network, None, "1kv/erastats", |r| {
         let (valid, _, unknown) = r.counts();
         Answer::json(&[EraStats {
             when: r.at_ms,
@@ -568,8 +565,8 @@ pub(crate) async fn era_stats(
             unknown,
             kyc: r.candidates.iter().filter(|c| c.candidate.kyc).count(),
         }])
-    })?;
-    Ok(respond(&answer, &headers, view.freshness))
+    })
+    .await
 }
 
 /// The backend's state (1KV `GET /healthcheck`).

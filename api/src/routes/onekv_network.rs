@@ -146,10 +146,7 @@ pub(crate) async fn location_stats_latest(
     query: QueryResult<Net>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let net = super::candidates::network(&state, q.network)?;
-    let view = views.round(&state, &net, None).await?;
-    let answer = view.answer("1kv/locationstats", |r| Answer::json(&location_stats(r)))?;
-    Ok(respond(&answer, &headers, view.freshness))
+    super::round_answer(&state, &views, &headers, q.network, None, "1kv/locationstats", |r| Answer::json(&location_stats(r))).await
 }
 
 /// A round's location statistics (1KV `GET /locationstats/{session}`).
@@ -165,10 +162,7 @@ pub(crate) async fn location_stats_of(
     query: QueryResult<Net>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let net = super::candidates::network(&state, q.network)?;
-    let view = views.round(&state, &net, Some(session)).await?;
-    let answer = view.answer("1kv/locationstats", |r| Answer::json(&location_stats(r)))?;
-    Ok(respond(&answer, &headers, view.freshness))
+    super::round_answer(&state, &views, &headers, q.network, Some(session), "1kv/locationstats", |r| Answer::json(&location_stats(r))).await
 }
 
 /// BEEFY keys among the candidates in the session's validator set.
@@ -200,9 +194,7 @@ pub(crate) async fn beefy(
     query: QueryResult<Net>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let net = super::candidates::network(&state, q.network)?;
-    let view = views.round(&state, &net, None).await?;
-    let answer = view.answer("1kv/beefy", |r| {
+    super::round_answer(&state, &views, &headers, q.network, None, "1kv/beefy", |r| {
         let keys: Vec<&str> = r.candidates.iter().filter_map(|c| c.facts.beefy_key.as_ref().map(|k| k.value.as_str())).collect();
         let dummy = keys.iter().filter(|k| rules::validity::is_dummy_beefy(k)).count();
         let beefy = keys.len() - dummy;
@@ -214,8 +206,8 @@ pub(crate) async fn beefy(
             dummy,
             beefy_percent: if keys.is_empty() { 0.0 } else { beefy as f64 * 100.0 / keys.len() as f64 },
         })
-    })?;
-    Ok(respond(&answer, &headers, view.freshness))
+    })
+    .await
 }
 
 /// A candidate with the dummy BEEFY key.
@@ -239,9 +231,7 @@ pub(crate) async fn beefy_dummy(
     query: QueryResult<Net>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let net = super::candidates::network(&state, q.network)?;
-    let view = views.round(&state, &net, None).await?;
-    let answer = view.answer("1kv/beefy/dummy", |r| {
+    super::round_answer(&state, &views, &headers, q.network, None, "1kv/beefy/dummy", |r| {
         let dummies: Vec<DummyKey> = r
             .candidates
             .iter()
@@ -251,8 +241,8 @@ pub(crate) async fn beefy_dummy(
             })
             .collect();
         Answer::json(&dummies)
-    })?;
-    Ok(respond(&answer, &headers, view.freshness))
+    })
+    .await
 }
 
 /// A stage of the pipeline, as 1KV's job status.

@@ -6,57 +6,23 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use nominator::book::{AccountStatus, NominationRecord};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::onekv::Paging;
 use crate::openapi::ErrorBody;
 use crate::{ApiError, AppState};
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-/// Largest page of a 1KV list.
-const MAX_PAGE: usize = 1000;
-
-/// Paging, and the network where several are nominated for.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Paging {
-    /// Only this network (default: all).
-    network: Option<String>,
-    /// Items per page, 1..=1000 (default 1000).
-    limit: Option<usize>,
-    /// Items skipped (default 0).
-    offset: Option<usize>,
-}
-
-impl Paging {
-    fn checked(&self) -> Result<(usize, usize), ApiError> {
-        let limit = self.limit.unwrap_or(MAX_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::BadQuery(format!("limit must be within 1..=1000, not {limit}")));
-        }
-        Ok((limit, self.offset.unwrap_or(0)))
-    }
-}
-
 /// A page of `items` as 1KV's array, with `X-Total-Count` and a `Link` to the next page.
 fn page<T: Serialize>(items: Vec<T>, limit: usize, offset: usize, path: &str) -> Response {
     let total = items.len();
     let shown: Vec<T> = items.into_iter().skip(offset).take(limit).collect();
-    let next = offset + shown.len();
-    let mut resp = Json(shown).into_response();
-    let h = resp.headers_mut();
-    h.insert("x-total-count", HeaderValue::from(total));
-    if next < total {
-        if let Ok(v) = HeaderValue::from_str(&format!("<{path}?limit={limit}&offset={next}>; rel=\"next\"")) {
-            h.insert(axum::http::header::LINK, v);
-        }
-    }
-    resp
+    let n = shown.len();
+    super::onekv::paged(Json(shown).into_response(), path, total, limit, offset, n)
 }
 
 /// A target, as 1KV's `current` entries.
@@ -226,7 +192,7 @@ pub(crate) async fn status(State(state): State<AppState>, query: QueryResult<Pag
         .iter()
         .map(|(s, h)| NominatorStatus {
             network: s.network.clone(),
-            status: serde_json::to_value(&s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            status: serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             why: s.why.clone(),
             updated: s.updated_at_ms,
             stale: s.stale,
@@ -280,7 +246,7 @@ pub(crate) async fn nominations(State(state): State<AppState>, query: QueryResul
     (status = 400, description = "Not an address, or `last` out of range", body = ErrorBody),
 ))]
 pub(crate) async fn last_of(State(state): State<AppState>, Path((address, last)): Path<(String, usize)>) -> Result<Json<Vec<Nomination>>, ApiError> {
-    if !(1..=MAX_PAGE).contains(&last) {
+    if !(1..=1000).contains(&last) {
         return Err(ApiError::BadQuery(format!("last must be within 1..=1000, not {last}")));
     }
     let wanted = super::nominators::account_hex(&address)?;
