@@ -205,8 +205,13 @@ async fn a_client_that_reconnects_with_last_event_id_misses_nothing_and_sees_not
     assert_eq!(bad.status(), 400);
     let body: serde_json::Value = bad.json().await.unwrap();
     assert_eq!(body["error"], "bad_query");
-    token.cancel();
-    drop(again);
+    // Shutting down ends the open streams (a graceful shutdown waits for every connection).
     drop(nominations);
-    server.await.unwrap().unwrap();
+    token.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while again.resp.chunk().await.ok().flatten().is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "an open stream did not end at shutdown");
+    tokio::time::timeout(Duration::from_secs(30), server).await.expect("the server stops with a stream open").unwrap().unwrap();
 }
