@@ -9,6 +9,7 @@ mod nominators;
 mod onekv;
 mod onekv_network;
 mod onekv_nominators;
+mod onekv_validators;
 mod registry;
 mod status;
 
@@ -81,6 +82,10 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv_network::beefy))
         .routes(routes!(onekv_network::beefy_dummy))
         .routes(routes!(onekv_network::jobs))
+        .routes(routes!(onekv_validators::current))
+        .routes(routes!(onekv_validators::list))
+        .routes(routes!(onekv_validators::one))
+        .routes(routes!(onekv_validators::active_eras))
         .routes(routes!(onekv_nominators::list))
         .routes(routes!(onekv_nominators::one))
         .routes(routes!(onekv_nominators::status))

@@ -170,3 +170,36 @@ async fn location_and_beefy_statistics_come_from_the_round() {
     let (_, _, jobs) = get(&app, "/1kv/scorekeeper/jobs").await;
     assert!(jobs.as_array().unwrap().iter().any(|j| j["name"] == format!("ingest {}", rules::synthetic::NET)), "{jobs}");
 }
+
+#[tokio::test]
+async fn validator_sets_keys_and_active_eras_in_the_networks_encoding() {
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let snaps = [support::snapshot(1, 1, &[0, 1, 2]), support::snapshot(2, 1, &[0, 1, 2]), support::snapshot(3, 2, &[0, 1]), support::snapshot(3, 2, &[0, 1])];
+    support::validator_sets(store.as_ref(), &snaps).await;
+    let app = router(support::state(store));
+    let (status, _, set) = get(&app, "/1kv/validators/current").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((set["session"].as_i64(), set["era"].as_i64()), (Some(3), Some(2)));
+    // The candidate list's encoding (the synthetic one uses 42).
+    let first = round.candidates.iter().find(|c| c.candidate.slot_id == 0).unwrap();
+    assert_eq!(set["validators"][0], first.candidate.stash.as_str());
+    assert_eq!(set["validators"].as_array().unwrap().len(), 2);
+
+    let (_, headers, all) = get(&app, "/1kv/validators").await;
+    assert_eq!(headers["x-total-count"], "2");
+    assert_eq!(all[0]["keys"]["grandpa"], rules::synthetic::hex(rules::synthetic::grandpa(0)).as_str());
+    let (status, _, one) = get(&app, &format!("/1kv/validator/{}", schemas::ss58::encode(0, &rules::synthetic::key(1)))).await;
+    assert_eq!((status, one["address"].as_str()), (StatusCode::OK, Some(rules::synthetic::ss58(rules::synthetic::key(1)).as_str())));
+    let (status, _, _) = get(&app, &format!("/1kv/validator/{}", rules::synthetic::ss58(rules::synthetic::key(2)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "left the set at session 3");
+
+    // Eras, each counted once however many sessions (and replayed snapshots) it had.
+    let eras = |i: usize| {
+        let app = app.clone();
+        async move { get(&app, &format!("/1kv/validators/activeeras/{}", rules::synthetic::ss58(rules::synthetic::key(i)))).await.2 }
+    };
+    assert_eq!(eras(0).await["activeEras"], 2);
+    assert_eq!(eras(2).await["activeEras"], 1);
+    assert_eq!(eras(7).await["activeEras"], 0);
+}

@@ -10,6 +10,7 @@
 //! - [`node_match`]: the one rule that ties a telemetry node to a stash.
 //! - [`geo`]: a node's country and region from its coordinates.
 //! - [`round`], [`explain`]: one round evaluated, and a score explained.
+//! - [`validator_sets`]: the latest validator set per chain with session keys, and eras per stash.
 //! - [`nomination`]: how many targets, whether an account is due, and which targets it nominates.
 
 pub mod announcement;
@@ -25,6 +26,7 @@ pub mod score;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod uptime;
+pub mod validator_sets;
 pub mod validity;
 
 pub use round::{CandidateRound, RoundInput, RoundSnapshot, Standings, evaluate_round};

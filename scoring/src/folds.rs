@@ -1,7 +1,9 @@
 //! Consumers that fold a topic into one state value, saved with their
 //! position in one store write, so a restart resumes exactly: the uptime
-//! consumer (telemetry -> [`UptimeState`]) and the session-keys consumer
-//! (session snapshots -> GRANDPA key to stash, per network).
+//! consumer (telemetry -> [`UptimeState`]), the session-keys consumer
+//! (session snapshots -> GRANDPA key to stash, per network) and the
+//! validator-sets consumer (session snapshots -> the latest set with keys,
+//! and eras per stash).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +141,26 @@ impl Fold for SessionKeysFold {
     }
 }
 
+/// Consumer name of the validator-sets fold.
+pub const VALIDATOR_SETS_CONSUMER: &str = "stakeflow-validator-sets";
+
+/// Session snapshots into the latest validator set of each chain, with
+/// session keys, and the eras each stash was in a set.
+pub struct ValidatorSetsFold;
+
+impl Fold for ValidatorSetsFold {
+    type State = rules::validator_sets::ValidatorSets;
+    const NAME: &'static str = VALIDATOR_SETS_CONSUMER;
+    const KEY: &'static str = "sets";
+    const TOPIC: &'static str = topics::SESSION_SNAPSHOTS;
+
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String> {
+        let snap = schemas::SessionSnapshot::decode(payload).map_err(|e| e.to_string())?;
+        rules::validator_sets::apply(state, &snap);
+        Ok(())
+    }
+}
+
 /// Load the saved uptime state (empty when none).
 pub async fn load_uptime(store: &dyn Store) -> Result<UptimeState, ScoringError> {
     load_state::<UptimeFold>(store).await
@@ -159,6 +181,13 @@ impl FoldConsumer<SessionKeysFold> {
     /// Prepare the session-keys consumer.
     pub fn session_keys(bus: BusConfig, store: Arc<dyn Store>) -> Self {
         Self { bus, store, batch: 100, fold: SessionKeysFold, namespaces: None }
+    }
+}
+
+impl FoldConsumer<ValidatorSetsFold> {
+    /// Prepare the validator-sets consumer.
+    pub fn validator_sets(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 100, fold: ValidatorSetsFold, namespaces: None }
     }
 }
 

@@ -34,6 +34,9 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     let keys = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone());
     let n = keys.catch_up(store.clone()).await.context("rebuilding session keys")?;
     println!("rescore: session keys rebuilt from {n} session snapshots");
+    let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), store.clone());
+    let n = sets.catch_up(store.clone()).await.context("rebuilding validator sets")?;
+    println!("rescore: validator sets rebuilt from {n} session snapshots");
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
     let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);

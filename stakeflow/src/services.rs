@@ -215,7 +215,7 @@ async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The heads, uptime and session-keys consumers, and the scorer when a network has a programme.
+/// The heads, uptime, session-keys and validator-sets consumers, and the scorer when a network has a programme.
 fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
@@ -224,6 +224,8 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     tasks.spawn("uptime", |t| uptime.run(t));
     let keys = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
     tasks.spawn("session-keys", |t| keys.run(t));
+    let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("validator-sets", |t| sets.run(t));
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())

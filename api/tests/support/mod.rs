@@ -75,3 +75,34 @@ pub async fn nominated(store: &dyn Store, net: &str, stash: &str, signer: &str, 
         store.put_state(nominator::lease::NOMINATOR, &key, &serde_json::to_vec(&record).unwrap()).await.unwrap();
     }
 }
+
+/// The validator-sets fold's state after `snapshots`, saved as the fold saves it.
+pub async fn validator_sets(store: &dyn Store, snapshots: &[schemas::SessionSnapshot]) {
+    use scoring::folds::Fold;
+    let mut sets = rules::validator_sets::ValidatorSets::new();
+    for s in snapshots {
+        rules::validator_sets::apply(&mut sets, s);
+    }
+    store.put_state(scoring::ValidatorSetsFold::NAME, scoring::ValidatorSetsFold::KEY, &serde_json::to_vec(&sets).unwrap()).await.unwrap();
+}
+
+/// A session snapshot of the synthetic network: candidates `members` (by index) in the set at `era`.
+pub fn snapshot(session: i64, era: i64, members: &[usize]) -> schemas::SessionSnapshot {
+    schemas::SessionSnapshot {
+        chain: rules::synthetic::NET.into(),
+        session_index: session,
+        block_number: session * 10,
+        active_era: Some(era),
+        validators: members
+            .iter()
+            .map(|&i| schemas::SessionValidator {
+                stash: rules::synthetic::hex(rules::synthetic::key(i)),
+                keys: std::collections::BTreeMap::from([
+                    ("grandpa".to_string(), rules::synthetic::hex(rules::synthetic::grandpa(i))),
+                    ("beefy".to_string(), "0x02".to_string()),
+                ]),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,183 @@
+//! 1KV's validator endpoints under `/1kv`: the current validator set, every
+//! validator's session keys, and the eras a stash was in a set, from the
+//! validator-sets fold. Addresses are answered in the network's own SS58
+//! encoding (the one its candidate list uses).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use rules::validator_sets::{ChainSets, Member};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::onekv::Paging;
+use crate::openapi::ErrorBody;
+use crate::{ApiError, AppState};
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// `?network=` (a chain; optional when one is ingested).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Chain {
+    /// The chain (optional when one is ingested).
+    network: Option<String>,
+}
+
+/// The SS58 prefix the network's candidate list uses (42, the generic one, when unknown).
+async fn prefix(state: &AppState, network: &str) -> u16 {
+    let store = match state.scoring_store().await {
+        Ok(s) => s,
+        Err(_) => return 42,
+    };
+    let round = scoring::scorer::latest_round(store.as_ref(), network).await.ok().flatten();
+    let mut counts = std::collections::BTreeMap::new();
+    for c in round.iter().flat_map(|r| &r.candidates) {
+        if let Some((p, _)) = schemas::ss58::decode(&c.candidate.stash) {
+            *counts.entry(p).or_insert(0usize) += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map_or(42, |(p, _)| p)
+}
+
+/// The chain asked for, with its sets.
+async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
+    let chain = match asked {
+        Some(c) => c,
+        None if state.networks.len() == 1 => state.networks[0].clone(),
+        None => return Err(ApiError::BadQuery(format!("give ?network=, one of {:?}", state.networks))),
+    };
+    let store = state.scoring_store().await?;
+    let all = scoring::load_state::<scoring::ValidatorSetsFold>(store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sets = all.get(&chain).cloned().ok_or_else(|| ApiError::NotFound(format!("no session of {chain} has been seen yet")))?;
+    Ok((chain, sets))
+}
+
+fn address(prefix: u16, hex_stash: &str) -> String {
+    hex::decode(hex_stash.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map_or_else(|| hex_stash.to_string(), |k| schemas::ss58::encode(prefix, &k))
+}
+
+/// Session keys, with 1KV's names.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Keys {
+    grandpa: Option<String>,
+    babe: Option<String>,
+    im_online: Option<String>,
+    para_validator: Option<String>,
+    para_assignment: Option<String>,
+    authority_discovery: Option<String>,
+    beefy: Option<String>,
+}
+
+/// A validator and its session keys, as 1KV's `Validator` document.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Validator {
+    /// Stash, in the network's SS58 encoding.
+    address: String,
+    keys: Keys,
+}
+
+fn validator(prefix: u16, m: &Member) -> Validator {
+    let key = |names: &[&str]| names.iter().find_map(|n| m.keys.get(*n).cloned());
+    Validator {
+        address: address(prefix, &m.stash),
+        keys: Keys {
+            grandpa: key(&["grandpa"]),
+            babe: key(&["babe"]),
+            im_online: key(&["im_online", "imOnline"]),
+            para_validator: key(&["para_validator", "paraValidator"]),
+            para_assignment: key(&["para_assignment", "paraAssignment"]),
+            authority_discovery: key(&["authority_discovery", "authorityDiscovery"]),
+            beefy: key(&["beefy"]),
+        },
+    }
+}
+
+/// The latest validator set (1KV's `ValidatorSet`).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ValidatorSet {
+    network: String,
+    session: i64,
+    era: Option<i64>,
+    /// Block of the session change.
+    block: i64,
+    /// Stashes, in the network's SS58 encoding.
+    validators: Vec<String>,
+}
+
+/// The current validator set (1KV `GET /validators/current`).
+#[utoipa::path(get, path = "/1kv/validators/current", tag = "1kv", params(Chain), responses(
+    (status = 200, description = "The latest set", body = ValidatorSet),
+    (status = 404, description = "No session seen yet", body = ErrorBody),
+))]
+pub(crate) async fn current(State(state): State<AppState>, query: QueryResult<Chain>) -> Result<Json<ValidatorSet>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let (chain, s) = sets(&state, q.network).await?;
+    let p = prefix(&state, &chain).await;
+    Ok(Json(ValidatorSet { validators: s.validators.iter().map(|m| address(p, &m.stash)).collect(), network: chain, session: s.session, era: s.era, block: s.block }))
+}
+
+/// Every validator of the latest set with its session keys (1KV `GET /validators`).
+#[utoipa::path(get, path = "/1kv/validators", tag = "1kv", params(Paging), responses(
+    (status = 200, description = "One page (`X-Total-Count`, `Link`)", body = Vec<Validator>),
+    (status = 400, description = "A bad query parameter", body = ErrorBody),
+    (status = 404, description = "No session seen yet", body = ErrorBody),
+))]
+pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<Paging>) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let (limit, offset) = q.checked()?;
+    let (chain, s) = sets(&state, q.network.clone()).await?;
+    let p = prefix(&state, &chain).await;
+    let shown: Vec<Validator> = s.validators.iter().skip(offset).take(limit).map(|m| validator(p, m)).collect();
+    let n = shown.len();
+    Ok(super::onekv::paged(Json(shown).into_response(), "/1kv/validators", s.validators.len(), limit, offset, n))
+}
+
+/// One validator of the latest set with its session keys (1KV `GET /validator/{address}`).
+#[utoipa::path(get, path = "/1kv/validator/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), Chain), responses(
+    (status = 200, description = "The validator", body = Validator),
+    (status = 400, description = "Not an address", body = ErrorBody),
+    (status = 404, description = "Not in the latest set", body = ErrorBody),
+))]
+pub(crate) async fn one(State(state): State<AppState>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<Validator>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let wanted = super::nominators::account_hex(&addr)?;
+    let (chain, s) = sets(&state, q.network).await?;
+    let p = prefix(&state, &chain).await;
+    s.validators
+        .iter()
+        .find(|m| m.stash == wanted)
+        .map(|m| Json(validator(p, m)))
+        .ok_or_else(|| ApiError::NotFound(format!("{addr} is not in the latest validator set of {chain} (session {})", s.session)))
+}
+
+/// Eras a stash was in a validator set.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActiveEras {
+    address: String,
+    /// Distinct eras it was in a set, over every session snapshot on the topic.
+    active_eras: u32,
+    /// The last of them.
+    last_era: Option<i64>,
+}
+
+/// The eras a stash was in a validator set (1KV `GET /validators/activeeras/{address}`).
+#[utoipa::path(get, path = "/1kv/validators/activeeras/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), Chain), responses(
+    (status = 200, description = "The count (0 when never in a set)", body = ActiveEras),
+    (status = 400, description = "Not an address", body = ErrorBody),
+    (status = 404, description = "No session seen yet", body = ErrorBody),
+))]
+pub(crate) async fn active_eras(State(state): State<AppState>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<ActiveEras>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let wanted = super::nominators::account_hex(&addr)?;
+    let (chain, s) = sets(&state, q.network).await?;
+    let p = prefix(&state, &chain).await;
+    let count = s.active_eras.get(&wanted).copied().unwrap_or_default();
+    Ok(Json(ActiveEras { address: address(p, &wanted), active_eras: count.eras, last_era: count.last }))
+}
