@@ -82,6 +82,7 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv_network::beefy))
         .routes(routes!(onekv_network::beefy_dummy))
         .routes(routes!(onekv_network::jobs))
+        .routes(routes!(onekv_network::block_index))
         .routes(routes!(onekv_validators::current))
         .routes(routes!(onekv_validators::list))
         .routes(routes!(onekv_validators::one))

@@ -203,3 +203,24 @@ async fn validator_sets_keys_and_active_eras_in_the_networks_encoding() {
     assert_eq!(eras(2).await["activeEras"], 1);
     assert_eq!(eras(7).await["activeEras"], 0);
 }
+
+#[tokio::test]
+async fn the_block_index_says_what_is_applied() {
+    let (_dir, store) = support::store_with(&[]).await;
+    let head = |n: u64, applied: u64| store::ChainHead {
+        chain: rules::synthetic::NET.into(),
+        number: n,
+        hash: "0x01".into(),
+        parent_hash: "0x00".into(),
+        timestamp_ms: None,
+        spec_version: 1,
+        applied_blocks: applied,
+    };
+    let app = router(support::state(store.clone()));
+    let (_, _, none) = get(&app, "/1kv/blockindex").await;
+    assert_eq!(none, serde_json::json!([]));
+    // Ingest started at block 101 and has applied 100 blocks since.
+    store.commit_heads("c", &[head(200, 100)], &store::CheckpointDelta { topic: "t".into(), partition: 0, from: None, to: 1 }).await.unwrap();
+    let (_, _, index) = get(&app, "/1kv/blockindex").await;
+    assert_eq!((index[0]["latest"].as_u64(), index[0]["earliest"].as_u64(), index[0]["blocksIndexed"].as_u64()), (Some(200), Some(101), Some(100)));
+}

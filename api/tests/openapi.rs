@@ -125,6 +125,7 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         "/1kv/validators/beefy".into(),
         "/1kv/validators/beefy/dummy".into(),
         "/1kv/scorekeeper/jobs".into(),
+        "/1kv/blockindex".into(),
         "/1kv/validators/current".into(),
         "/1kv/validators".into(),
         format!("/1kv/validator/{}", schemas::ss58::encode(0, &rules::synthetic::key(0))),

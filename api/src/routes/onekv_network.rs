@@ -271,3 +271,28 @@ pub(crate) async fn jobs(State(state): State<AppState>) -> Result<axum::Json<Vec
     out.extend(r.consumers.iter().map(|c| Job { name: c.consumer.clone(), status: status(c.ready), behind: Some(c.behind), error: c.why.clone() }));
     Ok(axum::Json(out))
 }
+
+/// The blocks indexed of a chain (1KV's block index).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BlockIndex {
+    network: String,
+    /// The latest block applied.
+    latest: u64,
+    /// The first block applied (ingest applies every block from there, without gaps).
+    earliest: u64,
+    blocks_indexed: u64,
+}
+
+/// Per chain, the blocks applied (1KV `GET /blockindex`).
+#[utoipa::path(get, path = "/1kv/blockindex", tag = "1kv", responses((status = 200, description = "One per chain with blocks applied", body = Vec<BlockIndex>)))]
+pub(crate) async fn block_index(State(state): State<AppState>) -> Result<axum::Json<Vec<BlockIndex>>, ApiError> {
+    let heads = state.store.chain_heads(state.consumer).await?;
+    Ok(axum::Json(
+        heads
+            .into_iter()
+            .filter(|h| h.applied_blocks > 0)
+            .map(|h| BlockIndex { earliest: (h.number + 1).saturating_sub(h.applied_blocks), latest: h.number, blocks_indexed: h.applied_blocks, network: h.chain })
+            .collect(),
+    ))
+}
