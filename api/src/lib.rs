@@ -1,5 +1,5 @@
 //! The public REST API: `router(AppState)` builds the whole surface, `serve`
-//! binds it. Handlers read the store only.
+//! binds it. Handlers read the store only; `/events` streams the topics.
 
 mod conditional;
 mod config;
