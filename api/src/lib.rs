@@ -103,9 +103,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::router().1
 }
 
-/// The fields `GET /candidates?fields=` may name.
-pub const CANDIDATE_FIELDS: &[&str] = &routes::SUMMARY_FIELDS;
-
 /// Bind `cfg.listen` and serve until `shutdown`; returns the bound address and
 /// the server task.
 pub async fn serve(

@@ -21,8 +21,6 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::openapi::ApiDoc;
 
-pub(crate) use candidates::SUMMARY_FIELDS;
-
 /// The answer `key` about `network`'s round `round` (default: the latest),
 /// built once by `build` and served with its tag.
 pub(crate) async fn round_answer(

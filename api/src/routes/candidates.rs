@@ -38,7 +38,7 @@ pub(crate) struct At {
 #[serde(deny_unknown_fields)]
 pub(crate) struct OfNetwork {
     /// Network (optional when one is scored).
-    network: Option<String>,
+    pub(super) network: Option<String>,
 }
 
 /// Query of `GET /candidates`.
@@ -64,7 +64,7 @@ pub(crate) struct ListQuery {
 }
 
 /// The fields of a candidate in a list, as `?fields=` names them.
-pub(crate) const SUMMARY_FIELDS: [&str; 14] = [
+const SUMMARY_FIELDS: [&str; 14] = [
     "slot_id", "name", "stash", "verdict", "valid", "reasons", "rank", "inclusion", "span_inclusion", "nominated_at",
     "faults", "total", "aggregate", "identity",
 ];

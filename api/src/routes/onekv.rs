@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::candidates::OfNetwork;
 use crate::openapi::ErrorBody;
 use crate::read_model::{Answer, ReadModel, respond};
 use crate::{ApiError, AppState};
@@ -49,15 +50,6 @@ impl Paging {
         }
         Ok((limit, self.offset.unwrap_or(0)))
     }
-}
-
-/// `?network=` only.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Net {
-    /// Network (optional when one is scored).
-    network: Option<String>,
 }
 
 /// The legacy `InvalidityReasonType` 1KV wrote for a check.
@@ -289,16 +281,19 @@ enum Listing {
     Invalid,
 }
 
-fn listed(r: &RoundSnapshot, listing: Listing) -> Vec<&CandidateRound> {
-    let mut rows: Vec<&CandidateRound> = r
-        .candidates
-        .iter()
-        .filter(|c| match listing {
+impl Listing {
+    /// Whether `c` is in the list.
+    fn holds(self, c: &CandidateRound) -> bool {
+        match self {
             Listing::Valid => c.validity.valid,
             Listing::Invalid => !c.validity.valid,
             Listing::ByTotal | Listing::ByRank => true,
-        })
-        .collect();
+        }
+    }
+}
+
+fn listed(r: &RoundSnapshot, listing: Listing) -> Vec<&CandidateRound> {
+    let mut rows: Vec<&CandidateRound> = r.candidates.iter().filter(|c| listing.holds(c)).collect();
     let total = |c: &CandidateRound| c.score.as_ref().map_or(0.0, |s| s.total);
     match listing {
         Listing::ByRank => rows.sort_by(|a, b| b.history.rank.cmp(&a.history.rank).then_with(|| a.candidate.name.cmp(&b.candidate.name))),
@@ -324,7 +319,8 @@ async fn list(state: &AppState, views: &ReadModel, headers: &HeaderMap, q: Pagin
     let (limit, offset) = q.checked()?;
     let net = super::candidates::network(state, q.network)?;
     let view = views.round(state, &net, None).await?;
-    let total = listed(&view.round, listing).len();
+    // Counted, not listed: the sorted list is only built when the answer is.
+    let total = view.round.candidates.iter().filter(|c| listing.holds(c)).count();
     let answer = view.answer(&format!("1kv/{listing:?}/{limit}/{offset}"), |r| {
         let page: Vec<Candidate> = listed(r, listing).into_iter().skip(offset).take(limit).map(|c| candidate(c, r)).collect();
         Answer::json(&page)
@@ -398,7 +394,7 @@ pub(crate) async fn invalid(
 }
 
 /// One candidate of the latest round (1KV `GET /candidate/{address}`).
-#[utoipa::path(get, path = "/1kv/candidate/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), Net), responses(
+#[utoipa::path(get, path = "/1kv/candidate/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), OfNetwork), responses(
     (status = 200, description = "The candidate", body = Candidate),
     (status = 400, description = "A bad query parameter", body = ErrorBody),
     (status = 404, description = "Not a candidate", body = ErrorBody),
@@ -408,7 +404,7 @@ pub(crate) async fn one(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path(address): Path<String>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = super::candidates::network(&state, q.network)?;
@@ -419,7 +415,7 @@ pub(crate) async fn one(
 }
 
 /// A candidate's latest score (1KV `GET /score/{address}`), or a round's (`/score/{address}/{session}`).
-#[utoipa::path(get, path = "/1kv/score/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), Net), responses(
+#[utoipa::path(get, path = "/1kv/score/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), OfNetwork), responses(
     (status = 200, description = "The score", body = ValidatorScore),
     (status = 404, description = "Not a candidate, or not scored (only valid candidates are)", body = ErrorBody),
 ))]
@@ -428,7 +424,7 @@ pub(crate) async fn latest_score(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path(address): Path<String>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     score_at(&state, &views, &headers, &address, q.network, None).await
@@ -438,7 +434,7 @@ pub(crate) async fn latest_score(
 #[utoipa::path(get, path = "/1kv/score/{address}/{session}", tag = "1kv", params(
     ("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"),
     ("session" = u64, Path, description = "Round (session index)"),
-    Net,
+    OfNetwork,
 ), responses(
     (status = 200, description = "The score", body = ValidatorScore),
     (status = 404, description = "No such round, not a candidate, or not scored", body = ErrorBody),
@@ -448,7 +444,7 @@ pub(crate) async fn session_score(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path((address, session)): Path<(String, u64)>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     score_at(&state, &views, &headers, &address, q.network, Some(session)).await
@@ -486,7 +482,7 @@ pub(crate) struct ScoreMetadata {
 }
 
 /// The latest round's score metadata (1KV `GET /scoremetadata`).
-#[utoipa::path(get, path = "/1kv/scoremetadata", tag = "1kv", params(Net), responses(
+#[utoipa::path(get, path = "/1kv/scoremetadata", tag = "1kv", params(OfNetwork), responses(
     (status = 200, description = "Statistics and weights", body = ScoreMetadata),
     (status = 404, description = "No round yet", body = ErrorBody),
 ))]
@@ -494,14 +490,14 @@ pub(crate) async fn latest_metadata(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     metadata_at(&state, &views, &headers, q.network, None).await
 }
 
 /// A round's score metadata (1KV `GET /scoremetadata/{session}`).
-#[utoipa::path(get, path = "/1kv/scoremetadata/{session}", tag = "1kv", params(("session" = u64, Path, description = "Round (session index)"), Net), responses(
+#[utoipa::path(get, path = "/1kv/scoremetadata/{session}", tag = "1kv", params(("session" = u64, Path, description = "Round (session index)"), OfNetwork), responses(
     (status = 200, description = "Statistics and weights", body = ScoreMetadata),
     (status = 404, description = "No such round", body = ErrorBody),
 ))]
@@ -510,7 +506,7 @@ pub(crate) async fn session_metadata(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path(session): Path<u64>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     metadata_at(&state, &views, &headers, q.network, Some(session)).await
@@ -544,7 +540,7 @@ pub(crate) struct EraStats {
 }
 
 /// The latest round's counts, as 1KV's one-element list (1KV `GET /erastats`).
-#[utoipa::path(get, path = "/1kv/erastats", tag = "1kv", params(Net), responses(
+#[utoipa::path(get, path = "/1kv/erastats", tag = "1kv", params(OfNetwork), responses(
     (status = 200, description = "A one-element list", body = Vec<EraStats>),
     (status = 404, description = "No round yet", body = ErrorBody),
 ))]
@@ -552,7 +548,7 @@ pub(crate) async fn era_stats(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, None, "1kv/erastats", |r| {

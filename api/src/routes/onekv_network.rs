@@ -8,23 +8,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use rules::RoundSnapshot;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::candidates::OfNetwork;
 use crate::openapi::ErrorBody;
 use crate::read_model::{Answer, ReadModel, respond};
 use crate::{ApiError, AppState};
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
-
-/// `?network=` only.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Net {
-    /// Network (optional when one is scored).
-    network: Option<String>,
-}
 
 /// A candidate's location, as 1KV's `Location` document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,7 +36,7 @@ pub(crate) struct Location {
 }
 
 /// The latest location of a candidate (1KV `GET /location/validator/{address}`).
-#[utoipa::path(get, path = "/1kv/location/validator/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), Net), responses(
+#[utoipa::path(get, path = "/1kv/location/validator/{address}", tag = "1kv", params(("address" = String, Path, description = "Stash in any SS58 encoding, or 0x hex"), OfNetwork), responses(
     (status = 200, description = "The location", body = Location),
     (status = 404, description = "Not a candidate, or no location known", body = ErrorBody),
 ))]
@@ -53,7 +45,7 @@ pub(crate) async fn location(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path(address): Path<String>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let net = super::candidates::network(&state, q.network)?;
@@ -135,7 +127,7 @@ fn location_stats(r: &RoundSnapshot) -> LocationStats {
 }
 
 /// The latest round's location statistics over valid candidates, the ones it was scored with (1KV `GET /locationstats`).
-#[utoipa::path(get, path = "/1kv/locationstats", tag = "1kv", params(Net), responses(
+#[utoipa::path(get, path = "/1kv/locationstats", tag = "1kv", params(OfNetwork), responses(
     (status = 200, description = "Buckets and variances", body = LocationStats),
     (status = 404, description = "No round yet", body = ErrorBody),
 ))]
@@ -143,14 +135,14 @@ pub(crate) async fn location_stats_latest(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, None, "1kv/locationstats", |r| Answer::json(&location_stats(r))).await
 }
 
 /// A round's location statistics (1KV `GET /locationstats/{session}`).
-#[utoipa::path(get, path = "/1kv/locationstats/{session}", tag = "1kv", params(("session" = u64, Path, description = "Round (session index)"), Net), responses(
+#[utoipa::path(get, path = "/1kv/locationstats/{session}", tag = "1kv", params(("session" = u64, Path, description = "Round (session index)"), OfNetwork), responses(
     (status = 200, description = "Buckets and variances", body = LocationStats),
     (status = 404, description = "No such round", body = ErrorBody),
 ))]
@@ -159,7 +151,7 @@ pub(crate) async fn location_stats_of(
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
     Path(session): Path<u64>,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, Some(session), "1kv/locationstats", |r| Answer::json(&location_stats(r))).await
@@ -183,7 +175,7 @@ pub(crate) struct BeefyStats {
 }
 
 /// BEEFY key statistics of the latest round's candidates (1KV `GET /validators/beefy`, over candidates).
-#[utoipa::path(get, path = "/1kv/validators/beefy", tag = "1kv", params(Net), responses(
+#[utoipa::path(get, path = "/1kv/validators/beefy", tag = "1kv", params(OfNetwork), responses(
     (status = 200, description = "Counts", body = BeefyStats),
     (status = 404, description = "No round yet", body = ErrorBody),
 ))]
@@ -191,7 +183,7 @@ pub(crate) async fn beefy(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, None, "1kv/beefy", |r| {
@@ -220,7 +212,7 @@ pub(crate) struct DummyKey {
 }
 
 /// The latest round's candidates with the dummy BEEFY key (1KV `GET /validators/beefy/dummy`).
-#[utoipa::path(get, path = "/1kv/validators/beefy/dummy", tag = "1kv", params(Net), responses(
+#[utoipa::path(get, path = "/1kv/validators/beefy/dummy", tag = "1kv", params(OfNetwork), responses(
     (status = 200, description = "The candidates", body = Vec<DummyKey>),
     (status = 404, description = "No round yet", body = ErrorBody),
 ))]
@@ -228,7 +220,7 @@ pub(crate) async fn beefy_dummy(
     State(state): State<AppState>,
     Extension(views): Extension<Arc<ReadModel>>,
     headers: HeaderMap,
-    query: QueryResult<Net>,
+    query: QueryResult<OfNetwork>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, None, "1kv/beefy/dummy", |r| {

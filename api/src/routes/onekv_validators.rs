@@ -3,7 +3,9 @@
 //! validator-sets fold. Addresses are answered in the network's own SS58
 //! encoding (the one its candidate list uses).
 
-use axum::Json;
+use std::sync::Arc;
+
+use axum::{Extension, Json};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use rules::validator_sets::{ChainSets, Member};
@@ -12,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::onekv::Paging;
 use crate::openapi::ErrorBody;
+use crate::read_model::ReadModel;
 use crate::{ApiError, AppState};
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -26,14 +29,10 @@ pub(crate) struct Chain {
 }
 
 /// The SS58 prefix the network's candidate list uses (42, the generic one, when unknown).
-async fn prefix(state: &AppState, network: &str) -> u16 {
-    let store = match state.scoring_store().await {
-        Ok(s) => s,
-        Err(_) => return 42,
-    };
-    let round = scoring::scorer::latest_round(store.as_ref(), network).await.ok().flatten();
+async fn prefix(state: &AppState, views: &ReadModel, network: &str) -> u16 {
+    let Ok(view) = views.round(state, network, None).await else { return 42 };
     let mut counts = std::collections::BTreeMap::new();
-    for c in round.iter().flat_map(|r| &r.candidates) {
+    for c in &view.round.candidates {
         if let Some((p, _)) = schemas::ss58::decode(&c.candidate.stash) {
             *counts.entry(p).or_insert(0usize) += 1;
         }
@@ -115,10 +114,10 @@ pub(crate) struct ValidatorSet {
     (status = 200, description = "The latest set", body = ValidatorSet),
     (status = 404, description = "No session seen yet", body = ErrorBody),
 ))]
-pub(crate) async fn current(State(state): State<AppState>, query: QueryResult<Chain>) -> Result<Json<ValidatorSet>, ApiError> {
+pub(crate) async fn current(State(state): State<AppState>, Extension(views): Extension<Arc<ReadModel>>, query: QueryResult<Chain>) -> Result<Json<ValidatorSet>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let (chain, s) = sets(&state, q.network).await?;
-    let p = prefix(&state, &chain).await;
+    let p = prefix(&state, &views, &chain).await;
     Ok(Json(ValidatorSet { validators: s.validators.iter().map(|m| address(p, &m.stash)).collect(), network: chain, session: s.session, era: s.era, block: s.block }))
 }
 
@@ -128,11 +127,11 @@ pub(crate) async fn current(State(state): State<AppState>, query: QueryResult<Ch
     (status = 400, description = "A bad query parameter", body = ErrorBody),
     (status = 404, description = "No session seen yet", body = ErrorBody),
 ))]
-pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<Paging>) -> Result<Response, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>, Extension(views): Extension<Arc<ReadModel>>, query: QueryResult<Paging>) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let (limit, offset) = q.checked()?;
     let (chain, s) = sets(&state, q.network.clone()).await?;
-    let p = prefix(&state, &chain).await;
+    let p = prefix(&state, &views, &chain).await;
     let shown: Vec<Validator> = s.validators.iter().skip(offset).take(limit).map(|m| validator(p, m)).collect();
     let n = shown.len();
     Ok(super::onekv::paged(Json(shown).into_response(), "/1kv/validators", s.validators.len(), limit, offset, n))
@@ -144,11 +143,11 @@ pub(crate) async fn list(State(state): State<AppState>, query: QueryResult<Pagin
     (status = 400, description = "Not an address", body = ErrorBody),
     (status = 404, description = "Not in the latest set", body = ErrorBody),
 ))]
-pub(crate) async fn one(State(state): State<AppState>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<Validator>, ApiError> {
+pub(crate) async fn one(State(state): State<AppState>, Extension(views): Extension<Arc<ReadModel>>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<Validator>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let wanted = super::nominators::account_hex(&addr)?;
     let (chain, s) = sets(&state, q.network).await?;
-    let p = prefix(&state, &chain).await;
+    let p = prefix(&state, &views, &chain).await;
     s.validators
         .iter()
         .find(|m| m.stash == wanted)
@@ -173,11 +172,11 @@ pub(crate) struct ActiveEras {
     (status = 400, description = "Not an address", body = ErrorBody),
     (status = 404, description = "No session seen yet", body = ErrorBody),
 ))]
-pub(crate) async fn active_eras(State(state): State<AppState>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<ActiveEras>, ApiError> {
+pub(crate) async fn active_eras(State(state): State<AppState>, Extension(views): Extension<Arc<ReadModel>>, Path(addr): Path<String>, query: QueryResult<Chain>) -> Result<Json<ActiveEras>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     let wanted = super::nominators::account_hex(&addr)?;
     let (chain, s) = sets(&state, q.network).await?;
-    let p = prefix(&state, &chain).await;
+    let p = prefix(&state, &views, &chain).await;
     let count = s.active_eras.get(&wanted).copied().unwrap_or_default();
     Ok(Json(ActiveEras { address: address(p, &wanted), active_eras: count.eras, last_era: count.last }))
 }
