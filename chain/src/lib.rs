@@ -8,6 +8,7 @@ mod network;
 pub mod nominate;
 pub mod proxy;
 mod rpc_count;
+pub mod runtime_version;
 pub mod staking;
 pub mod value_json;
 

@@ -49,4 +49,18 @@ async fn devnet_builds_blocks_and_accepts_staking_extrinsics() {
         .await
         .unwrap();
     assert!(identity.is_some(), "IdentityOf[ferdie] is set");
+
+    // Core_version as the client answers it (from the node's runtime version)
+    // is byte for byte what executing the runtime gives, at a block and at the best block.
+    let hash = devnet.block_hash(devnet.finalized_number().await.unwrap()).await.unwrap();
+    let rpc = devnet.rpc();
+    for at in [serde_json::json!(hash), serde_json::Value::Null] {
+        let executed: String = rpc.request("state_call", subxt_rpcs::rpc_params!["Core_version", "0x", at.clone()]).await.unwrap();
+        let version: serde_json::Value = rpc.request("state_getRuntimeVersion", subxt_rpcs::rpc_params![at.clone()]).await.unwrap();
+        let encoded = chain::runtime_version::encode_runtime_version(&version).unwrap();
+        assert_eq!(format!("0x{}", hex::encode(encoded)), executed, "at {at}: {version}");
+        let through_client: String =
+            client.rpc().request("state_call", subxt_rpcs::rpc_params!["Core_version", "0x", at.clone()]).await.unwrap();
+        assert_eq!(through_client, executed, "the client's answer at {at}");
+    }
 }

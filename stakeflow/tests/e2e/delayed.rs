@@ -85,9 +85,15 @@ async fn history_where(w: &World, what: &str, pred: impl Fn(&NominationRecord) -
 /// Why `stash` waits, signed by `signer`: its status, the transactions in flight, the node's pool, chopsticks' log.
 async fn stuck(w: &World, net: &str, stash: [u8; 32], signer: [u8; 32]) -> String {
     let b = book(w.pipeline.store.as_ref(), net).await;
+    // The whole chopsticks log outlives the test (its tempdir does not): the tail below may not reach back far enough.
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chopsticks-{}.log", std::process::id()));
+    let kept = match std::fs::write(&kept, w.devnet.log()) {
+        Ok(()) => format!("whole log kept at {}", kept.display()),
+        Err(e) => format!("could not keep the whole log: {e}"),
+    };
     let txs: Vec<_> = b.txs.values().map(|t| (&t.hash, t.nonce, t.birth, t.mortal_until, t.searched_to, &t.items)).collect();
     format!(
-        "{:#?}\nin flight (hash, nonce, birth, mortal until, searched to, items): {txs:#?}\n{}\nchopsticks:\n{}",
+        "{:#?}\nin flight (hash, nonce, birth, mortal until, searched to, items): {txs:#?}\n{}\nchopsticks ({kept}):\n{}",
         b.statuses.get(&hex(stash)),
         w.devnet.pool_report(signer).await,
         w.devnet.log_tail(80)
