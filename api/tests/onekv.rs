@@ -154,6 +154,8 @@ async fn location_and_beefy_statistics_come_from_the_round() {
         assert_eq!(sum, valid, "{field}: every valid candidate in one bucket");
     }
     assert_eq!(stats["countyVariance"], stats["countryVariance"], "1KV's spelling kept beside ours");
+    let (_, _, valid_stats) = get(&app, "/1kv/locationstats/valid").await;
+    assert_eq!(valid_stats, stats, "over the valid candidates, with the weights the round was scored with");
 
     let with_keys = round.candidates.iter().filter(|c| c.facts.beefy_key.is_some()).count() as u64;
     let (_, _, beefy) = get(&app, "/1kv/validators/beefy").await;
@@ -202,6 +204,23 @@ async fn validator_sets_keys_and_active_eras_in_the_networks_encoding() {
     assert_eq!(eras(0).await["activeEras"], 2);
     assert_eq!(eras(2).await["activeEras"], 1);
     assert_eq!(eras(7).await["activeEras"], 0);
+
+    // Locations of the set's members (0 and 1 since session 3) that are located candidates, in the set's order.
+    let want: Vec<(String, Option<String>)> = [0, 1]
+        .iter()
+        .filter_map(|&i| round.candidates.iter().find(|c| c.account == rules::synthetic::hex(rules::synthetic::key(i))))
+        .filter_map(|c| c.facts.location.as_ref().map(|l| (c.candidate.stash.clone(), l.value.city.clone())))
+        .collect();
+    assert!(!want.is_empty(), "the synthetic members have locations");
+    let (status, _, located) = get(&app, "/1kv/location/currentvalidatorset").await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<(String, Option<String>)> = located
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["address"].as_str().unwrap().to_string(), l["city"].as_str().map(String::from)))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[tokio::test]

@@ -54,20 +54,50 @@ pub(crate) async fn location(
     let Some(loc) = &c.facts.location else {
         return Err(ApiError::NotFound(format!("no location is known for {address} in round {}", view.round.round)));
     };
-    let answer = view.answer(&format!("1kv/location/{}", c.account), |r| {
-        Answer::json(&Location {
-            name: c.candidate.name.clone(),
-            address: c.candidate.stash.clone(),
-            city: loc.value.city.clone(),
-            region: loc.value.region.clone(),
-            country: loc.value.country.clone(),
-            provider: loc.value.provider.clone(),
-            session: r.round,
-            updated: r.at_ms,
-            source: loc.source.clone(),
-        })
-    })?;
+    let answer = view.answer(&format!("1kv/location/{}", c.account), |r| Answer::json(&location_of(r, c, loc)))?;
     Ok(respond(&answer, &headers, view.freshness))
+}
+
+fn location_of(r: &RoundSnapshot, c: &rules::CandidateRound, loc: &rules::validity::Fact<rules::validity::LocationFacts>) -> Location {
+    Location {
+        name: c.candidate.name.clone(),
+        address: c.candidate.stash.clone(),
+        city: loc.value.city.clone(),
+        region: loc.value.region.clone(),
+        country: loc.value.country.clone(),
+        provider: loc.value.provider.clone(),
+        session: r.round,
+        updated: r.at_ms,
+        source: loc.source.clone(),
+    }
+}
+
+/// The locations of the latest validator set's members that are candidates with
+/// a known location (1KV `GET /location/currentvalidatorset`; 1KV too locates only
+/// candidates' nodes). Members are taken from the validator-sets fold, locations
+/// from the latest round.
+#[utoipa::path(get, path = "/1kv/location/currentvalidatorset", tag = "1kv", params(OfNetwork), responses(
+    (status = 200, description = "One location per located member, in the set's order", body = Vec<Location>),
+    (status = 404, description = "No session or no round yet", body = ErrorBody),
+))]
+pub(crate) async fn location_current_set(
+    State(state): State<AppState>,
+    Extension(views): Extension<Arc<ReadModel>>,
+    query: QueryResult<OfNetwork>,
+) -> Result<axum::Json<Vec<Location>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let net = super::candidates::network(&state, q.network)?;
+    let (_, set) = super::onekv_validators::sets(&state, Some(net.clone())).await?;
+    let view = views.round(&state, &net, None).await?;
+    let r = &view.round;
+    let by_stash: std::collections::BTreeMap<&str, &rules::CandidateRound> = r.candidates.iter().map(|c| (c.account.as_str(), c)).collect();
+    let located = set
+        .validators
+        .iter()
+        .filter_map(|m| by_stash.get(m.stash.as_str()))
+        .filter_map(|c| c.facts.location.as_ref().map(|loc| location_of(r, c, loc)))
+        .collect();
+    Ok(axum::Json(located))
 }
 
 /// Nodes in one bucket.
@@ -139,6 +169,22 @@ pub(crate) async fn location_stats_latest(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
     super::round_answer(&state, &views, &headers, q.network, None, "1kv/locationstats", |r| Answer::json(&location_stats(r))).await
+}
+
+/// Location statistics over valid candidates (1KV `GET /locationstats/valid`). 1KV
+/// recomputed them here with its default weights instead of the configured ones; this
+/// answers the latest round's, the ones its candidates were scored with.
+#[utoipa::path(get, path = "/1kv/locationstats/valid", tag = "1kv", params(OfNetwork), responses(
+    (status = 200, description = "Buckets and variances", body = LocationStats),
+    (status = 404, description = "No round yet", body = ErrorBody),
+))]
+pub(crate) async fn location_stats_valid(
+    state: State<AppState>,
+    views: Extension<Arc<ReadModel>>,
+    headers: HeaderMap,
+    query: QueryResult<OfNetwork>,
+) -> Result<Response, ApiError> {
+    location_stats_latest(state, views, headers, query).await
 }
 
 /// A round's location statistics (1KV `GET /locationstats/{session}`).

@@ -41,7 +41,7 @@ async fn prefix(state: &AppState, views: &ReadModel, network: &str) -> u16 {
 }
 
 /// The chain asked for, with its sets.
-async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
+pub(super) async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
     let chain = match asked {
         Some(c) => c,
         None if state.networks.len() == 1 => state.networks[0].clone(),
