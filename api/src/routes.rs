@@ -7,6 +7,7 @@ mod health;
 mod nodes;
 mod nominators;
 mod onekv;
+mod onekv_era_points;
 mod onekv_network;
 mod onekv_nominators;
 mod onekv_validators;
@@ -87,6 +88,8 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv_validators::list))
         .routes(routes!(onekv_validators::one))
         .routes(routes!(onekv_validators::active_eras))
+        .routes(routes!(onekv_era_points::of_validator))
+        .routes(routes!(onekv_era_points::totals))
         .routes(routes!(onekv_nominators::list))
         .routes(routes!(onekv_nominators::one))
         .routes(routes!(onekv_nominators::status))

@@ -224,6 +224,39 @@ async fn validator_sets_keys_and_active_eras_in_the_networks_encoding() {
 }
 
 #[tokio::test]
+async fn era_points_per_validator_and_per_era_over_the_kept_eras() {
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let (status, _, _) = get(&router(support::state(store.clone())), "/1kv/totalerapoints").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no era has ended yet");
+    // Era 3 replayed with the same record: nothing doubles.
+    let records = [support::points(2, &[10, 30, 0]), support::points(3, &[20, 60, 40, 0]), support::points(3, &[20, 60, 40, 0])];
+    support::era_points(store.as_ref(), &records).await;
+    let app = router(support::state(store));
+
+    let (status, headers, totals) = get(&app, "/1kv/totalerapoints").await;
+    assert_eq!((status, headers["x-total-count"].to_str().unwrap()), (StatusCode::OK, "2"));
+    let newest = &totals[0];
+    assert_eq!((newest["era"].as_i64(), newest["totalEraPoints"].as_i64()), (Some(3), Some(120)));
+    assert_eq!((newest["median"].as_f64(), newest["average"].as_f64(), newest["max"].as_i64(), newest["min"].as_i64()), (Some(40.0), Some(40.0), Some(60), Some(20)));
+    assert_eq!(newest["validatorsEraPoints"].as_array().unwrap().len(), 3, "validators with points only");
+    let first = rules::synthetic::ss58(rules::synthetic::key(0));
+    assert!(newest["validatorsEraPoints"].as_array().unwrap().iter().any(|v| v["address"] == first.as_str() && v["eraPoints"] == 20));
+    let (_, headers, page) = get(&app, "/1kv/totalerapoints?limit=1&offset=1").await;
+    assert_eq!((page[0]["era"].as_i64(), page.as_array().unwrap().len()), (Some(2), 1));
+    assert!(!headers.contains_key("link"), "the last page");
+
+    // Any SS58 encoding asked, the network's answered; an era without points is 0.
+    let (status, _, mine) = get(&app, &format!("/1kv/erapoints/{}", schemas::ss58::encode(0, &rules::synthetic::key(2)))).await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<(i64, i64)> = mine.as_array().unwrap().iter().map(|d| (d["era"].as_i64().unwrap(), d["eraPoints"].as_i64().unwrap())).collect();
+    assert_eq!(got, [(3, 40), (2, 0)]);
+    assert_eq!(mine[0]["address"], rules::synthetic::ss58(rules::synthetic::key(2)).as_str());
+    let (status, _, _) = get(&app, "/1kv/erapoints/nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn the_block_index_says_what_is_applied() {
     let (_dir, store) = support::store_with(&[]).await;
     let head = |n: u64, applied: u64| store::ChainHead {

@@ -21,6 +21,7 @@ async fn app() -> (tempfile::TempDir, Router, rules::RoundSnapshot) {
     let targets: Vec<String> = round.candidates.iter().take(2).map(|c| c.candidate.stash.clone()).collect();
     support::nominated(store.as_ref(), rules::synthetic::NET, &nominator_stash(), &rules::synthetic::ss58([4; 32]), &targets).await;
     support::validator_sets(store.as_ref(), &[support::snapshot(1, 1, &[0, 1, 2]), support::snapshot(2, 2, &[0, 1])]).await;
+    support::era_points(store.as_ref(), &[support::points(1, &[10, 20]), support::points(2, &[30, 0, 5])]).await;
     let state = AppState { metrics: Some(Arc::new(|| "# no metrics yet\n".to_string())), ..support::state(store) };
     (dir, router(state), round)
 }
@@ -134,6 +135,10 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         format!("/1kv/validator/{}", schemas::ss58::encode(0, &rules::synthetic::key(9))),
         format!("/1kv/validators/activeeras/{}", rules::synthetic::hex(rules::synthetic::key(0))),
         "/1kv/validators/activeeras/nope".into(),
+        format!("/1kv/erapoints/{stash}"),
+        "/1kv/erapoints/nope".into(),
+        "/1kv/totalerapoints".into(),
+        "/1kv/totalerapoints?limit=0".into(),
         "/1kv/nominators".into(),
         format!("/1kv/nominator/{stash}"),
         format!("/1kv/nominator/{}", nominator_stash()),

@@ -11,10 +11,12 @@
 //! - [`geo`]: a node's country and region from its coordinates.
 //! - [`round`], [`explain`]: one round evaluated, and a score explained.
 //! - [`validator_sets`]: the latest validator set per chain with session keys, and eras per stash.
+//! - [`era_points`]: reward points of the last 84 eras per chain.
 //! - [`nomination`]: how many targets, whether an account is due, and which targets it nominates.
 
 pub mod announcement;
 pub mod chain_facts;
+pub mod era_points;
 pub mod eras;
 pub mod explain;
 pub mod geo;

@@ -3,7 +3,8 @@
 //! consumer (telemetry -> [`UptimeState`]), the session-keys consumer
 //! (session snapshots -> GRANDPA key to stash, per network) and the
 //! validator-sets consumer (session snapshots -> the latest set with keys,
-//! and eras per stash).
+//! and eras per stash) and the era-points consumer (points of the last 84
+//! eras per chain).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +162,28 @@ impl Fold for ValidatorSetsFold {
     }
 }
 
+/// Consumer name of the era-points fold.
+pub const ERA_POINTS_CONSUMER: &str = "stakeflow-era-points";
+
+/// Era-points records into the points of the last eras per chain.
+pub struct EraPointsFold;
+
+impl Fold for EraPointsFold {
+    type State = rules::era_points::EraPointsState;
+    const NAME: &'static str = ERA_POINTS_CONSUMER;
+    const KEY: &'static str = "eras";
+    const TOPIC: &'static str = topics::ERA_POINTS;
+
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String> {
+        let points = schemas::EraPoints::decode(payload).map_err(|e| e.to_string())?;
+        rules::era_points::apply(state, &points);
+        Ok(())
+    }
+}
+
+/// Every live fold's consumer name, for readiness.
+pub const FOLD_CONSUMERS: &[&str] = &[UPTIME_CONSUMER, SESSION_KEYS_CONSUMER, VALIDATOR_SETS_CONSUMER, ERA_POINTS_CONSUMER];
+
 /// Load the saved uptime state (empty when none).
 pub async fn load_uptime(store: &dyn Store) -> Result<UptimeState, ScoringError> {
     load_state::<UptimeFold>(store).await
@@ -188,6 +211,13 @@ impl FoldConsumer<ValidatorSetsFold> {
     /// Prepare the validator-sets consumer.
     pub fn validator_sets(bus: BusConfig, store: Arc<dyn Store>) -> Self {
         Self { bus, store, batch: 100, fold: ValidatorSetsFold, namespaces: None }
+    }
+}
+
+impl FoldConsumer<EraPointsFold> {
+    /// Prepare the era-points consumer (a record per era: small batches).
+    pub fn era_points(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 20, fold: EraPointsFold, namespaces: None }
     }
 }
 

@@ -37,6 +37,9 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), store.clone());
     let n = sets.catch_up(store.clone()).await.context("rebuilding validator sets")?;
     println!("rescore: validator sets rebuilt from {n} session snapshots");
+    let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), store.clone());
+    let n = points.catch_up(store.clone()).await.context("rebuilding era points")?;
+    println!("rescore: era points rebuilt from {n} era records");
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
     let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);

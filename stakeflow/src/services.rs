@@ -215,7 +215,7 @@ async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The heads, uptime, session-keys and validator-sets consumers, and the scorer when a network has a programme.
+/// The heads, uptime, session-keys, validator-sets and era-points consumers, and the scorer when a network has a programme.
 fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
@@ -226,6 +226,8 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     tasks.spawn("session-keys", |t| keys.run(t));
     let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
     tasks.spawn("validator-sets", |t| sets.run(t));
+    let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("era-points", |t| points.run(t));
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())

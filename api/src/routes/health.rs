@@ -47,7 +47,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     }
     // The folding consumers, from their first report on.
     let mut reports = Vec::new();
-    for name in [scoring::folds::UPTIME_CONSUMER, scoring::folds::SESSION_KEYS_CONSUMER, scoring::folds::VALIDATOR_SETS_CONSUMER] {
+    for &name in scoring::folds::FOLD_CONSUMERS {
         if let Some(p) = scoring::folds::progress(scoring_store.as_ref(), name).await? {
             reports.push((name, p));
         }

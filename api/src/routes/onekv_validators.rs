@@ -25,11 +25,11 @@ type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>
 #[serde(deny_unknown_fields)]
 pub(crate) struct Chain {
     /// The chain (optional when one is ingested).
-    network: Option<String>,
+    pub(super) network: Option<String>,
 }
 
 /// The SS58 prefix the network's candidate list uses (42, the generic one, when unknown).
-async fn prefix(state: &AppState, views: &ReadModel, network: &str) -> u16 {
+pub(super) async fn prefix(state: &AppState, views: &ReadModel, network: &str) -> u16 {
     let Ok(view) = views.round(state, network, None).await else { return 42 };
     let mut counts = std::collections::BTreeMap::new();
     for c in &view.round.candidates {
@@ -40,20 +40,25 @@ async fn prefix(state: &AppState, views: &ReadModel, network: &str) -> u16 {
     counts.into_iter().max_by_key(|(_, n)| *n).map_or(42, |(p, _)| p)
 }
 
+/// The chain asked for (the only one when none is named).
+pub(super) fn chain(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
+    match asked {
+        Some(c) => Ok(c),
+        None if state.networks.len() == 1 => Ok(state.networks[0].clone()),
+        None => Err(ApiError::BadQuery(format!("give ?network=, one of {:?}", state.networks))),
+    }
+}
+
 /// The chain asked for, with its sets.
 pub(super) async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
-    let chain = match asked {
-        Some(c) => c,
-        None if state.networks.len() == 1 => state.networks[0].clone(),
-        None => return Err(ApiError::BadQuery(format!("give ?network=, one of {:?}", state.networks))),
-    };
+    let chain = chain(state, asked)?;
     let store = state.scoring_store().await?;
     let all = scoring::load_state::<scoring::ValidatorSetsFold>(store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let sets = all.get(&chain).cloned().ok_or_else(|| ApiError::NotFound(format!("no session of {chain} has been seen yet")))?;
     Ok((chain, sets))
 }
 
-fn address(prefix: u16, hex_stash: &str) -> String {
+pub(super) fn address(prefix: u16, hex_stash: &str) -> String {
     hex::decode(hex_stash.trim_start_matches("0x"))
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())

@@ -86,6 +86,34 @@ pub async fn validator_sets(store: &dyn Store, snapshots: &[schemas::SessionSnap
     store.put_state(scoring::ValidatorSetsFold::NAME, scoring::ValidatorSetsFold::KEY, &serde_json::to_vec(&sets).unwrap()).await.unwrap();
 }
 
+/// The era-points fold's state after `records`, each encoded and applied as the fold does.
+pub async fn era_points(store: &dyn Store, records: &[schemas::EraPoints]) {
+    use scoring::folds::Fold;
+    let mut state = rules::era_points::EraPointsState::new();
+    for r in records {
+        scoring::EraPointsFold.apply(&mut state, &r.encode().unwrap()).unwrap();
+    }
+    store.put_state(scoring::EraPointsFold::NAME, scoring::EraPointsFold::KEY, &serde_json::to_vec(&state).unwrap()).await.unwrap();
+}
+
+/// Era `era`'s points of the synthetic network: candidate `i` earned `points[i]` (none when 0).
+pub fn points(era: i64, points: &[i64]) -> schemas::EraPoints {
+    let earned: Vec<schemas::ValidatorPoints> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| **p > 0)
+        .map(|(i, p)| schemas::ValidatorPoints { stash: rules::synthetic::hex(rules::synthetic::key(i)), points: *p })
+        .collect();
+    schemas::EraPoints {
+        chain: rules::synthetic::NET.into(),
+        era,
+        block_number: era * 100,
+        block_hash: "0x00".into(),
+        total: points.iter().sum(),
+        points: earned,
+    }
+}
+
 /// A session snapshot of the synthetic network: candidates `members` (by index) in the set at `era`.
 pub fn snapshot(session: i64, era: i64, members: &[usize]) -> schemas::SessionSnapshot {
     schemas::SessionSnapshot {

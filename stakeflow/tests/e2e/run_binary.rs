@@ -122,7 +122,7 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     // The folding consumers report to /ready from their start, quiet topics included.
     let ready: serde_json::Value = http.get(format!("http://{}/ready", run.api)).send().await.unwrap().json().await.unwrap();
     let reporting: Vec<&str> = ready["consumers"].as_array().into_iter().flatten().filter_map(|c| c["consumer"].as_str()).collect();
-    for consumer in [scoring::UPTIME_CONSUMER, scoring::SESSION_KEYS_CONSUMER, scoring::VALIDATOR_SETS_CONSUMER] {
+    for &consumer in scoring::FOLD_CONSUMERS {
         assert!(reporting.contains(&consumer), "{consumer} does not report: {ready}");
     }
     assert_eq!(ready["ready"], true, "{ready}");
