@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::onekv::Paging;
-use super::onekv_validators::{Chain, address, chain, prefix};
+use super::onekv_validators::{Chain, address, chain_state, prefix};
 use crate::openapi::ErrorBody;
 use crate::read_model::ReadModel;
 use crate::{ApiError, AppState};
@@ -21,11 +21,7 @@ type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>
 
 /// The chain asked for, with its eras (newest last).
 async fn eras(state: &AppState, asked: Option<String>) -> Result<(String, BTreeMap<i64, EraTotals>), ApiError> {
-    let chain = chain(state, asked)?;
-    let store = state.scoring_store().await?;
-    let mut all = scoring::load_state::<scoring::EraPointsFold>(store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let eras = all.remove(&chain).ok_or_else(|| ApiError::NotFound(format!("no era of {chain} has ended with points yet")))?;
-    Ok((chain, eras))
+    chain_state::<scoring::EraPointsFold, _>(state, asked, |c| format!("no era of {c} has ended with points yet")).await
 }
 
 /// A validator's points in one era, as 1KV's `EraPoints` document.

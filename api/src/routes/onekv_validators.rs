@@ -41,7 +41,7 @@ pub(super) async fn prefix(state: &AppState, views: &ReadModel, network: &str) -
 }
 
 /// The chain asked for (the only one when none is named).
-pub(super) fn chain(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
+fn chain(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
     match asked {
         Some(c) => Ok(c),
         None if state.networks.len() == 1 => Ok(state.networks[0].clone()),
@@ -49,13 +49,22 @@ pub(super) fn chain(state: &AppState, asked: Option<String>) -> Result<String, A
     }
 }
 
-/// The chain asked for, with its sets.
-pub(super) async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
+/// The chain asked for, and its part of the state of fold `F` (per chain);
+/// 404 saying `missing(chain)` when the fold has nothing of it yet.
+pub(super) async fn chain_state<F, V>(state: &AppState, asked: Option<String>, missing: impl FnOnce(&str) -> String) -> Result<(String, V), ApiError>
+where
+    F: scoring::folds::Fold<State = std::collections::BTreeMap<String, V>>,
+{
     let chain = chain(state, asked)?;
     let store = state.scoring_store().await?;
-    let all = scoring::load_state::<scoring::ValidatorSetsFold>(store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let sets = all.get(&chain).cloned().ok_or_else(|| ApiError::NotFound(format!("no session of {chain} has been seen yet")))?;
-    Ok((chain, sets))
+    let mut all = scoring::load_state::<F>(store.as_ref()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(mine) = all.remove(&chain) else { return Err(ApiError::NotFound(missing(&chain))) };
+    Ok((chain, mine))
+}
+
+/// The chain asked for, with its sets.
+pub(super) async fn sets(state: &AppState, asked: Option<String>) -> Result<(String, ChainSets), ApiError> {
+    chain_state::<scoring::ValidatorSetsFold, _>(state, asked, |c| format!("no session of {c} has been seen yet")).await
 }
 
 pub(super) fn address(prefix: u16, hex_stash: &str) -> String {
