@@ -17,6 +17,10 @@ pub struct ApiConfig {
     /// 60s, and records that it is merely quiet).
     #[serde(with = "humantime_serde")]
     pub ready_max_silence: Duration,
+    /// `/ready` answers 503 while a folding consumer (uptime, session keys,
+    /// validator sets, era points) had more than this many records of its
+    /// topic left to apply when it last reported (default 10,000).
+    pub ready_max_behind: u64,
     /// A request not answered within this gets 503 `timeout` (default 10 s).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -32,6 +36,7 @@ impl Default for ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ready_max_lag: 10,
             ready_max_silence: Duration::from_secs(180),
+            ready_max_behind: 10_000,
             request_timeout: Duration::from_secs(10),
             max_body_bytes: 64 * 1024,
             cors_origins: Vec::new(),

@@ -36,6 +36,8 @@ pub struct AppState {
     pub ready_max_lag: u64,
     /// Longest time (ms) since ingest last heard from a chain at which `/ready` still answers 200.
     pub ready_max_silence_ms: i64,
+    /// Most records a folding consumer may have left to apply at its last report for `/ready` to answer 200.
+    pub ready_max_behind: u64,
     /// Renders the process's metrics in Prometheus text format, for `/metrics`.
     pub metrics: Option<MetricsRender>,
     /// Window over which `/nodes` reports offline time, ms.

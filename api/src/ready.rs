@@ -42,7 +42,7 @@ pub struct ConsumerReadiness {
     pub silent_for_s: u64,
     /// Records on its topic it had not applied when it reported.
     pub behind: u64,
-    /// Whether it reports within the silence bound.
+    /// Whether it reports within the silence bound and is not too far behind.
     pub ready: bool,
     /// Why not, when not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,14 +67,20 @@ pub struct Readiness {
 
 impl Readiness {
     /// Judge the folding consumers by their last reports too: one silent
-    /// beyond the silence bound is stalled (a quiet topic still reports).
+    /// beyond the silence bound is stalled (a quiet topic still reports), one
+    /// with more records left than the bound is behind.
     pub fn with_consumers(mut self, reports: &[(&str, scoring::folds::FoldProgress)], bounds: Bounds) -> Self {
         self.consumers = reports
             .iter()
             .map(|(name, p)| {
                 let silent_ms = bounds.now_ms.saturating_sub(p.at_ms).max(0);
-                let why = (silent_ms > bounds.max_silence_ms)
-                    .then(|| format!("{name} has not reported for {} s (stalled or down)", silent_ms / 1000));
+                let why = if silent_ms > bounds.max_silence_ms {
+                    Some(format!("{name} has not reported for {} s (stalled or down)", silent_ms / 1000))
+                } else if p.behind > bounds.max_behind {
+                    Some(format!("{name} had {} records not applied yet when it last reported (more than {})", p.behind, bounds.max_behind))
+                } else {
+                    None
+                };
                 ConsumerReadiness { consumer: name.to_string(), silent_for_s: (silent_ms / 1000) as u64, behind: p.behind, ready: why.is_none(), why }
             })
             .collect();
@@ -90,6 +96,8 @@ pub struct Bounds {
     pub max_lag: u64,
     /// Longest time since ingest last heard from a chain, ms.
     pub max_silence_ms: i64,
+    /// Most records a folding consumer may have left unapplied at its last report.
+    pub max_behind: u64,
     /// Now, ms since the epoch.
     pub now_ms: i64,
 }
@@ -189,6 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn a_folding_consumer_too_far_behind_is_not_ready_and_at_the_bound_it_is() {
+        use scoring::folds::FoldProgress;
+        let nets = vec!["paseo".to_string()];
+        let judged = |behind| {
+            readiness(&nets, &[seen("paseo", 5)], &[applied("paseo", 5)], None, &BTreeMap::new(), bounds(10))
+                .with_consumers(&[("stakeflow-era-points", FoldProgress { at_ms: NOW - 1_000, behind })], bounds(10))
+        };
+        let r = judged(101);
+        assert!(!r.ready && !r.consumers[0].ready);
+        assert!(r.consumers[0].why.as_deref().unwrap().contains("101 records not applied yet"), "{:?}", r.consumers[0]);
+        assert!(judged(100).ready);
+    }
+
+    #[test]
     fn a_nominator_that_stopped_passing_makes_its_chain_unready() {
         let nets = vec!["paseo".to_string(), "kusama".to_string()];
         let (s, a) = ([seen("paseo", 5), seen("kusama", 5)], [applied("paseo", 5), applied("kusama", 5)]);
@@ -205,7 +227,7 @@ mod tests {
     const NOW: i64 = 1_800_000_000_000;
 
     fn bounds(max_lag: u64) -> Bounds {
-        Bounds { max_lag, max_silence_ms: 180_000, now_ms: NOW }
+        Bounds { max_lag, max_silence_ms: 180_000, max_behind: 100, now_ms: NOW }
     }
 
     fn seen(chain: &str, number: u64) -> ObservedHead {

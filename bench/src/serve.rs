@@ -172,7 +172,7 @@ pub async fn api(candidates: usize, connections: usize, seconds: u64) -> anyhow:
         networks: Arc::new(vec![net.clone()]),
         consumer: "bench",
         ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
+        ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
         metrics: None,
         uptime_window_ms: 0,
         // As `stakeflow run` has it: the live scoring namespace is looked up, not assumed.

@@ -265,6 +265,7 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         consumer: scoring::HEADS_CONSUMER,
         ready_max_lag: cfg.api.ready_max_lag,
         ready_max_silence_ms: cfg.api.ready_max_silence.as_millis() as i64,
+        ready_max_behind: cfg.api.ready_max_behind,
         metrics: Some(s.render.clone()),
         uptime_window_ms: cfg.uptime.window_ms(),
         namespaces: Some(s.namespaces.clone()),

@@ -32,7 +32,7 @@ pub fn state(store: Arc<dyn Store>) -> AppState {
         networks: Arc::new(vec![net.clone()]),
         consumer: "c",
         ready_max_lag: 0,
-        ready_max_silence_ms: i64::MAX,
+        ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
         metrics: None,
         uptime_window_ms: 0,
         namespaces: None,

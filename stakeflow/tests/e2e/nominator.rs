@@ -215,7 +215,7 @@ pub(crate) async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn
         store: w.pipeline.store.clone(),
         networks: Arc::new(vec![w.net.name.clone()]),
         consumer: scoring::HEADS_CONSUMER,
-        ready_max_lag: 10, ready_max_silence_ms: i64::MAX,
+        ready_max_lag: 10, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
         metrics: None,
         uptime_window_ms: 1000,
         namespaces: Some(w.namespaces.clone()),

@@ -221,7 +221,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),
         consumer: scoring::HEADS_CONSUMER,
-        ready_max_lag: 0, ready_max_silence_ms: i64::MAX,
+        ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
         metrics: None,
         uptime_window_ms: uptime_cfg.window_ms(),
         namespaces: Some(namespaces.clone()),

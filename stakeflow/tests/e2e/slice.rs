@@ -34,7 +34,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
         store: store.clone(),
         networks: Arc::new(vec![net.name.clone()]),
         consumer: scoring::HEADS_CONSUMER,
-        ready_max_lag: 0, ready_max_silence_ms: i64::MAX,
+        ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
         metrics: None,
         uptime_window_ms: 0,
         namespaces: None,
