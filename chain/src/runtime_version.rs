@@ -33,7 +33,9 @@ fn is_empty_bytes(v: &Value) -> bool {
 
 /// The SCALE bytes `Core_version` returns, from `state_getRuntimeVersion`'s JSON
 /// (spec name, impl name, authoring, spec and impl versions, APIs, transaction
-/// version, then the system or state version when the node gives one).
+/// version, then the system or state version when the node gives one). For a
+/// runtime older than the transaction version the node gives its default (1)
+/// where the runtime gave none: it only matters for building a transaction there.
 pub fn encode_runtime_version(json: &Value) -> Result<Vec<u8>, String> {
     let text = |k: &str| json.get(k).and_then(Value::as_str).ok_or_else(|| format!("no {k}"));
     let num = |k: &str| json.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("no {k}"));
@@ -80,11 +82,11 @@ mod tests {
     #[test]
     fn only_core_version_calls_are_recognised() {
         let at = serde_json::json!("0xabcd");
-        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x", at]))) ), Some(Some(at.clone())));
+        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x", at])))), Some(Some(at.clone())));
         assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x"])))), Some(None));
         assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x", null])))), Some(None));
-        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Metadata_metadata", "0x", at]))) ), None);
-        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x01", at]))) ), None);
+        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Metadata_metadata", "0x", at])))), None);
+        assert_eq!(core_version_call("state_call", Some(&raw(serde_json::json!(["Core_version", "0x01", at])))), None);
         assert_eq!(core_version_call("state_getStorage", Some(&raw(serde_json::json!(["Core_version", "0x"])))), None);
         assert_eq!(core_version_call("state_call", None), None);
     }
