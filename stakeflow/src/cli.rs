@@ -76,7 +76,7 @@ pub enum Command {
     Ingest,
     /// The scoring consumers alone.
     Score,
-    /// The nominator alone (not part of this build yet).
+    /// The nominator alone, for every network with nominator accounts.
     Nominate,
     /// The REST API alone.
     Api,
