@@ -37,20 +37,49 @@ impl Devnet {
     }
 
     /// Sign, submit and wait until finalized with success; returns the event names.
+    ///
+    /// Bounded, and robust to two ways chopsticks keeps a watched transaction
+    /// without a word: one whose application threw goes back to its pool until
+    /// another block is built (in Instant mode only a new submission builds
+    /// one), so after a quiet spell a block is built to take it; one dropped
+    /// with a failed block build is neither in the pool nor on chain, so the
+    /// same signed bytes are submitted again. Past the bound the error says
+    /// what the pool and the log show, instead of hanging the test.
     pub async fn submit(
         &self,
         signer: &Keypair,
         payload: DynamicPayload<Composite<()>>,
     ) -> anyhow::Result<Vec<String>> {
+        const QUIET: std::time::Duration = std::time::Duration::from_secs(15);
+        const BOUND: std::time::Duration = std::time::Duration::from_secs(180);
         let client = self.client("devnet").await?;
-        let progress = client
-            .api()
-            .tx()
-            .await?
-            .sign_and_submit_then_watch_default(&payload, signer)
-            .await
-            .context("submit")?;
-        let events = progress.wait_for_finalized_success().await.context("wait for finalized success")?;
+        let who = subxt::utils::AccountId32(account_id(signer)).to_string();
+        let next_nonce = || async { anyhow::Ok(self.rpc().request::<u64>("system_accountNextIndex", subxt_rpcs::rpc_params![who.clone()]).await?) };
+        let nonce = next_nonce().await?;
+        let tx = client.api().tx().await?.create_signed(&payload, signer, Default::default()).await.context("sign")?;
+        let end = tokio::time::Instant::now() + BOUND;
+        let mut finalized = Box::pin(tx.submit_and_watch().await.context("submit")?.wait_for_finalized_success());
+        let events = loop {
+            tokio::select! {
+                r = &mut finalized => break r.context("wait for finalized success")?,
+                _ = tokio::time::sleep(QUIET) => {
+                    let pool = self.pool_report(account_id(signer)).await;
+                    anyhow::ensure!(
+                        tokio::time::Instant::now() < end,
+                        "a transaction of {who} (nonce {nonce}) was not finalized within {BOUND:?}: {pool}\nchopsticks:\n{}",
+                        self.log_tail(40)
+                    );
+                    // A block takes what the pool holds; it is built after any build under way.
+                    tracing::warn!(%pool, "a transaction of {who} is not finalized after {QUIET:?}: building a block");
+                    self.new_blocks(1).await?;
+                    if next_nonce().await? <= nonce {
+                        // Neither on chain nor in the pool, and no build is left that could hold it.
+                        tracing::warn!("the node lost a transaction of {who} (nonce {nonce}): submitting it again");
+                        finalized = Box::pin(tx.submit_and_watch().await.context("submit again")?.wait_for_finalized_success());
+                    }
+                }
+            }
+        };
         Ok(events
             .iter()
             .filter_map(Result::ok)

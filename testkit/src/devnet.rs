@@ -225,6 +225,22 @@ impl Devnet {
     }
 }
 
+/// A test that fails with a devnet keeps chopsticks' whole log (its tempdir
+/// goes with the devnet) and shows where, with the last lines.
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if !std::thread::panicking() || self.child.is_none() {
+            return;
+        }
+        let kept = std::env::temp_dir().join(format!("stakeflow-chopsticks-{}-{}.log", std::process::id(), self.url.rsplit(':').next().unwrap_or("devnet")));
+        let kept = match std::fs::copy(&self.log, &kept) {
+            Ok(_) => format!("kept at {}", kept.display()),
+            Err(e) => format!("could not be kept: {e}"),
+        };
+        eprintln!("chopsticks at {} (its whole log {kept}), last lines:\n{}", self.url, self.log_tail(60));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

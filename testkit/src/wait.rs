@@ -4,6 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Poll `check` until it returns `Some`, failing after `deadline` with `what`.
+/// A check that itself never answers (a request to a wedged server) fails at
+/// the same deadline: a wait is bounded whatever it waits on.
 pub async fn until<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
@@ -11,12 +13,38 @@ where
 {
     let end = tokio::time::Instant::now() + deadline;
     loop {
-        if let Some(v) = check().await {
-            return Ok(v);
+        match tokio::time::timeout_at(end, check()).await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(_) => anyhow::bail!("timed out after {deadline:?} waiting for {what} (the last check did not answer)"),
         }
         if tokio::time::Instant::now() >= end {
             anyhow::bail!("timed out after {deadline:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_check_that_never_answers_fails_at_the_deadline() {
+        let e = until("nothing", Duration::from_millis(200), || std::future::pending::<Option<()>>()).await.unwrap_err();
+        assert!(e.to_string().contains("did not answer"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_check_that_answers_later_is_waited_for() {
+        let mut n = 0;
+        let v = until("the third check", Duration::from_secs(5), || {
+            n += 1;
+            let n = n;
+            async move { (n == 3).then_some(n) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 3);
     }
 }

@@ -50,6 +50,16 @@ async fn devnet_builds_blocks_and_accepts_staking_extrinsics() {
         .unwrap();
     assert!(identity.is_some(), "IdentityOf[ferdie] is set");
 
+    // A transaction the node holds without building its block (as chopsticks
+    // does with one whose application threw) is still brought to finality:
+    // after a quiet spell the harness builds the block itself, once.
+    let _: serde_json::Value = devnet.rpc().request("dev_setBlockBuildMode", subxt_rpcs::rpc_params!["Manual"]).await.unwrap();
+    let before = devnet.finalized_number().await.unwrap();
+    let events = devnet.chill(&ferdie).await.unwrap();
+    assert!(events.iter().any(|e| e == "Staking::Chilled"), "{events:?}");
+    assert_eq!(devnet.finalized_number().await.unwrap(), before + 1, "one block, built by the harness");
+    let _: serde_json::Value = devnet.rpc().request("dev_setBlockBuildMode", subxt_rpcs::rpc_params!["Instant"]).await.unwrap();
+
     // Core_version as the client answers it (from the node's runtime version)
     // is byte for byte what executing the runtime gives, at a block and at the best block.
     let hash = devnet.block_hash(devnet.finalized_number().await.unwrap()).await.unwrap();
