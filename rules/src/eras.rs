@@ -53,6 +53,17 @@ impl EraSet {
         self.0.last().map(|&(_, e)| e)
     }
 
+    /// How many eras are in any of `sets`; without building the union for
+    /// one set (most identities have one address with eras).
+    pub fn union_len<'a>(sets: impl IntoIterator<Item = &'a EraSet>) -> u32 {
+        let mut sets = sets.into_iter().filter(|s| !s.is_empty());
+        match (sets.next(), sets.next()) {
+            (None, _) => 0,
+            (Some(one), None) => one.len(),
+            (Some(a), Some(b)) => Self::union([a, b].into_iter().chain(sets)).len(),
+        }
+    }
+
     /// The union of several sets.
     pub fn union<'a>(sets: impl IntoIterator<Item = &'a EraSet>) -> EraSet {
         let mut all: Vec<(u32, u32)> = sets.into_iter().flat_map(|s| s.0.iter().copied()).collect();
@@ -97,6 +108,8 @@ mod tests {
             let model: BTreeSet<u32> = a.iter().chain(&b).copied().collect();
             let u = EraSet::union([&x, &y]);
             prop_assert_eq!(u.len() as usize, model.len());
+            prop_assert_eq!(EraSet::union_len([&x, &y]) as usize, model.len());
+            prop_assert_eq!(EraSet::union_len([&x]), x.len());
             prop_assert_eq!(u, EraSet::union([&y, &x]));
         }
     }

@@ -57,7 +57,7 @@ pub fn share(set: Option<&EraSet>, era: u32, window: u32) -> f64 {
 
 /// History of `stash` (0x hex) with identity `addresses`, at active era `era`.
 pub fn history(stash: &str, addresses: &BTreeSet<String>, staking: &ChainFacts, relay: &ChainFacts, era: Option<u32>) -> History {
-    let rank = EraSet::union(addresses.iter().filter_map(|a| staking.active.get(a))).len();
+    let rank = EraSet::union_len(addresses.iter().filter_map(|a| staking.active.get(a)));
     let pointed = staking.pointed.get(stash);
     let (inclusion, span_inclusion) = match era {
         Some(e) => (share(pointed, e, INCLUSION_ERAS), share(pointed, e, SPAN_INCLUSION_ERAS)),

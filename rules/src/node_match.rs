@@ -46,7 +46,7 @@ pub type Names = BTreeMap<String, String>;
 pub fn stash_of(validator: Option<&str>, name: &str, keys: &GrandpaKeys, names: Option<&Names>) -> Option<(String, MatchedBy)> {
     let by_key = validator
         .and_then(schemas::ss58::account)
-        .and_then(|key| keys.get(&format!("0x{}", hex::encode(key))))
+        .and_then(|key| keys.get(&schemas::ss58::hex0x(&key)))
         .map(|stash| (stash.clone(), MatchedBy::SessionKey));
     by_key.or_else(|| names?.get(name.trim()).map(|stash| (stash.clone(), MatchedBy::Name)))
 }

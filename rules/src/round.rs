@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use schemas::CandidateEntry as Candidate;
@@ -152,9 +153,13 @@ fn nodes_by_stash<'a>(input: &'a RoundInput<'_>) -> BTreeMap<String, Vec<(&'a No
         .online
         .match_by_name
         .then(|| input.candidates.iter().filter_map(|c| Some((c.name.trim().to_string(), hex_account(&c.stash)?))).collect());
+    // Decoding each node's key is the work: in parallel, then gathered in node order.
+    let nodes: Vec<&NodeUptime> = input.uptime.nodes.values().filter(|n| n.network == input.network).collect();
+    let matched: Vec<Option<(String, MatchedBy)>> =
+        nodes.par_iter().map(|node| node_match::stash_of(node.validator.as_deref(), &node.name, &keys, names.as_ref())).collect();
     let mut out: BTreeMap<String, Vec<(&NodeUptime, MatchedBy)>> = BTreeMap::new();
-    for node in input.uptime.nodes.values().filter(|n| n.network == input.network) {
-        if let Some((stash, how)) = node_match::stash_of(node.validator.as_deref(), &node.name, &keys, names.as_ref()) {
+    for (node, m) in nodes.into_iter().zip(matched) {
+        if let Some((stash, how)) = m {
             out.entry(stash).or_default().push((node, how));
         }
     }
@@ -204,7 +209,7 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
     let ctx = CheckContext { now_ms: input.at_ms, decimals: input.decimals };
 
     // Identity roots first: nodes per identity counts candidates sharing one.
-    let accounts: Vec<Option<String>> = input.candidates.iter().map(|c| hex_account(&c.stash)).collect();
+    let accounts: Vec<Option<String>> = input.candidates.par_iter().map(|c| hex_account(&c.stash)).collect();
     let mut per_root: BTreeMap<String, u32> = BTreeMap::new();
     for account in accounts.iter().flatten() {
         if let Some(root) = history::identity_root(account, input.identity) {
@@ -212,16 +217,21 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
         }
     }
 
-    let mut rows: Vec<CandidateRound> = Vec::with_capacity(input.candidates.len());
-    for (candidate, account) in input.candidates.iter().zip(&accounts) {
-        let account = account.clone().unwrap_or_default();
-        let (node, location) = nodes.get(&account).and_then(|n| node_facts(n, input)).unzip();
-        let facts = candidate_facts(input, candidate, &account, node, location.flatten(), telemetry_up, &per_root);
-        let validity = validity::evaluate(&facts, input.validity, ctx);
-        let addresses = history::identity_addresses(&account, input.identity);
-        let history = history::history(&account, &addresses, input.staking, input.relay, era);
-        rows.push(CandidateRound { candidate: candidate.clone(), account, facts, validity, history, inputs: None, score: None });
-    }
+    // Each candidate is judged on its own: in parallel, in list order.
+    let mut rows: Vec<CandidateRound> = input
+        .candidates
+        .par_iter()
+        .zip(&accounts)
+        .map(|(candidate, account)| {
+            let account = account.clone().unwrap_or_default();
+            let (node, location) = nodes.get(&account).and_then(|n| node_facts(n, input)).unzip();
+            let facts = candidate_facts(input, candidate, &account, node, location.flatten(), telemetry_up, &per_root);
+            let validity = validity::evaluate(&facts, input.validity, ctx);
+            let addresses = history::identity_addresses(&account, input.identity);
+            let history = history::history(&account, &addresses, input.staking, input.relay, era);
+            CandidateRound { candidate: candidate.clone(), account, facts, validity, history, inputs: None, score: None }
+        })
+        .collect();
 
     // Only valid candidates are scored, against statistics of the valid set.
     let stakes = history::nominator_stakes(input.staking, input.decimals);
