@@ -50,6 +50,8 @@ pub struct AppState {
     pub nominated_networks: Arc<Vec<String>>,
     /// The broker `/events` streams the topics from (`None`: no live stream).
     pub events: Option<bus::BusConfig>,
+    /// Token decimals per network, for amounts in tokens (a network missing: planck only).
+    pub decimals: Arc<std::collections::BTreeMap<String, u8>>,
 }
 
 impl AppState {

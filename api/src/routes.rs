@@ -9,7 +9,9 @@ mod nominators;
 mod onekv;
 mod onekv_era_points;
 mod onekv_network;
+mod onekv_nominator_stake;
 mod onekv_nominators;
+mod onekv_rewards;
 mod onekv_validators;
 mod registry;
 mod status;
@@ -96,6 +98,17 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv_nominators::nominations))
         .routes(routes!(onekv_nominators::last_of))
         .routes(routes!(onekv_nominators::last_nomination))
+        .routes(routes!(onekv_nominator_stake::latest))
+        .routes(routes!(onekv_nominator_stake::of_era))
+        .routes(routes!(onekv_nominator_stake::last))
+        .routes(routes!(onekv_rewards::of_validator))
+        .routes(routes!(onekv_rewards::validator_total))
+        .routes(routes!(onekv_rewards::validator_stats))
+        .routes(routes!(onekv_rewards::validators_total))
+        .routes(routes!(onekv_rewards::validators_stats))
+        .routes(routes!(onekv_rewards::of_nominator))
+        .routes(routes!(onekv_rewards::nominator_total))
+        .routes(routes!(onekv_rewards::nominators_total))
         // Schema registry (read side), at the root so `schema.registry.url` is the API's address.
         .routes(routes!(registry::subjects))
         .routes(routes!(registry::versions, registry::register))

@@ -276,3 +276,96 @@ async fn the_block_index_says_what_is_applied() {
     let (_, _, index) = get(&app, "/1kv/blockindex").await;
     assert_eq!((index[0]["latest"].as_u64(), index[0]["earliest"].as_u64(), index[0]["blocksIndexed"].as_u64()), (Some(200), Some(101), Some(100)));
 }
+
+#[tokio::test]
+async fn nominator_stake_over_the_kept_eras() {
+    use rules::synthetic::{key, ss58};
+    const UNIT: u128 = 10_000_000_000;
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let (n1, n2) = ([50; 32], [51; 32]);
+    // n1 behind candidates 0 and 1 for ten eras; n2 behind 0 from era 10; era 10 replayed.
+    let mut records: Vec<Vec<u8>> = (1..=10).map(|era| support::nominator(era, n1, 100 * UNIT, &[0, 1])).collect();
+    records.push(support::nominator(10, n2, 50 * UNIT, &[0]));
+    records.push(support::nominator(10, n2, 50 * UNIT, &[0]));
+    support::fold(store.as_ref(), &scoring::NominatorStakeFold, &records).await;
+    let app = router(support::state(store));
+
+    let c0 = ss58(key(0));
+    let (status, _, latest) = get(&app, &format!("/1kv/nominatorstake/{}", schemas::ss58::encode(0, &key(0)))).await;
+    assert_eq!(status, StatusCode::OK, "{latest}");
+    assert_eq!((latest["validator"].as_str(), latest["era"].as_i64(), latest["nominatorCount"].as_u64()), (Some(c0.as_str()), Some(10), Some(2)));
+    assert_eq!((latest["totalStakePlanck"].as_str(), latest["totalStake"].as_f64()), (Some((150 * UNIT).to_string().as_str()), Some(150.0)));
+    let who: Vec<&str> = latest["nominators"].as_array().unwrap().iter().map(|n| n["address"].as_str().unwrap()).collect();
+    assert_eq!(who.len(), 2);
+    assert!(who.contains(&ss58(n2).as_str()));
+
+    let kept = rules::nominator_stake::KEPT_ERAS;
+    let (_, _, last) = get(&app, &format!("/1kv/nominatorstake/{c0}/last/100")).await;
+    let eras: Vec<i64> = last.as_array().unwrap().iter().map(|d| d["era"].as_i64().unwrap()).collect();
+    assert_eq!(eras, (11 - kept..=10).rev().collect::<Vec<_>>(), "the newest {kept} eras, newest first");
+    assert_eq!(last[1]["nominatorCount"].as_u64(), Some(1), "n2 joined in era 10 only");
+    let (_, _, two) = get(&app, &format!("/1kv/nominatorstake/{c0}/last/2")).await;
+    assert_eq!(two.as_array().unwrap().len(), 2);
+    let (status, _, one) = get(&app, &format!("/1kv/nominatorstake/{}/{}", ss58(key(1)), 11 - kept)).await;
+    assert_eq!((status, one["era"].as_i64(), one["nominatorCount"].as_u64()), (StatusCode::OK, Some(11 - kept), Some(1)));
+    let (status, _, _) = get(&app, &format!("/1kv/nominatorstake/{c0}/{}", 10 - kept)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an era no longer kept");
+    let (status, _, _) = get(&app, &format!("/1kv/nominatorstake/{}", ss58(key(5)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nobody nominates candidate 5");
+    for bad in [format!("/1kv/nominatorstake/{c0}/last/0"), format!("/1kv/nominatorstake/{c0}/x"), "/1kv/nominatorstake/nope".to_string()] {
+        let (status, _, body) = get(&app, &bad).await;
+        assert_eq!((status, body["error"].as_str().is_some()), (StatusCode::BAD_REQUEST, true), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn rewards_per_validator_and_nominator_with_totals_and_statistics() {
+    use rules::synthetic::{key, ss58};
+    const UNIT: u128 = 10_000_000_000;
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let n1 = [50; 32];
+    // Candidate 0's era 5 pays itself 30 and n1 70; candidate 1's era 6 pays itself 10 and n1 20.
+    let mut events = support::payout(1000, 5, 0, &[(key(0), 30 * UNIT), (n1, 70 * UNIT)]);
+    events.extend(support::payout(1200, 6, 1, &[(key(1), 10 * UNIT), (n1, 20 * UNIT)]));
+    // Candidate 2's era 7 pays nobody; a Rewarded in a block without its own PayoutStarted is not credited.
+    events.extend(support::payout(1300, 7, 2, &[]));
+    events.extend(support::payout(1500, 8, 3, &[(n1, UNIT)]).into_iter().skip(1));
+    support::fold(store.as_ref(), &scoring::RewardsFold, &events).await;
+    // The same events again (a replay): nothing counts twice.
+    support::fold(store.as_ref(), &scoring::RewardsFold, &events).await;
+    let app = router(support::state(store));
+
+    let (status, headers, mine) = get(&app, &format!("/1kv/rewards/validator/{}", ss58(key(0)))).await;
+    assert_eq!((status, headers["x-total-count"].to_str().unwrap()), (StatusCode::OK, "1"), "{mine}");
+    assert_eq!((mine[0]["era"].as_i64(), mine[0]["role"].as_str(), mine[0]["rewardAmount"].as_f64()), (Some(5), Some("validator"), Some(30.0)));
+    assert_eq!(mine[0]["rewardAmountPlanck"].as_str(), Some((30 * UNIT).to_string().as_str()));
+
+    let (_, _, theirs) = get(&app, &format!("/1kv/rewards/nominator/{}", schemas::ss58::encode(2, &n1))).await;
+    let got: Vec<(i64, &str, f64)> = theirs.as_array().unwrap().iter().map(|r| (r["era"].as_i64().unwrap(), r["validator"].as_str().unwrap(), r["rewardAmount"].as_f64().unwrap())).collect();
+    let (c0, c1) = (ss58(key(0)), ss58(key(1)));
+    assert_eq!(got, [(6, c1.as_str(), 20.0), (5, c0.as_str(), 70.0)], "newest first, each once");
+    assert_eq!(theirs[0]["nominator"].as_str(), Some(ss58(n1).as_str()));
+
+    let (_, _, total) = get(&app, &format!("/1kv/rewards/nominator/{}/total", ss58(n1))).await;
+    assert_eq!((total["total"].as_f64(), total["rewardCount"].as_u64(), total["average"].as_f64()), (Some(90.0), Some(2), Some(45.0)));
+    assert_eq!((total["firstEra"].as_i64(), total["lastEra"].as_i64()), (Some(5), Some(6)));
+    let (_, _, stats) = get(&app, &format!("/1kv/rewards/validator/{c0}/stats")).await;
+    assert_eq!((stats["total"].as_f64(), stats["rewardCount"].as_u64()), (Some(30.0), Some(1)));
+
+    let (_, headers, all) = get(&app, "/1kv/rewards/validators/total?limit=1").await;
+    assert_eq!(headers["x-total-count"].to_str().unwrap(), "2");
+    assert!(headers.contains_key("link"), "a next page");
+    assert_eq!((all[0]["address"].as_str(), all[0]["total"].as_f64()), (Some(c0.as_str()), Some(30.0)), "largest first");
+    let (_, _, stats) = get(&app, "/1kv/rewards/validators/stats").await;
+    assert_eq!((stats["accounts"].as_u64(), stats["total"].as_f64(), stats["rewardCount"].as_u64()), (Some(2), Some(40.0), Some(2)));
+    assert_eq!((stats["meanTotal"].as_f64(), stats["medianTotal"].as_f64()), (Some(20.0), Some(20.0)));
+    let (_, _, noms) = get(&app, "/1kv/rewards/nominators/total").await;
+    assert_eq!(noms.as_array().unwrap().len(), 1);
+
+    let (status, _, _) = get(&app, &format!("/1kv/rewards/validator/{}/total", ss58(n1))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "n1 was never paid as a validator");
+    let (status, _, _) = get(&app, "/1kv/rewards/nominator/nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -22,6 +22,8 @@ async fn app() -> (tempfile::TempDir, Router, rules::RoundSnapshot) {
     support::nominated(store.as_ref(), rules::synthetic::NET, &nominator_stash(), &rules::synthetic::ss58([4; 32]), &targets).await;
     support::validator_sets(store.as_ref(), &[support::snapshot(1, 1, &[0, 1, 2]), support::snapshot(2, 2, &[0, 1])]).await;
     support::era_points(store.as_ref(), &[support::points(1, &[10, 20]), support::points(2, &[30, 0, 5])]).await;
+    support::fold(store.as_ref(), &scoring::NominatorStakeFold, &[support::nominator(2, [3; 32], 1_000, &[0, 1])]).await;
+    support::fold(store.as_ref(), &scoring::RewardsFold, &support::payout(100, 1, 0, &[(rules::synthetic::key(0), 5), ([3; 32], 7)])).await;
     let state = AppState { metrics: Some(Arc::new(|| "# no metrics yet\n".to_string())), ..support::state(store) };
     (dir, router(state), round)
 }
@@ -78,6 +80,7 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
     let id = schemas::registry::catalog().into_iter().next().unwrap().id;
     let subject = "stakeflow.chain.blocks-value";
     let stash = &valid.candidate.stash;
+    let stash0 = rules::synthetic::ss58(rules::synthetic::key(0));
     let requests: Vec<(Method, String, Option<Value>)> = [
         "/health".to_string(),
         "/ready".into(),
@@ -147,6 +150,23 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         format!("/1kv/nominations/{}/5", nominator_stash()),
         format!("/1kv/nominations/{stash}/0"),
         "/1kv/lastnomination".into(),
+        format!("/1kv/nominatorstake/{stash0}"),
+        format!("/1kv/nominatorstake/{}", nominator_stash()),
+        format!("/1kv/nominatorstake/{stash0}/2"),
+        format!("/1kv/nominatorstake/{stash0}/x"),
+        format!("/1kv/nominatorstake/{stash0}/last/3"),
+        format!("/1kv/nominatorstake/{stash0}/last/0"),
+        format!("/1kv/rewards/validator/{stash0}"),
+        "/1kv/rewards/validator/nope".into(),
+        format!("/1kv/rewards/validator/{stash0}/total"),
+        format!("/1kv/rewards/validator/{}/total", nominator_stash()),
+        format!("/1kv/rewards/validator/{stash0}/stats"),
+        "/1kv/rewards/validators/total".into(),
+        "/1kv/rewards/validators/total?limit=0".into(),
+        "/1kv/rewards/validators/stats".into(),
+        format!("/1kv/rewards/nominator/{}", nominator_stash()),
+        format!("/1kv/rewards/nominator/{}/total", nominator_stash()),
+        "/1kv/rewards/nominators/total".into(),
         "/subjects".into(),
         format!("/subjects/{subject}/versions"),
         "/subjects/nope/versions".into(),

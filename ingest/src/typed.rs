@@ -64,7 +64,7 @@ pub fn typed(chain: &str, block: u64, block_hash: &str, ev: &EventFacts) -> Opti
     let account = if sub_event {
         first(f, &["sub", "main"])
     } else {
-        first(f, &["stash", "staker", "who", "target", "real", "delegator", "main"])
+        first(f, &["stash", "staker", "validator_stash", "who", "target", "real", "delegator", "main"])
     };
     let counterpart = if sub_event { first(f, &["main"]) } else { first(f, &["nominator", "proxy", "delegatee"]) };
     let prefs = f.get("prefs");
@@ -130,6 +130,9 @@ mod tests {
 
         let (_, t) = typed("c", 7, "0xh", &ev("Staking", "EraPaid", json!({"era_index": 3, "validator_payout": 12, "remainder": 5}))).unwrap();
         assert_eq!((t.era, t.amount.as_deref()), (Some(3), Some("12")));
+
+        let (_, t) = typed("c", 7, "0xh", &ev("Staking", "PayoutStarted", json!({"era_index": 3, "validator_stash": "0xaa", "page": 0, "next": null}))).unwrap();
+        assert_eq!((t.era, t.account.as_deref()), (Some(3), Some("0xaa")));
 
         let (_, t) = typed("c", 7, "0xh", &ev("Staking", "Kicked", json!({"nominator": "0xbb", "stash": "0xaa"}))).unwrap();
         assert_eq!((t.account.as_deref(), t.counterpart.as_deref()), (Some("0xaa"), Some("0xbb")));

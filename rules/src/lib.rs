@@ -12,6 +12,8 @@
 //! - [`round`], [`explain`]: one round evaluated, and a score explained.
 //! - [`validator_sets`]: the latest validator set per chain with session keys, and eras per stash.
 //! - [`era_points`]: reward points of the last 84 eras per chain.
+//! - [`nominator_stake`]: who nominates each validator, over the last eras.
+//! - [`rewards`]: staking rewards per validator and nominator, with totals.
 //! - [`nomination`]: how many targets, whether an account is due, and which targets it nominates.
 
 pub mod announcement;
@@ -23,6 +25,8 @@ pub mod geo;
 pub mod history;
 pub mod node_match;
 pub mod nomination;
+pub mod nominator_stake;
+pub mod rewards;
 pub mod round;
 pub mod score;
 #[cfg(feature = "synthetic")]

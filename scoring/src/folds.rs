@@ -3,8 +3,10 @@
 //! consumer (telemetry -> [`UptimeState`]), the session-keys consumer
 //! (session snapshots -> GRANDPA key to stash, per network) and the
 //! validator-sets consumer (session snapshots -> the latest set with keys,
-//! and eras per stash) and the era-points consumer (points of the last 84
-//! eras per chain).
+//! and eras per stash), the era-points consumer (points of the last 84
+//! eras per chain), and two folds kept as many rows, too large for one value:
+//! nominator stake (who nominates each validator, last eras) and rewards
+//! (per account and era, with totals).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use bus::{BusConfig, DeadLetter, Publisher, Record};
 use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
 use serde::{Deserialize, Serialize};
-use store::{CheckpointDelta, Store};
+use store::{CheckpointDelta, StateWrite, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::ScoringError;
@@ -82,6 +84,66 @@ pub trait Fold: Send + Sync + 'static {
     const TOPIC: &'static str;
     /// Apply one record's value; `Err` sends it to the dead-letter topic.
     fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String>;
+
+    /// Rows of a fold kept as many store rows (history too large for one
+    /// value): the keys a record needs that `state` has not loaded yet. The
+    /// consumer loads them with [`Fold::load_row`] before [`Fold::apply`].
+    fn rows_needed(&self, _state: &Self::State, _payload: &[u8]) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Put a stored row (`None`: not stored yet) into `state`.
+    fn load_row(&self, _state: &mut Self::State, _key: &str, _bytes: Option<&[u8]>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What a batch writes, with its position: by default the state whole,
+    /// under [`Fold::KEY`]; a fold of rows writes the rows it changed and
+    /// forgets them.
+    fn writes(&self, state: &mut Self::State) -> Result<Vec<StateWrite>, String> {
+        let value = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+        Ok(vec![StateWrite { key: Self::KEY.to_string(), value }])
+    }
+}
+
+/// A fold's rows: the small part saved whole under its key, and the rows a
+/// batch loaded (written back after it, then forgotten, so memory stays
+/// bounded by a batch).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "C: Serialize", deserialize = "C: Deserialize<'de> + Default"))]
+pub struct Rows<C, R> {
+    /// Saved under the fold's key.
+    pub context: C,
+    /// Rows loaded by this batch.
+    #[serde(skip, default = "std::collections::BTreeMap::new")]
+    pub loaded: std::collections::BTreeMap<String, R>,
+}
+
+impl<C: Default, R> Default for Rows<C, R> {
+    fn default() -> Self {
+        Self { context: C::default(), loaded: Default::default() }
+    }
+}
+
+impl<C: Serialize + Default, R: Serialize> Rows<C, R> {
+    /// The keys not loaded yet.
+    fn missing(&self, keys: impl IntoIterator<Item = String>) -> Vec<String> {
+        keys.into_iter().filter(|k| !self.loaded.contains_key(k)).collect()
+    }
+
+    /// Itself (the context: rows are not serialised) under `key`, as
+    /// [`load_state`] reads it back, then every loaded row; the rows are forgotten.
+    fn drain(&mut self, key: &str) -> Result<Vec<StateWrite>, String> {
+        let mut out = vec![StateWrite { key: key.to_string(), value: serde_json::to_vec(&*self).map_err(|e| e.to_string())? }];
+        for (k, row) in std::mem::take(&mut self.loaded) {
+            out.push(StateWrite { key: k, value: serde_json::to_vec(&row).map_err(|e| e.to_string())? });
+        }
+        Ok(out)
+    }
+}
+
+fn corrupt<F: Fold>(reason: String) -> ScoringError {
+    ScoringError::Store(store::StoreError::Corrupt { what: F::NAME, reason })
 }
 
 /// Load a fold's saved state (the default when none).
@@ -181,8 +243,99 @@ impl Fold for EraPointsFold {
     }
 }
 
+/// Consumer name of the nominator-stake fold.
+pub const NOMINATOR_STAKE_CONSUMER: &str = "stakeflow-nominator-stake";
+
+/// Nominator records into who nominates each validator over the last
+/// eras, a row per (validator, era slot, nominator): written, never read
+/// back by the fold (see [`rules::nominator_stake`]).
+pub struct NominatorStakeFold;
+
+impl Fold for NominatorStakeFold {
+    type State = Rows<(), rules::nominator_stake::Backing>;
+    const NAME: &'static str = NOMINATOR_STAKE_CONSUMER;
+    const KEY: &'static str = "context";
+    const TOPIC: &'static str = topics::NOMINATORS;
+
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String> {
+        let n = schemas::NominatorEra::decode(payload).map_err(|e| e.to_string())?;
+        state.loaded.extend(rules::nominator_stake::rows(&n));
+        Ok(())
+    }
+
+    fn writes(&self, state: &mut Self::State) -> Result<Vec<StateWrite>, String> {
+        state.drain(Self::KEY)
+    }
+}
+
+/// Consumer name of the rewards fold.
+pub const REWARDS_CONSUMER: &str = "stakeflow-rewards";
+
+/// A row of the rewards fold: an account's rewards in an era, or its totals in a role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RewardRow {
+    Era(rules::rewards::EraRewards),
+    Totals(rules::rewards::Totals),
+}
+
+/// Staking events into rewards per account and era, with totals per role
+/// (see [`rules::rewards`]); the open payout of each chain is its context.
+pub struct RewardsFold;
+
+impl RewardsFold {
+    fn credit(state: &<Self as Fold>::State, payload: &[u8]) -> Option<rules::rewards::Credit> {
+        let ev = schemas::TypedEvent::decode(payload).ok()?;
+        rules::rewards::credit(&state.context, &ev)
+    }
+}
+
+impl Fold for RewardsFold {
+    type State = Rows<rules::rewards::Payouts, RewardRow>;
+    const NAME: &'static str = REWARDS_CONSUMER;
+    const KEY: &'static str = "payouts";
+    const TOPIC: &'static str = topics::STAKING_EVENTS;
+
+    fn rows_needed(&self, state: &Self::State, payload: &[u8]) -> Vec<String> {
+        Self::credit(state, payload).map_or_else(Vec::new, |c| state.missing([c.era_key(), c.totals_key()]))
+    }
+
+    fn load_row(&self, state: &mut Self::State, key: &str, bytes: Option<&[u8]>) -> Result<(), String> {
+        let row = match (key.starts_with("reward/"), bytes) {
+            (true, Some(b)) => RewardRow::Era(serde_json::from_slice(b).map_err(|e| format!("row {key}: {e}"))?),
+            (false, Some(b)) => RewardRow::Totals(serde_json::from_slice(b).map_err(|e| format!("row {key}: {e}"))?),
+            (true, None) => RewardRow::Era(Default::default()),
+            (false, None) => RewardRow::Totals(Default::default()),
+        };
+        state.loaded.insert(key.to_string(), row);
+        Ok(())
+    }
+
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String> {
+        let ev = schemas::TypedEvent::decode(payload).map_err(|e| e.to_string())?;
+        if rules::rewards::open(&mut state.context, &ev) {
+            return Ok(());
+        }
+        let Some(c) = rules::rewards::credit(&state.context, &ev) else { return Ok(()) };
+        let (era_key, totals_key) = (c.era_key(), c.totals_key());
+        // Both were loaded by `rows_needed`; taken out to borrow them together.
+        let (Some(RewardRow::Era(mut era)), Some(RewardRow::Totals(mut totals))) = (state.loaded.remove(&era_key), state.loaded.remove(&totals_key)) else {
+            return Err(format!("rows {era_key} and {totals_key} were not loaded"));
+        };
+        rules::rewards::book(&mut era, &mut totals, &c);
+        state.loaded.insert(era_key, RewardRow::Era(era));
+        state.loaded.insert(totals_key, RewardRow::Totals(totals));
+        Ok(())
+    }
+
+    fn writes(&self, state: &mut Self::State) -> Result<Vec<StateWrite>, String> {
+        state.drain(Self::KEY)
+    }
+}
+
 /// Every live fold's consumer name, for readiness.
-pub const FOLD_CONSUMERS: &[&str] = &[UPTIME_CONSUMER, SESSION_KEYS_CONSUMER, VALIDATOR_SETS_CONSUMER, ERA_POINTS_CONSUMER];
+pub const FOLD_CONSUMERS: &[&str] =
+    &[UPTIME_CONSUMER, SESSION_KEYS_CONSUMER, VALIDATOR_SETS_CONSUMER, ERA_POINTS_CONSUMER, NOMINATOR_STAKE_CONSUMER, REWARDS_CONSUMER];
 
 /// Load the saved uptime state (empty when none).
 pub async fn load_uptime(store: &dyn Store) -> Result<UptimeState, ScoringError> {
@@ -218,6 +371,20 @@ impl FoldConsumer<EraPointsFold> {
     /// Prepare the era-points consumer (a record per era: small batches).
     pub fn era_points(bus: BusConfig, store: Arc<dyn Store>) -> Self {
         Self { bus, store, batch: 20, fold: EraPointsFold, namespaces: None }
+    }
+}
+
+impl FoldConsumer<NominatorStakeFold> {
+    /// Prepare the nominator-stake consumer (a record writes one row per target: batches of 50).
+    pub fn nominator_stake(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 50, fold: NominatorStakeFold, namespaces: None }
+    }
+}
+
+impl FoldConsumer<RewardsFold> {
+    /// Prepare the rewards consumer.
+    pub fn rewards(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 200, fold: RewardsFold, namespaces: None }
     }
 }
 
@@ -329,15 +496,18 @@ impl<F: Fold> FoldConsumer<F> {
                 last = Some(record.offset);
                 applied += 1;
                 let payload = record.payload.as_deref().unwrap_or_default();
+                for key in self.fold.rows_needed(&state, payload) {
+                    let bytes = store.load_state(F::NAME, &key).await?;
+                    self.fold.load_row(&mut state, &key, bytes.as_deref()).map_err(|reason| corrupt::<F>(reason))?;
+                }
                 if let Err(reason) = self.fold.apply(&mut state, payload) {
                     DeadLetter { consumer: F::NAME, record, reason: &reason }.emit(&dlq).await?;
                 }
             }
             let Some(last) = last else { continue };
-            let bytes = serde_json::to_vec(&state)
-                .map_err(|e| ScoringError::Store(store::StoreError::Corrupt { what: F::NAME, reason: e.to_string() }))?;
+            let writes = self.fold.writes(&mut state).map_err(corrupt::<F>)?;
             let delta = CheckpointDelta { topic: F::TOPIC.to_string(), partition, from: start, to: last + 1 };
-            store.commit_state(F::NAME, F::KEY, &bytes, &delta).await?;
+            store.commit_states(F::NAME, &writes, std::slice::from_ref(&delta)).await?;
             positions.insert(partition, delta.to);
             reader.commit_advisory(F::TOPIC, partition, delta.to);
             metrics::applied(F::NAME, F::TOPIC, partition, batch.len() as u64, delta.to);

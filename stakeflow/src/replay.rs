@@ -40,6 +40,12 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), store.clone());
     let n = points.catch_up(store.clone()).await.context("rebuilding era points")?;
     println!("rescore: era points rebuilt from {n} era records");
+    let stake = scoring::FoldConsumer::nominator_stake(cfg.kafka.clone(), store.clone());
+    let n = stake.catch_up(store.clone()).await.context("rebuilding nominator stake")?;
+    println!("rescore: nominator stake rebuilt from {n} nominator records");
+    let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), store.clone());
+    let n = rewards.catch_up(store.clone()).await.context("rebuilding rewards")?;
+    println!("rescore: rewards rebuilt from {n} staking events");
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
     let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);

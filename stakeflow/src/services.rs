@@ -215,7 +215,7 @@ async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The heads, uptime, session-keys, validator-sets and era-points consumers, and the scorer when a network has a programme.
+/// The heads, uptime, session-keys, validator-sets, era-points, nominator-stake and rewards consumers, and the scorer when a network has a programme.
 fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
@@ -228,6 +228,10 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     tasks.spawn("validator-sets", |t| sets.run(t));
     let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
     tasks.spawn("era-points", |t| points.run(t));
+    let stake = scoring::FoldConsumer::nominator_stake(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("nominator-stake", |t| stake.run(t));
+    let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("rewards", |t| rewards.run(t));
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())
@@ -272,6 +276,8 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         scored_networks: Arc::new(cfg.scoring.networks.keys().cloned().collect()),
         nominated_networks: Arc::new(if nominator::configured(&cfg.nominator) { cfg.nominator.networks.keys().cloned().collect() } else { Vec::new() }),
         events: Some(cfg.kafka.clone()),
+        // Every chain of a network has the network's token.
+        decimals: Arc::new(cfg.networks.iter().flat_map(|n| n.followed_chains().into_iter().map(move |c| (c.config.name, n.decimals))).collect()),
     };
     let (addr, server) = api::serve(&cfg.api, state, tasks.token.child_token()).await?;
     println!("api: http://{addr}/health and http://{addr}/ready");

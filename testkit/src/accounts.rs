@@ -158,6 +158,11 @@ impl Devnet {
         self.submit(signer, call("Staking", "chill", vec![])).await
     }
 
+    /// `staking.payout_stakers(validator, era)`: pays an ended era's rewards of a validator and its nominators.
+    pub async fn payout_stakers(&self, signer: &Keypair, validator: [u8; 32], era: u32) -> anyhow::Result<Vec<String>> {
+        self.submit(signer, call("Staking", "payout_stakers", vec![Value::from_bytes(validator), Value::u128(u128::from(era))])).await
+    }
+
     /// `identity.add_sub(sub, Raw(name))`: `sub` becomes a sub-identity of the signer.
     pub async fn add_sub(&self, signer: &Keypair, sub: [u8; 32], name: &str) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(name.len() <= 32, "sub names are at most 32 bytes");

@@ -41,7 +41,7 @@ pub(super) async fn prefix(state: &AppState, views: &ReadModel, network: &str) -
 }
 
 /// The chain asked for (the only one when none is named).
-fn chain(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
+pub(super) fn chain(state: &AppState, asked: Option<String>) -> Result<String, ApiError> {
     match asked {
         Some(c) => Ok(c),
         None if state.networks.len() == 1 => Ok(state.networks[0].clone()),

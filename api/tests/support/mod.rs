@@ -37,8 +37,9 @@ pub fn state(store: Arc<dyn Store>) -> AppState {
         uptime_window_ms: 0,
         namespaces: None,
         scored_networks: Arc::new(vec![net.clone()]),
-        nominated_networks: Arc::new(vec![net]),
+        nominated_networks: Arc::new(vec![net.clone()]),
         events: None,
+        decimals: Arc::new([(net, 10)].into()),
     }
 }
 
@@ -133,4 +134,73 @@ pub fn snapshot(session: i64, era: i64, members: &[usize]) -> schemas::SessionSn
             .collect(),
         ..Default::default()
     }
+}
+
+/// Run fold `F` over `payloads` into `store` as its consumer does: the rows
+/// a record needs loaded first, then applied, then the batch's writes saved.
+pub async fn fold<F: scoring::folds::Fold>(store: &dyn Store, fold: &F, payloads: &[Vec<u8>]) {
+    let mut state = scoring::load_state::<F>(store).await.unwrap();
+    for p in payloads {
+        for key in fold.rows_needed(&state, p) {
+            let bytes = store.load_state(F::NAME, &key).await.unwrap();
+            fold.load_row(&mut state, &key, bytes.as_deref()).unwrap();
+        }
+        fold.apply(&mut state, p).unwrap();
+    }
+    for w in fold.writes(&mut state).unwrap() {
+        store.put_state(F::NAME, &w.key, &w.value).await.unwrap();
+    }
+}
+
+/// A nominator's record of the synthetic network: `who` bonds `bonded` behind candidates `targets` (by index) in `era`.
+pub fn nominator(era: i64, who: [u8; 32], bonded: u128, targets: &[usize]) -> Vec<u8> {
+    schemas::NominatorEra {
+        chain: rules::synthetic::NET.into(),
+        era,
+        block_number: era * 100,
+        block_hash: "0x00".into(),
+        nominator: rules::synthetic::hex(who),
+        bonded: bonded.to_string(),
+        targets: targets.iter().map(|&i| rules::synthetic::hex(rules::synthetic::key(i))).collect(),
+    }
+    .encode()
+    .unwrap()
+}
+
+fn staking_event(block: i64, index: i32, kind: &str, account: Option<String>, amount: Option<u128>, era: Option<i64>, fields: Value) -> Vec<u8> {
+    schemas::TypedEvent {
+        chain: rules::synthetic::NET.into(),
+        block_number: block,
+        block_hash: "0x00".into(),
+        index,
+        extrinsic_index: Some(1),
+        pallet: "Staking".into(),
+        kind: kind.into(),
+        account,
+        counterpart: None,
+        amount: amount.map(|a| a.to_string()),
+        era,
+        session_index: None,
+        commission_perbill: None,
+        blocked: None,
+        registrar_index: None,
+        accounts: vec![],
+        outcome: None,
+        fields_json: fields.to_string(),
+    }
+    .encode()
+    .unwrap()
+}
+
+use serde_json::Value;
+
+/// The staking events of one payout in `block`: era `era` of candidate
+/// `validator` (by index), paying `paid` (account, planck) in order.
+pub fn payout(block: i64, era: i64, validator: usize, paid: &[([u8; 32], u128)]) -> Vec<Vec<u8>> {
+    let v = rules::synthetic::hex(rules::synthetic::key(validator));
+    let started = staking_event(block, 0, "PayoutStarted", None, None, Some(era), serde_json::json!({"era_index": era, "validator_stash": v}));
+    let rewarded = paid.iter().enumerate().map(|(i, (who, amount))| {
+        staking_event(block, i as i32 + 1, "Rewarded", Some(rules::synthetic::hex(*who)), Some(*amount), None, serde_json::json!({}))
+    });
+    std::iter::once(started).chain(rewarded).collect()
 }

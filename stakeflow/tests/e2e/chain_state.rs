@@ -42,7 +42,7 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
     testkit::init_tracing();
     let (Pipeline { broker, bus, store, .. }, devnet) = Pipeline::with_devnet().await;
     let net = devnet.network("paseo-devnet");
-    let ingest = tokio::spawn(BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store).run(CancellationToken::new()));
+    let ingest = tokio::spawn(BlockIngest::new(net.clone(), bus.clone(), IngestConfig::default(), store.clone()).run(CancellationToken::new()));
 
     // A new validator with a commission and an identity, and a nominator.
     let (ferdie, eve) = (dev::ferdie(), dev::eve());
@@ -64,14 +64,32 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
     let era = devnet.advance_era().await.unwrap();
     let chill = devnet.chill(&ferdie).await.unwrap();
     assert!(chill.iter().any(|e| e == "Staking::Chilled"), "{chill:?}");
-    let last = devnet.finalized_number().await.unwrap();
     let bootstrap = broker.bootstrap().to_string();
-    let blocks = wait::until("ingest to reach the era block", Duration::from_secs(240), || async {
-        let blocks = blocks_on_topic(&bootstrap, &net.name).await;
-        (blocks.len() as u64 > last).then_some(blocks)
-    })
-    .await
-    .unwrap();
+    let ingested = |last: u64| {
+        let bootstrap = bootstrap.clone();
+        let chain = net.name.clone();
+        wait::until("ingest to reach the last block", Duration::from_secs(240), move || {
+            let (bootstrap, chain) = (bootstrap.clone(), chain.clone());
+            async move {
+                let blocks = blocks_on_topic(&bootstrap, &chain).await;
+                (blocks.len() as u64 > last).then_some(blocks)
+            }
+        })
+    };
+    ingested(devnet.finalized_number().await.unwrap()).await.unwrap();
+    // The ended era paid out for one of its validators. chopsticks' blocks
+    // earn nobody points, so the validator is given the points a block earns.
+    let ended = era - 1;
+    let sessions = records(&bootstrap, topics::SESSION_SNAPSHOTS, schemas::SessionSnapshot::decode).await;
+    let of_ended = sessions.iter().find(|s| s.session_index == i64::from(session)).expect("the forced session, in the ended era");
+    let stash = of_ended.validators[0].stash.clone();
+    let paid: [u8; 32] = hex::decode(stash.trim_start_matches("0x")).unwrap().try_into().unwrap();
+    let earned = serde_json::json!({"total": 20, "individual": {stash.as_str(): 20}});
+    devnet.set_storage(serde_json::json!({"Staking": {"ErasRewardPoints": [[[ended], earned]]}})).await.unwrap();
+    let payout = devnet.payout_stakers(&dev::alice(), paid, ended).await.unwrap();
+    assert!(payout.iter().any(|e| e == "Staking::PayoutStarted") && payout.iter().any(|e| e == "Staking::Rewarded"), "{payout:?}");
+    let last = devnet.finalized_number().await.unwrap();
+    let blocks = ingested(last).await.unwrap();
     ingest.abort();
     assert_exactly_once(&blocks, &devnet, last).await;
     assert_events_exactly_once(&events_on_topic(&bootstrap, &net.name).await, &blocks);
@@ -146,6 +164,61 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
 
     // Genesis validators have no identity: published as such, not skipped.
     assert!(ids.iter().any(|i| !i.has_identity && i.display.is_none()));
+
+    // Rewards and nominator stake, folded from these topics by the consumers
+    // a run starts, as the API answers them; a second pass adds nothing.
+    let payout_events: Vec<_> = staking.iter().filter(|t| t.kind == "Rewarded" && t.block_number as u64 <= last).collect();
+    let own = payout_events.iter().find(|t| t.account.as_deref() == Some(hex0x(&paid).as_str())).expect("the validator's own reward");
+    let nominators_paid: std::collections::BTreeSet<String> =
+        payout_events.iter().filter_map(|t| t.account.clone()).filter(|a| *a != hex0x(&paid)).collect();
+    for _ in 0..2 {
+        scoring::FoldConsumer::rewards(bus.clone(), store.clone()).catch_up(store.clone()).await.unwrap();
+        scoring::FoldConsumer::nominator_stake(bus.clone(), store.clone()).catch_up(store.clone()).await.unwrap();
+    }
+    let state = api::AppState {
+        store: store.clone(),
+        networks: std::sync::Arc::new(vec![net.name.clone()]),
+        consumer: scoring::HEADS_CONSUMER,
+        ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX,
+        metrics: None,
+        uptime_window_ms: 0,
+        namespaces: None,
+        scored_networks: Default::default(), nominated_networks: Default::default(), events: None,
+        decimals: std::sync::Arc::new([(net.name.clone(), 10)].into()),
+    };
+    let get = |path: String| {
+        let state = state.clone();
+        async move {
+            use tower::ServiceExt;
+            let resp = api::router(state).oneshot(axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap()).await.unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap();
+            (status.as_u16(), serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_else(|e| panic!("{path}: {e}")))
+        }
+    };
+    let (status, rewards) = get(format!("/1kv/rewards/validator/{}", hex0x(&paid))).await;
+    assert_eq!(status, 200, "{rewards}");
+    let rewards = rewards.as_array().unwrap();
+    assert_eq!(rewards.len(), 1, "one payout, booked once: {rewards:?}");
+    assert_eq!((rewards[0]["era"].as_i64(), rewards[0]["role"].as_str()), (Some(i64::from(ended)), Some("validator")));
+    assert_eq!(rewards[0]["rewardAmountPlanck"].as_str(), own.amount.as_deref());
+    assert_eq!(rewards[0]["validator"].as_str(), Some(schemas::ss58::encode(42, &paid).as_str()));
+    let (_, total) = get(format!("/1kv/rewards/validator/{}/total", hex0x(&paid))).await;
+    assert_eq!((total["totalPlanck"].as_str(), total["rewardCount"].as_u64()), (own.amount.as_deref(), Some(1)), "{total}");
+    let (_, nominators) = get("/1kv/rewards/nominators/total".into()).await;
+    let listed: std::collections::BTreeSet<String> = nominators
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| schemas::ss58::hex_account(t["address"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(listed, nominators_paid, "every nominator paid, once");
+    let (status, stake) = get(format!("/1kv/nominatorstake/{}", hex0x(&f))).await;
+    assert_eq!(status, 200, "{stake}");
+    assert_eq!(stake["era"].as_i64(), Some(i64::from(era)));
+    let eve_bond = (5_000 * UNIT).to_string();
+    assert_eq!(stake["nominators"].as_array().unwrap().iter().map(|n| n["bondedPlanck"].as_str().unwrap()).collect::<Vec<_>>(), vec![eve_bond.as_str()], "{stake}");
+    assert_eq!((stake["totalStakePlanck"].as_str(), stake["totalStake"].as_f64()), (Some(eve_bond.as_str()), Some(5_000.0)));
 }
 
 /// A network whose Staking lives on another chain (as on Polkadot since Asset
