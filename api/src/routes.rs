@@ -11,6 +11,7 @@ mod onekv_era_points;
 mod onekv_network;
 mod onekv_nominator_stake;
 mod onekv_nominators;
+mod onekv_release;
 mod onekv_rewards;
 mod onekv_validators;
 mod registry;
@@ -101,6 +102,7 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(onekv_nominator_stake::latest))
         .routes(routes!(onekv_nominator_stake::of_era))
         .routes(routes!(onekv_nominator_stake::last))
+        .routes(routes!(onekv_release::latest))
         .routes(routes!(onekv_rewards::of_validator))
         .routes(routes!(onekv_rewards::validator_total))
         .routes(routes!(onekv_rewards::validator_stats))

@@ -369,3 +369,17 @@ async fn rewards_per_validator_and_nominator_with_totals_and_statistics() {
     let (status, _, _) = get(&app, "/1kv/rewards/nominator/nope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_newest_release_with_1kvs_name() {
+    let round = rules::synthetic::round(10);
+    let (_dir, store) = support::store_with(&[&round]).await;
+    let (status, _, body) = get(&router(support::state(store.clone())), "/1kv/release").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("releases"), "says what to configure: {body}");
+    let records = [support::release("polkadot-v1.15.2", "1.15.2", 1_000), support::release("polkadot-v1.16.0", "1.16.0", 2_000)];
+    support::fold(store.as_ref(), &scoring::ReleasesFold, &records).await;
+    let (status, _, body) = get(&router(support::state(store)), "/1kv/release").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((body["name"].as_str(), body["tag"].as_str(), body["publishedAt"].as_i64(), body["observedAt"].as_i64()), (Some("v1.16.0"), Some("polkadot-v1.16.0"), Some(2_000), Some(62_000)));
+}

@@ -23,6 +23,7 @@ async fn app() -> (tempfile::TempDir, Router, rules::RoundSnapshot) {
     support::validator_sets(store.as_ref(), &[support::snapshot(1, 1, &[0, 1, 2]), support::snapshot(2, 2, &[0, 1])]).await;
     support::era_points(store.as_ref(), &[support::points(1, &[10, 20]), support::points(2, &[30, 0, 5])]).await;
     support::fold(store.as_ref(), &scoring::NominatorStakeFold, &[support::nominator(2, [3; 32], 1_000, &[0, 1])]).await;
+    support::fold(store.as_ref(), &scoring::ReleasesFold, &[support::release("polkadot-v1.16.0", "1.16.0", 1_727_357_025_000)]).await;
     support::fold(store.as_ref(), &scoring::RewardsFold, &support::payout(100, 1, 0, &[(rules::synthetic::key(0), 5), ([3; 32], 7)])).await;
     let state = AppState { metrics: Some(Arc::new(|| "# no metrics yet\n".to_string())), ..support::state(store) };
     (dir, router(state), round)
@@ -150,6 +151,8 @@ async fn every_route_is_documented_and_every_answer_matches_its_schema() {
         format!("/1kv/nominations/{}/5", nominator_stash()),
         format!("/1kv/nominations/{stash}/0"),
         "/1kv/lastnomination".into(),
+        "/1kv/release".into(),
+        "/1kv/release?network=nope".into(),
         format!("/1kv/nominatorstake/{stash0}"),
         format!("/1kv/nominatorstake/{}", nominator_stash()),
         format!("/1kv/nominatorstake/{stash0}/2"),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use file::parse;
 pub use publish::{list_record, publish_lists};
 pub use source::{CandidateSource, CandidateWatcher, load};
+pub(crate) use source::{client, fetch};
 
 /// A validated candidate list, as read from its source.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ pub mod outputs;
 pub mod oversized;
 pub mod position;
 mod progress;
+pub mod releases;
 pub mod tails;
 pub mod telemetry;
 pub mod typed;

@@ -55,6 +55,8 @@ pub struct RoundInput<'a> {
     pub kusama: Option<&'a Standings>,
     /// Check settings.
     pub validity: &'a ValidityConfig,
+    /// The latest client release known at the round's time (raises the client-version bound after its grace).
+    pub release: Option<&'a crate::validity::Release>,
     /// Weights.
     pub weights: &'a Weights,
 }
@@ -207,6 +209,10 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
     let telemetry_up = input.uptime.feeds_up.iter().any(|(net, _)| net == input.network);
     let nodes = nodes_by_stash(input);
     let ctx = CheckContext { now_ms: input.at_ms, decimals: input.decimals };
+    // The settings in force: the round records them, bound included.
+    let mut in_force = input.validity.clone();
+    in_force.client_version = input.validity.client_version.with_release(input.release, input.at_ms);
+    let input = &RoundInput { validity: &in_force, ..*input };
 
     // Identity roots first: nodes per identity counts candidates sharing one.
     let accounts: Vec<Option<String>> = input.candidates.par_iter().map(|c| hex_account(&c.stash)).collect();
@@ -459,6 +465,17 @@ mod tests {
     }
 
     fn evaluate(chain: &ChainFacts, uptime: &UptimeState, candidates: &[Candidate], validity: &ValidityConfig, kusama: Option<&Standings>) -> RoundSnapshot {
+        evaluate_at(chain, uptime, candidates, validity, kusama, None)
+    }
+
+    fn evaluate_at(
+        chain: &ChainFacts,
+        uptime: &UptimeState,
+        candidates: &[Candidate],
+        validity: &ValidityConfig,
+        kusama: Option<&Standings>,
+        release: Option<&crate::validity::Release>,
+    ) -> RoundSnapshot {
         let weights = Weights::production();
         evaluate_round(&RoundInput {
             network: NET,
@@ -476,12 +493,27 @@ mod tests {
             uptime_window_ms: 7 * DAY,
             kusama,
             validity,
+            release,
             weights: &weights,
         })
     }
 
     fn row<'a>(r: &'a RoundSnapshot, name: &str) -> &'a CandidateRound {
         r.candidates.iter().find(|c| c.candidate.name == name).expect("candidate in round")
+    }
+
+    #[test]
+    fn a_release_past_its_grace_period_is_the_client_version_bound_and_the_round_records_it() {
+        let (chain, uptime, candidates) = world();
+        let validity = ValidityConfig::for_profile(Profile::Kusama);
+        let release = |hours_ago: i64| crate::validity::Release { tag: "polkadot-v1.17.0".into(), version: "1.17.0".into(), published_at_ms: NOW - hours_ago * 3_600_000 };
+        let client = |r: &RoundSnapshot| row(r, "one").validity.checks.iter().find(|c| c.check == CheckKind::ClientVersion).map(|c| c.verdict);
+        let fresh = evaluate_at(&chain, &uptime, &candidates, &validity, None, Some(&release(47)));
+        assert_eq!(client(&fresh), Some(crate::validity::Verdict::Valid), "1.16.0 within the 48 hours");
+        assert_eq!(fresh.validity.client_version.min_version.as_deref(), Some("1.15.2"));
+        let due = evaluate_at(&chain, &uptime, &candidates, &validity, None, Some(&release(49)));
+        assert_eq!(client(&due), Some(crate::validity::Verdict::Invalid), "1.16.0 after the grace of 1.17.0");
+        assert_eq!(due.validity.client_version.min_version.as_deref(), Some("1.17.0"), "the bound judged with is in the round");
     }
 
     #[test]

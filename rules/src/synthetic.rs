@@ -160,6 +160,7 @@ pub fn with_round_input<R>(n: usize, f: impl FnOnce(&RoundInput<'_>) -> R) -> R 
         uptime_window_ms: 7 * DAY,
         kusama: None,
         validity: &validity,
+        release: None,
         weights: &weights,
     })
 }

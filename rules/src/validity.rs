@@ -9,7 +9,7 @@ mod facts;
 use serde::{Deserialize, Serialize};
 
 pub use checks::{CheckContext, CheckKind, CheckResult, Evidence, Verdict, is_dummy_beefy, parse_version, planck_to_tokens, sources, tokens_to_planck};
-pub use config::{Profile, ValidityConfig, resolve};
+pub use config::{ClientVersionConfig, Profile, Release, ValidityConfig, resolve};
 pub use facts::{CandidateFacts, Fact, IdentityFacts, KusamaStanding, LocationFacts, NodeFacts, StakingFacts};
 
 /// A candidate's validity: every enabled check, and the verdict they imply.

@@ -15,6 +15,6 @@ pub mod topics;
 
 pub use error::SchemaError;
 pub use records::{
-    Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, NominatorEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, Round, ScoreRecord, SessionSnapshot, SessionValidator,
+    Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, NominatorEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, Release, Round, ScoreRecord, SessionSnapshot, SessionValidator,
     TelemetryFeedEvent, TelemetryNodeEvent, TypedEvent, ValidatorEra, ValidatorPoints,
 };

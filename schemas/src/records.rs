@@ -33,7 +33,7 @@ use serde::de::DeserializeOwned;
 pub use block::FinalizedBlock;
 pub use event::ChainEvent;
 pub use nominator::NominatorEvent;
-pub use programme::{CandidateEntry, CandidateList, CandidateScore, CheckRecord, Round, ScoreRecord};
+pub use programme::{CandidateEntry, CandidateList, CandidateScore, CheckRecord, Release, Round, ScoreRecord};
 pub use snapshot::{
     Backer, EraPoints, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints,
 };

@@ -100,6 +100,11 @@ pub const NOMINATOR_EVENT_SUBJECT: &str = "stakeflow.nominator.events-value";
 /// Id of the nominator event schema, version 1.
 pub const NOMINATOR_EVENT_ID: u32 = 14;
 
+/// Subject of the client release schema.
+pub const RELEASE_SUBJECT: &str = "stakeflow.programme.releases-value";
+/// Id of the client release schema, version 1.
+pub const RELEASE_ID: u32 = 15;
+
 /// The compatibility rule every subject follows.
 pub const COMPATIBILITY: &str = "BACKWARD_TRANSITIVE";
 
@@ -130,6 +135,7 @@ const SOURCES: &[(u32, &str, u32, &str, &str)] = &[
     entry!(ROUND_ID, ROUND_SUBJECT, 1, "round.v1.avsc"),
     entry!(CANDIDATE_SCORE_ID, CANDIDATE_SCORE_SUBJECT, 1, "candidate_score.v1.avsc"),
     entry!(NOMINATOR_EVENT_ID, NOMINATOR_EVENT_SUBJECT, 1, "nominator_event.v1.avsc"),
+    entry!(RELEASE_ID, RELEASE_SUBJECT, 1, "release.v1.avsc"),
 ];
 
 /// Every schema we publish with, parsed once.

@@ -41,6 +41,8 @@ pub const TELEMETRY_NODES: &str = "stakeflow.telemetry.nodes";
 
 /// The programme's candidate list per network, keyed by network (compacted).
 pub const CANDIDATES: &str = "stakeflow.programme.candidates";
+/// The newest client release per network, keyed by network, each time it changes.
+pub const RELEASES: &str = "stakeflow.programme.releases";
 /// Scoring rounds, keyed `<network>/<round>`; each follows its candidates' scores.
 pub const ROUNDS: &str = "stakeflow.programme.rounds";
 /// Each candidate's validity and score in each round, keyed `<network>/<round>/<stash>`.
@@ -59,7 +61,7 @@ pub const NOMINATOR: &[&str] = &[NOMINATOR_EVENTS];
 pub const COMPACTED: &[&str] = &[];
 
 /// Every topic scoring writes.
-pub const PROGRAMME: &[&str] = &[CANDIDATES, ROUNDS, SCORES];
+pub const PROGRAMME: &[&str] = &[CANDIDATES, RELEASES, ROUNDS, SCORES];
 
 /// The typed event topics, in the order of `registry::TYPED_EVENT_SUBJECTS`.
 pub const TYPED_EVENTS: [&str; 6] =

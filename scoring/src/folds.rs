@@ -333,9 +333,28 @@ impl Fold for RewardsFold {
     }
 }
 
+/// Consumer name of the releases fold.
+pub const RELEASES_CONSUMER: &str = "stakeflow-releases";
+
+/// Release records into the newest client release per network (`/1kv/release`).
+pub struct ReleasesFold;
+
+impl Fold for ReleasesFold {
+    type State = std::collections::BTreeMap<String, schemas::Release>;
+    const NAME: &'static str = RELEASES_CONSUMER;
+    const KEY: &'static str = "latest";
+    const TOPIC: &'static str = topics::RELEASES;
+
+    fn apply(&self, state: &mut Self::State, payload: &[u8]) -> Result<(), String> {
+        let r = schemas::Release::decode(payload).map_err(|e| e.to_string())?;
+        state.insert(r.network.clone(), r);
+        Ok(())
+    }
+}
+
 /// Every live fold's consumer name, for readiness.
 pub const FOLD_CONSUMERS: &[&str] =
-    &[UPTIME_CONSUMER, SESSION_KEYS_CONSUMER, VALIDATOR_SETS_CONSUMER, ERA_POINTS_CONSUMER, NOMINATOR_STAKE_CONSUMER, REWARDS_CONSUMER];
+    &[UPTIME_CONSUMER, SESSION_KEYS_CONSUMER, VALIDATOR_SETS_CONSUMER, ERA_POINTS_CONSUMER, NOMINATOR_STAKE_CONSUMER, REWARDS_CONSUMER, RELEASES_CONSUMER];
 
 /// Load the saved uptime state (empty when none).
 pub async fn load_uptime(store: &dyn Store) -> Result<UptimeState, ScoringError> {
@@ -385,6 +404,13 @@ impl FoldConsumer<RewardsFold> {
     /// Prepare the rewards consumer.
     pub fn rewards(bus: BusConfig, store: Arc<dyn Store>) -> Self {
         Self { bus, store, batch: 200, fold: RewardsFold, namespaces: None }
+    }
+}
+
+impl FoldConsumer<ReleasesFold> {
+    /// Prepare the releases consumer (a record per new release).
+    pub fn releases(bus: BusConfig, store: Arc<dyn Store>) -> Self {
+        Self { bus, store, batch: 20, fold: ReleasesFold, namespaces: None }
     }
 }
 

@@ -58,9 +58,13 @@ const CLOCKED: [&str; 6] = [
     topics::SESSION_EVENTS,
 ];
 
+/// Topics not tied to blocks: applied as read; rounds pick the version in force at their time.
+pub(crate) const UNCLOCKED: [&str; 2] = [topics::CANDIDATES, topics::RELEASES];
+
 /// Every topic the scorer reads.
 pub fn input_topics() -> Vec<&'static str> {
-    let mut t = vec![topics::BLOCKS, topics::CANDIDATES];
+    let mut t = vec![topics::BLOCKS];
+    t.extend(UNCLOCKED);
     t.extend(CLOCKED);
     t
 }

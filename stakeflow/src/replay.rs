@@ -46,6 +46,9 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), store.clone());
     let n = rewards.catch_up(store.clone()).await.context("rebuilding rewards")?;
     println!("rescore: rewards rebuilt from {n} staking events");
+    let releases = scoring::FoldConsumer::releases(cfg.kafka.clone(), store.clone());
+    let n = releases.catch_up(store.clone()).await.context("rebuilding releases")?;
+    println!("rescore: releases rebuilt from {n} release records");
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
     let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);

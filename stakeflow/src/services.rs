@@ -211,11 +211,17 @@ async fn start_ingest(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         let watcher = CandidateWatcher::new(source.clone(), net.ss58_prefix, net.programme.candidates_poll);
         let bus = cfg.kafka.clone();
         tasks.spawn(format!("candidates[{}]", net.name), |t| ingest::candidates::publish_lists(bus, net.name.clone(), source, watcher, t));
+        if let Some(releases) = &net.programme.releases {
+            let source: CandidateSource = releases.parse().with_context(|| format!("scoring.networks.{}.releases", net.name))?;
+            let format = regex::Regex::new(&net.programme.release_tag_format).with_context(|| format!("scoring.networks.{}.release_tag_format", net.name))?;
+            let (bus, poll) = (cfg.kafka.clone(), net.programme.releases_poll);
+            tasks.spawn(format!("releases[{}]", net.name), move |t| ingest::releases::publish_releases(bus, net.name.clone(), source, poll, format, t));
+        }
     }
     Ok(())
 }
 
-/// The heads, uptime, session-keys, validator-sets, era-points, nominator-stake and rewards consumers, and the scorer when a network has a programme.
+/// The heads, uptime, session-keys, validator-sets, era-points, nominator-stake, rewards and releases consumers, and the scorer when a network has a programme.
 fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
@@ -232,6 +238,8 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     tasks.spawn("nominator-stake", |t| stake.run(t));
     let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
     tasks.spawn("rewards", |t| rewards.run(t));
+    let releases = scoring::FoldConsumer::releases(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
+    tasks.spawn("releases", |t| releases.run(t));
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())

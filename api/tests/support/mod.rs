@@ -204,3 +204,10 @@ pub fn payout(block: i64, era: i64, validator: usize, paid: &[([u8; 32], u128)])
     });
     std::iter::once(started).chain(rewarded).collect()
 }
+
+/// A client release record of the synthetic network.
+pub fn release(tag: &str, version: &str, published_at_ms: i64) -> Vec<u8> {
+    schemas::Release { network: rules::synthetic::NET.into(), tag: tag.into(), version: version.into(), published_at_ms, observed_at_ms: published_at_ms + 60_000 }
+        .encode()
+        .unwrap()
+}

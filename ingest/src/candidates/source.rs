@@ -53,17 +53,20 @@ pub async fn load(
     parse(&bytes, ss58_prefix)
 }
 
-fn read_error(source: &CandidateSource, reason: impl fmt::Display) -> CandidatesError {
-    let reason = match source {
-        // reqwest's errors quote the URL in full.
+/// Why reading `source` failed, safe to show: reqwest's errors quote the URL in full.
+fn reason(source: &CandidateSource, reason: impl fmt::Display) -> String {
+    match source {
         CandidateSource::Url(url) => redact::scrub(&reason.to_string(), url),
         CandidateSource::File(_) => reason.to_string(),
-    };
-    CandidatesError::Read { source_name: source.to_string(), reason }
+    }
+}
+
+fn read_error(source: &CandidateSource, why: impl fmt::Display) -> CandidatesError {
+    CandidatesError::Read { source_name: source.to_string(), reason: reason(source, why) }
 }
 
 /// An HTTP client with our timeout, built only for URL sources.
-fn client(source: &CandidateSource) -> Result<Option<reqwest::Client>, CandidatesError> {
+pub(crate) fn client(source: &CandidateSource) -> Result<Option<reqwest::Client>, CandidatesError> {
     match source {
         CandidateSource::File(_) => Ok(None),
         CandidateSource::Url(_) => reqwest::Client::builder()
@@ -79,33 +82,29 @@ async fn read(
     source: &CandidateSource,
     client: &Option<reqwest::Client>,
 ) -> Result<Vec<u8>, CandidatesError> {
+    fetch(source, client).await.map_err(|reason| CandidatesError::Read { source_name: source.to_string(), reason })
+}
+
+/// The raw bytes of a file or URL (at most 16 MiB); the error says why, the URL's secrets left out.
+pub(crate) async fn fetch(source: &CandidateSource, client: &Option<reqwest::Client>) -> Result<Vec<u8>, String> {
     match (source, client) {
-        (CandidateSource::File(path), _) => tokio::fs::read(path)
-            .await
-            .map_err(|e| read_error(source, e)),
+        (CandidateSource::File(path), _) => tokio::fs::read(path).await.map_err(|e| reason(source, e)),
         (CandidateSource::Url(url), Some(client)) => {
-            let mut response = client
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(|e| read_error(source, e))?;
+            let mut response = client.get(url.clone()).send().await.map_err(|e| reason(source, e))?;
             let status = response.status();
             if !status.is_success() {
-                return Err(read_error(source, format!("HTTP status {status}")));
+                return Err(format!("HTTP status {status}"));
             }
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|e| read_error(source, e))? {
+            while let Some(chunk) = response.chunk().await.map_err(|e| reason(source, e))? {
                 if body.len() + chunk.len() > MAX_HTTP_BYTES {
-                    return Err(read_error(
-                        source,
-                        format!("response larger than {MAX_HTTP_BYTES} bytes"),
-                    ));
+                    return Err(format!("response larger than {MAX_HTTP_BYTES} bytes"));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(body)
         }
-        (CandidateSource::Url(_), None) => Err(read_error(source, "no HTTP client")),
+        (CandidateSource::Url(_), None) => Err("no HTTP client".into()),
     }
 }
 

@@ -58,10 +58,58 @@ pub struct ClientVersionConfig {
     pub min_version: Option<String>,
     /// Implementations exempt from the version rule (1KV exempts Kagome).
     pub exempt_implementations: Vec<String>,
+    /// How long after a client release nodes may still run an older version
+    /// (1KV: 48 h); afterwards the release's version is the bound, when it is
+    /// above `min_version`.
+    #[serde(with = "humantime_serde")]
+    pub grace: std::time::Duration,
 }
 impl Default for ClientVersionConfig {
     fn default() -> Self {
-        Self { skip: false, min_version: Some("1.15.2".into()), exempt_implementations: vec!["Kagome Node".into()] }
+        Self {
+            skip: false,
+            min_version: Some("1.15.2".into()),
+            exempt_implementations: vec!["Kagome Node".into()],
+            grace: std::time::Duration::from_secs(48 * 3600),
+        }
+    }
+}
+
+/// The latest client release of a network's programme, as the releases topic tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// The release's tag, e.g. `polkadot-v1.16.0`.
+    pub tag: String,
+    /// The node version it ships, e.g. `1.16.0`.
+    pub version: String,
+    /// When it was published, Unix ms.
+    pub published_at_ms: i64,
+}
+
+impl ClientVersionConfig {
+    /// The settings in force at `at_ms`: the minimum raised to `release`'s
+    /// version once its grace period is over (1KV's release monitor with its
+    /// 48 hours). A release whose version does not read as one changes nothing.
+    pub fn with_release(&self, release: Option<&Release>, at_ms: i64) -> Self {
+        let mut out = self.clone();
+        let Some(r) = release else { return out };
+        let due = r.published_at_ms.saturating_add(self.grace.as_millis() as i64) <= at_ms;
+        // Strictly `major.minor.patch`: a tag format that captured something
+        // else ("stable2409") must not become a bound no node can meet.
+        let strict = |v: &str| {
+            let parts: Vec<&str> = v.trim_start_matches('v').split('.').collect();
+            let numeric = parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            numeric.then(|| super::checks::parse_version(v)).flatten()
+        };
+        let newer = match (strict(&r.version), self.min_version.as_deref().and_then(super::checks::parse_version)) {
+            (Some(release), Some(min)) => release > min,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if due && newer {
+            out.min_version = Some(r.version.clone());
+        }
+        out
     }
 }
 
@@ -364,5 +412,23 @@ mod tests {
         let p = c.problems();
         assert!(p.iter().any(|m| m.contains("commission.max_percent")), "{p:?}");
         assert!(p.iter().any(|m| m.contains("client_version.min_version")), "{p:?}");
+    }
+
+    #[test]
+    fn a_release_raises_the_bound_once_its_grace_period_is_over() {
+        use super::{ClientVersionConfig, Release};
+        const H: i64 = 3_600_000;
+        let cfg = ClientVersionConfig::default();
+        let release = Release { tag: "polkadot-v1.16.0".into(), version: "1.16.0".into(), published_at_ms: 100 * H };
+        let bound = |r: Option<&Release>, at: i64| cfg.with_release(r, at).min_version;
+        assert_eq!(bound(None, 200 * H), Some("1.15.2".into()), "no release known: the minimum");
+        assert_eq!(bound(Some(&release), 147 * H), Some("1.15.2".into()), "within 48 h: the minimum still");
+        assert_eq!(bound(Some(&release), 148 * H), Some("1.16.0".into()), "after 48 h: the release");
+        let older = Release { version: "1.9.0".into(), ..release.clone() };
+        assert_eq!(bound(Some(&older), 200 * H), Some("1.15.2".into()), "a release below the minimum does not lower it");
+        let odd = Release { version: "stable2409".into(), ..release.clone() };
+        assert_eq!(bound(Some(&odd), 200 * H), Some("1.15.2".into()), "a version that does not read as one changes nothing");
+        let none = ClientVersionConfig { min_version: None, ..cfg.clone() };
+        assert_eq!(none.with_release(Some(&release), 200 * H).min_version, Some("1.16.0".into()));
     }
 }

@@ -1,8 +1,26 @@
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{
-    CANDIDATE_LIST_ID, CANDIDATE_LIST_SUBJECT, CANDIDATE_SCORE_ID, CANDIDATE_SCORE_SUBJECT, ROUND_ID, ROUND_SUBJECT,
+    CANDIDATE_LIST_ID, CANDIDATE_LIST_SUBJECT, CANDIDATE_SCORE_ID, CANDIDATE_SCORE_SUBJECT, RELEASE_ID, RELEASE_SUBJECT, ROUND_ID,
+    ROUND_SUBJECT,
 };
+
+/// The newest client release of a network's programme (schema `release.v1.avsc`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Release {
+    /// Network name.
+    pub network: String,
+    /// The release's tag.
+    pub tag: String,
+    /// The node version it ships, from the tag.
+    pub version: String,
+    /// When it was published, Unix ms.
+    pub published_at_ms: i64,
+    /// When stakeflow first saw it, Unix ms.
+    pub observed_at_ms: i64,
+}
+
+codec!(Release, RELEASE_ID, RELEASE_SUBJECT);
 
 /// A network's candidate list (schema `candidate_list.v1.avsc`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

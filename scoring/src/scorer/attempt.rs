@@ -149,13 +149,18 @@ impl<'a> Attempt<'a> {
         let dlq = self.publisher.clone();
         let mut applied = 0;
 
-        // Candidate lists are not tied to blocks: apply as they come.
-        for (_, queue) in self.held.iter_mut().filter(|((t, _), _)| *t == topics::CANDIDATES) {
+        // Candidate lists and releases are not tied to blocks: apply as they come.
+        for ((topic, _), queue) in self.held.iter_mut().filter(|((t, _), _)| super::UNCLOCKED.contains(t)) {
             while let Some(record) = queue.pop_front() {
                 applied += 1;
-                match schemas::CandidateList::decode(record.payload.as_deref().unwrap_or_default()) {
-                    Ok(list) => self.state.apply_list(&list),
-                    Err(e) => DeadLetter { consumer: SCORER, record: &record, reason: &e.to_string() }.emit(&dlq).await.map(drop)?,
+                let payload = record.payload.as_deref().unwrap_or_default();
+                let outcome = if *topic == topics::CANDIDATES {
+                    schemas::CandidateList::decode(payload).map(|list| self.state.apply_list(&list))
+                } else {
+                    schemas::Release::decode(payload).map(|r| self.state.apply_release(&r))
+                };
+                if let Err(e) = outcome {
+                    DeadLetter { consumer: SCORER, record: &record, reason: &e.to_string() }.emit(&dlq).await?;
                 }
             }
         }
@@ -255,6 +260,11 @@ impl<'a> Attempt<'a> {
             let relay = self.state.chains.get(&net.relay).unwrap_or(&empty);
             let (block, at_ms) = relay.clock.unwrap_or_default();
             let candidates = self.state.list_at(&net.name, at_ms).map(|l| l.candidates.clone()).unwrap_or_default();
+            let release = self.state.release_at(&net.name, at_ms).map(|r| rules::validity::Release {
+                tag: r.tag.clone(),
+                version: r.version.clone(),
+                published_at_ms: r.published_at_ms,
+            });
             let kusama_net = &net.validity.kusama_rank.network;
             let input = RoundInput {
                 network: &net.name,
@@ -272,10 +282,12 @@ impl<'a> Attempt<'a> {
                 uptime_window_ms: self.scorer.uptime_window_ms,
                 kusama: self.state.standings.get(kusama_net),
                 validity: &net.validity,
+                release: release.as_ref(),
                 weights: &net.programme.weights,
             };
             let snapshot = evaluate_round(&input);
             self.state.prune_lists(&net.name, at_ms);
+            self.state.prune_releases(&net.name, at_ms);
             self.state.rounds.insert(net.name.clone(), session);
             self.state.standings.insert(net.name.clone(), snapshot.standings());
             out.push(snapshot);

@@ -120,7 +120,7 @@ pub fn take_certified(held: &mut Held, chains: &BTreeSet<String>, clock: &Clock,
     let mut out = Vec::new();
     let mut still_held = 0;
     for ((topic, _), queue) in held.iter_mut() {
-        if *topic == topics::CANDIDATES {
+        if super::UNCLOCKED.contains(topic) {
             continue; // not tied to blocks: applied as read
         }
         // Not only from the front: a record that failed and was published again

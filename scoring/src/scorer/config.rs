@@ -52,6 +52,17 @@ pub struct ProgrammeConfig {
     /// Score weights; 0 switches a component off; those not named keep 1KV's production values.
     #[serde(deserialize_with = "rules::score::deserialize_weights")]
     pub weights: Weights,
+    /// Client releases in GitHub's release format: a URL (such as
+    /// `https://api.github.com/repos/paritytech/polkadot-sdk/releases`) or a
+    /// file. The newest release raises the client-version bound once its
+    /// grace period (`validity.client_version.grace`) is over; none: only
+    /// `validity.client_version.min_version` applies.
+    pub releases: Option<String>,
+    /// How often the releases source is read (default 15 min).
+    #[serde(with = "humantime_serde")]
+    pub releases_poll: Duration,
+    /// Which tags are releases; the first group is the node version (default 1KV's `^polkadot-v(\d+\.\d+\.\d+)$`).
+    pub release_tag_format: String,
 }
 
 impl Default for ProgrammeConfig {
@@ -63,9 +74,15 @@ impl Default for ProgrammeConfig {
             nominators: Vec::new(),
             validity: serde_json::Value::Object(Default::default()),
             weights: Weights::production(),
+            releases: None,
+            releases_poll: Duration::from_secs(15 * 60),
+            release_tag_format: DEFAULT_RELEASE_TAG_FORMAT.to_string(),
         }
     }
 }
+
+/// 1KV's release tag format (`clientUpgrade.releaseTagFormat`), with the version as a group.
+pub const DEFAULT_RELEASE_TAG_FORMAT: &str = r"^polkadot-v(\d+\.\d+\.\d+)$";
 
 impl ProgrammeConfig {
     /// The profile in force for `network`.
@@ -102,6 +119,9 @@ impl ProgrammeConfig {
             Err(e) => out.push(at(format!("validity: {e}"))),
         }
         out.extend(self.weights.problems().into_iter().map(|m| at(format!("weights: {m}"))));
+        if let Err(e) = regex::Regex::new(&self.release_tag_format) {
+            out.push(at(format!("release_tag_format is not a regular expression: {e}")));
+        }
         for n in &self.nominators {
             if schemas::ss58::decode(n).is_none() {
                 out.push(at(format!("nominator {n:?} is not an SS58 address")));
@@ -120,11 +140,12 @@ mod tests {
         let cfg = ProgrammeConfig {
             validity: serde_json::json!({"commission": {"max_percent": 500}}),
             nominators: vec!["nope".into()],
+            release_tag_format: "polkadot-v(".into(),
             ..Default::default()
         };
         let p = cfg.problems("polkadot", &["polkadot".into()]);
         let joined = p.join("\n");
-        for needle in ["`candidates`", "validity.commission.max_percent", "kusama_rank", "nominator \"nope\""] {
+        for needle in ["`candidates`", "validity.commission.max_percent", "kusama_rank", "nominator \"nope\"", "release_tag_format"] {
             assert!(joined.contains(needle), "{needle} missing from:\n{joined}");
         }
         assert!(p.iter().all(|m| m.starts_with("scoring.networks.polkadot: ")));

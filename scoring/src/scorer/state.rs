@@ -34,6 +34,9 @@ pub struct ScorerState {
     /// Per chain and topic, the position of the last record applied (duplicates on a topic are dropped).
     #[serde(default)]
     pub applied: super::certify::Applied,
+    /// Client releases per network, in the order seen (oldest first).
+    #[serde(default)]
+    pub releases: BTreeMap<String, Vec<schemas::Release>>,
 }
 
 impl ScorerState {
@@ -49,6 +52,28 @@ impl ScorerState {
             return;
         }
         versions.push(ListVersion { loaded_at_ms: list.loaded_at_ms, digest: list.digest.clone(), candidates: list.candidates.clone() });
+    }
+
+    /// The newest release seen by `at_ms` (none before the first was seen).
+    pub fn release_at(&self, network: &str, at_ms: i64) -> Option<&schemas::Release> {
+        self.releases.get(network)?.iter().rev().find(|r| r.observed_at_ms <= at_ms)
+    }
+
+    pub(super) fn apply_release(&mut self, r: &schemas::Release) {
+        let seen = self.releases.entry(r.network.clone()).or_default();
+        if seen.last().is_some_and(|last| last.tag == r.tag) {
+            return; // published again (a restart): the same release
+        }
+        seen.push(r.clone());
+    }
+
+    /// As [`Self::prune_lists`], for releases.
+    pub(super) fn prune_releases(&mut self, network: &str, at_ms: i64) {
+        if let Some(seen) = self.releases.get_mut(network)
+            && let Some(in_force) = seen.iter().rposition(|r| r.observed_at_ms <= at_ms)
+        {
+            seen.drain(..in_force);
+        }
     }
 
     /// A round at `at_ms` was evaluated: the versions superseded by then are
@@ -68,6 +93,22 @@ impl ScorerState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_gets_the_release_seen_by_its_time_and_a_republished_one_is_not_new() {
+        let mut s = ScorerState::default();
+        let release = |tag: &str, seen: i64| schemas::Release { network: "n".into(), tag: tag.into(), version: "1.0.0".into(), published_at_ms: 0, observed_at_ms: seen };
+        s.apply_release(&release("v1", 100));
+        s.apply_release(&release("v1", 150));
+        s.apply_release(&release("v2", 300));
+        assert_eq!(s.releases["n"].len(), 2, "the same tag again is not a new release");
+        assert_eq!(s.release_at("n", 50), None, "before any was seen");
+        assert_eq!(s.release_at("n", 299).map(|r| r.tag.as_str()), Some("v1"));
+        s.prune_releases("n", 299);
+        assert_eq!(s.release_at("n", 300).map(|r| r.tag.as_str()), Some("v2"));
+        s.prune_releases("n", 300);
+        assert_eq!(s.releases["n"].len(), 1);
+    }
 
     fn list(at: i64) -> schemas::CandidateList {
         schemas::CandidateList { network: "n".into(), loaded_at_ms: at, digest: format!("d{at}"), ..Default::default() }

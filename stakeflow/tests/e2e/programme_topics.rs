@@ -33,10 +33,28 @@ fn list(names: &[(&str, &str)]) -> Vec<u8> {
     serde_json::to_vec_pretty(&serde_json::json!({"candidates": c})).unwrap()
 }
 
-async fn lists_on_topic(bootstrap: &str) -> Vec<schemas::CandidateList> {
+async fn on_topic<T>(bootstrap: &str, topic: &'static str, decode: fn(&[u8]) -> Result<T, schemas::SchemaError>) -> Vec<T> {
     let b = bootstrap.to_string();
-    let raw = tokio::task::spawn_blocking(move || read_topic(&b, topics::CANDIDATES)).await.unwrap();
-    raw.into_iter().map(|(_, _, p)| schemas::CandidateList::decode(&p).unwrap()).collect()
+    let raw = tokio::task::spawn_blocking(move || read_topic(&b, topic)).await.unwrap();
+    raw.into_iter().map(|(_, _, p)| decode(&p).unwrap()).collect()
+}
+
+async fn lists_on_topic(bootstrap: &str) -> Vec<schemas::CandidateList> {
+    on_topic(bootstrap, topics::CANDIDATES, schemas::CandidateList::decode).await
+}
+
+type Check<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Vec<T>>> + Send>>;
+
+/// A `wait::until` check: the records on `topic` once there are `n` of them.
+fn count<T: Send + 'static>(bootstrap: &str, topic: &'static str, decode: fn(&[u8]) -> Result<T, schemas::SchemaError>, n: usize) -> impl FnMut() -> Check<T> {
+    let b = bootstrap.to_string();
+    move || {
+        let b = b.clone();
+        Box::pin(async move {
+            let records = on_topic(&b, topic, decode).await;
+            (records.len() == n).then_some(records)
+        })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,16 +69,7 @@ async fn candidate_lists_are_published_once_per_change() {
         tokio::spawn(ingest::candidates::publish_lists(bus.clone(), NET.into(), source.clone(), watcher, token))
     };
     let bootstrap = broker.bootstrap().to_string();
-    let count = |n: usize| {
-        let b = bootstrap.clone();
-        move || {
-            let b = b.clone();
-            async move {
-                let l = lists_on_topic(&b).await;
-                (l.len() == n).then_some(l)
-            }
-        }
-    };
+    let count = |n: usize| count(&bootstrap, topics::CANDIDATES, schemas::CandidateList::decode, n);
     let token = CancellationToken::new();
     let task = start(token.clone());
     let first = wait::until("the first list", Duration::from_secs(30), count(1)).await.unwrap();
@@ -82,6 +91,44 @@ async fn candidate_lists_are_published_once_per_change() {
     assert_eq!(lists_on_topic(&bootstrap).await.len(), 2, "each version once");
 }
 
+fn releases(tags: &[(&str, &str)]) -> Vec<u8> {
+    let r: Vec<_> = tags.iter().map(|(tag, at)| serde_json::json!({"tag_name": tag, "published_at": at, "draft": false, "prerelease": false})).collect();
+    serde_json::to_vec(&r).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_release_is_published_once_per_change_and_folded_for_the_api() {
+    testkit::init_tracing();
+    let Pipeline { broker, bus, store, dir } = Pipeline::start().await;
+    let file = dir.path().join("releases.json");
+    std::fs::write(&file, releases(&[("polkadot-v1.16.0", "2024-09-26T13:23:45Z"), ("polkadot-v1.15.2", "2024-08-20T09:00:00Z")])).unwrap();
+    let source: CandidateSource = file.display().to_string().parse().unwrap();
+    let format = regex::Regex::new(scoring::scorer::config::DEFAULT_RELEASE_TAG_FORMAT).unwrap();
+    let start = |token: CancellationToken| {
+        tokio::spawn(ingest::releases::publish_releases(bus.clone(), NET.into(), source.clone(), Duration::from_millis(50), format.clone(), token))
+    };
+    let bootstrap = broker.bootstrap().to_string();
+    let count = |n: usize| count(&bootstrap, topics::RELEASES, schemas::Release::decode, n);
+    let token = CancellationToken::new();
+    let task = start(token.clone());
+    let first = wait::until("the first release", Duration::from_secs(30), count(1)).await.unwrap();
+    assert_eq!((first[0].tag.as_str(), first[0].version.as_str(), first[0].published_at_ms), ("polkadot-v1.16.0", "1.16.0", 1_727_357_025_000));
+    token.cancel();
+    task.await.unwrap().unwrap();
+    // A restart reads the same newest release: nothing new. A newer one is published.
+    let token = CancellationToken::new();
+    let task = start(token.clone());
+    std::fs::write(&file, b"{\"message\": \"API rate limit exceeded\"}").unwrap();
+    std::fs::write(&file, releases(&[("polkadot-v1.17.0", "2024-12-01T08:00:00Z"), ("polkadot-v1.16.0", "2024-09-26T13:23:45Z")])).unwrap();
+    let both = wait::until("the newer release", Duration::from_secs(30), count(2)).await.unwrap();
+    assert_eq!(both[1].version, "1.17.0");
+    token.cancel();
+    task.await.unwrap().unwrap();
+    scoring::FoldConsumer::releases(bus.clone(), store.clone()).catch_up(store.clone()).await.unwrap();
+    let latest = scoring::load_state::<scoring::ReleasesFold>(store.as_ref()).await.unwrap();
+    assert_eq!(latest[NET].tag, "polkadot-v1.17.0");
+}
+
 fn pos(block: u64, seq: u32) -> Option<OwnedHeaders> {
     let v = schemas::position::OutputPos { block, seq }.header_value();
     Some(OwnedHeaders::new().insert(Header { key: schemas::position::HEADER, value: Some(v.as_bytes()) }))
@@ -100,6 +147,11 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
         candidates: vec![schemas::CandidateEntry { slot_id: 1, name: "alice".into(), stash: ALICE.into(), kyc: true, ..Default::default() }],
     };
     publisher.publish(topics::CANDIDATES, NET.as_bytes(), &list.encode().unwrap()).await.unwrap();
+    // A client release known before block 1 and out of its grace by then, published twice (a restart).
+    let release = schemas::Release { network: NET.into(), tag: "polkadot-v1.99.0".into(), version: "1.99.0".into(), published_at_ms: -49 * 3_600_000, observed_at_ms: 0 };
+    for _ in 0..2 {
+        publisher.publish(topics::RELEASES, NET.as_bytes(), &release.encode().unwrap()).await.unwrap();
+    }
     // Block 1: a session, Alice's prefs, a record that is not Avro, then the block record.
     let session = SessionSnapshot { chain: NET.into(), session_index: 1, block_number: 1, active_era: Some(1), ..Default::default() };
     let alice = ValidatorEra {
@@ -159,11 +211,13 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
     let alice_row = &round.candidates[0];
     let commission = alice_row.validity.checks.iter().find(|c| c.check == CheckKind::Commission).unwrap();
     assert_eq!((commission.verdict, commission.evidence.value.as_deref()), (Verdict::Valid, Some("1%")), "Alice's prefs applied");
+    assert_eq!(round.validity.client_version.min_version.as_deref(), Some("1.99.0"), "the release raised the client-version bound");
     let identity = alice_row.validity.checks.iter().find(|c| c.check == CheckKind::Identity).unwrap();
     assert_eq!(identity.verdict, Verdict::Unknown, "no identity read: unknown");
     // The duplicate NominatorEra was dropped: Bob's stake counts once.
     let state: scoring::scorer::ScorerState =
         serde_json::from_slice(&store.load_state(scoring::scorer::SCORER, scoring::scorer::STATE_KEY).await.unwrap().unwrap()).unwrap();
+    assert_eq!(state.releases[NET].len(), 1, "the release published again is not a second one");
     let stake = &state.chains[NET].nominator_stake[ALICE_HEX];
     assert_eq!((stake.nominators, stake.sqrt_planck), (1, 200_000.0), "one nominator of sqrt(4e10) planck, applied once");
 
