@@ -210,6 +210,9 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::
     let t = Instant::now();
     let records = publish_history(&bus, eras, validators, nominators).await?;
     println!("replay: {records} records of {eras} eras ({validators} candidates, {nominators} nominators per era) published in {:.1}s (setup, not measured)", t.elapsed().as_secs_f64());
+    if let Some((now, peak)) = memory() {
+        println!("replay: resident memory after publishing {now:.0} MB, peak so far {peak:.0} MB (the producer's buffers)");
+    }
 
     let t = Instant::now();
     let read = raw_read(&bus).await?;
@@ -222,6 +225,10 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::
             (read as f64 / raw.as_secs_f64()) / (n as f64 / secs)
         ),
         Err(why) => println!("replay: stock consumer reference skipped: {why}"),
+    }
+
+    if let Some((now, peak)) = memory() {
+        println!("replay: resident memory after the raw read {now:.0} MB, peak so far {peak:.0} MB");
     }
 
     let dir = tempfile::tempdir()?;
@@ -249,5 +256,17 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize) -> anyhow::
         raw.as_secs_f64(),
         rebuild.as_secs_f64() / raw.as_secs_f64().max(1e-9),
     );
+    // The embedded broker, the store and the scorer share this process, as in `stakeflow run`.
+    match memory() {
+        Some((now, peak)) => println!("replay: resident memory {now:.0} MB now, {peak:.0} MB at the peak (broker, store and scorer in this process)"),
+        None => println!("replay: resident memory not measured (no /proc/self/status)"),
+    }
     Ok(())
+}
+
+/// This process's resident memory now and at its peak, MB (Linux).
+fn memory() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = |field: &str| status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse::<f64>().ok();
+    Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))
 }

@@ -15,7 +15,7 @@ use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot
 use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
-use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, input_topics, publish, rounds};
+use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, publish, rounds};
 use crate::{ScoringError, metrics};
 
 /// How long one read may wait before the pass goes on without it.
@@ -58,7 +58,7 @@ impl<'a> Attempt<'a> {
         };
         let mut readers = BTreeMap::new();
         let (mut next, mut stored) = (BTreeMap::new(), BTreeMap::new());
-        for topic in input_topics() {
+        for &topic in &scorer.topics {
             let positions = store.positions(SCORER, topic).await?;
             let from: Vec<bus::Position> =
                 positions.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
@@ -84,7 +84,7 @@ impl<'a> Attempt<'a> {
     /// bounded by the blocks it certifies, however long the backlog.
     async fn read_to_ends(&mut self) -> Result<bool, ScoringError> {
         let chains = &self.scorer.chains;
-        let topics = input_topics();
+        let topics = self.scorer.topics.clone();
         let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
         // Blocks first: they set the clock.
         let mut blocks = 0;
@@ -139,7 +139,7 @@ impl<'a> Attempt<'a> {
     /// Whether every partition has been read up to `ends` (topic, partition, offset).
     pub(super) fn has_read(&self, ends: &[(String, i32, i64)]) -> bool {
         ends.iter().all(|(t, p, h)| {
-            input_topics().into_iter().find(|x| x == t).is_some_and(|t| self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h)
+            self.scorer.topics.iter().copied().find(|x| x == t).is_some_and(|t| self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h)
         })
     }
 
@@ -167,7 +167,7 @@ impl<'a> Attempt<'a> {
 
         // Blocks are certified only once every other topic has been read up to them.
         let clock = if complete { certify::clock(&self.applied_clock(), &self.held) } else { self.applied_clock() };
-        let (items, held_back) = certify::take_certified(&mut self.held, &self.scorer.chains, &clock, &input_topics());
+        let (items, held_back) = certify::take_certified(&mut self.held, &self.scorer.chains, &clock, &self.scorer.topics);
 
         let mut rounds: Vec<RoundSnapshot> = Vec::new();
         let mut uptime: Option<UptimeState> = None;

@@ -196,6 +196,8 @@ async fn the_scorer_dead_letters_bad_records_and_waits_for_certified_blocks() {
     let programme = ProgrammeConfig {
         profile: Some(Profile::Testnet),
         validity: serde_json::json!({"online": {"skip": true}, "offline_time": {"skip": true}}),
+        // The scorer reads releases for a programme with a source (the test publishes them itself).
+        releases: Some("releases.json".into()),
         ..ProgrammeConfig::default()
     };
     let net = ScoredNetwork::new(NET, (NET, NET, NET), 10, 42, programme).unwrap();
