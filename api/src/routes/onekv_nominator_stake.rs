@@ -10,7 +10,7 @@ use rules::nominator_stake::{Backing, EraStake};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::onekv_validators::{Chain, address, chain, prefix};
+use super::onekv_validators::{Chain, Shown};
 use crate::openapi::ErrorBody;
 use crate::read_model::ReadModel;
 use crate::{ApiError, AppState};
@@ -51,26 +51,23 @@ pub(crate) struct NominatorStake {
 /// The validator's kept eras, newest first, as documents.
 async fn stakes(state: &AppState, views: &ReadModel, addr: &str, network: Option<String>) -> Result<Vec<NominatorStake>, ApiError> {
     let wanted = super::nominators::account_hex(addr)?;
-    let chain = chain(state, network)?;
+    let shown = Shown::new(state, views, network).await?;
     let store = state.scoring_store().await?;
-    let rows = store.scan_states(scoring::NOMINATOR_STAKE_CONSUMER, &rules::nominator_stake::prefix(&chain, &wanted)).await?;
+    let rows = store.scan_states(scoring::NOMINATOR_STAKE_CONSUMER, &rules::nominator_stake::prefix(&shown.chain, &wanted)).await?;
     let rows = rows.into_iter().filter_map(|(k, v)| serde_json::from_slice::<Backing>(&v).ok().map(|b| (k, b)));
-    let p = prefix(state, views, &chain).await;
-    let decimals = state.decimals.get(&chain).copied();
-    let tokens = |planck: u128| decimals.map(|d| rules::validity::planck_to_tokens(planck, d));
     let doc = |e: EraStake| {
         let total = e.total();
         NominatorStake {
-            validator: address(p, &wanted),
+            validator: shown.address(&wanted),
             era: e.era,
             block: e.block,
-            total_stake: tokens(total),
+            total_stake: shown.tokens(total),
             total_stake_planck: total.to_string(),
             nominator_count: e.nominators.len(),
             nominators: e
                 .nominators
                 .into_iter()
-                .map(|(who, bonded)| Nominator { address: address(p, &who), bonded: bonded.parse().ok().and_then(tokens), bonded_planck: bonded })
+                .map(|(who, bonded)| Nominator { address: shown.address(&who), bonded: bonded.parse().ok().and_then(|p| shown.tokens(p)), bonded_planck: bonded })
                 .collect(),
         }
     };

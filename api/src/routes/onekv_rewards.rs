@@ -14,7 +14,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 use super::onekv::Paging;
-use super::onekv_validators::{Chain, address, chain, prefix};
+use super::onekv_validators::{Chain, Shown};
 use crate::openapi::ErrorBody;
 use crate::read_model::ReadModel;
 use crate::{ApiError, AppState};
@@ -74,29 +74,11 @@ pub(crate) struct RoleStats {
     median_total: Option<f64>,
 }
 
-/// What a request is about: the chain, how addresses and amounts are shown.
-struct Shown {
-    chain: String,
-    prefix: u16,
-    decimals: Option<u8>,
-}
-
 impl Shown {
-    async fn new(state: &AppState, views: &ReadModel, network: Option<String>) -> Result<Self, ApiError> {
-        let chain = chain(state, network)?;
-        let prefix = prefix(state, views, &chain).await;
-        let decimals = state.decimals.get(&chain).copied();
-        Ok(Self { chain, prefix, decimals })
-    }
-
-    fn tokens(&self, planck: u128) -> Option<f64> {
-        self.decimals.map(|d| rules::validity::planck_to_tokens(planck, d))
-    }
-
     fn total(&self, account: &str, t: &Totals) -> Total {
         let planck = t.planck();
         Total {
-            address: address(self.prefix, account),
+            address: self.address(account),
             total: self.tokens(planck),
             total_planck: t.total.clone(),
             reward_count: t.count,
@@ -123,8 +105,8 @@ async fn rewards(state: &AppState, shown: &Shown, account: &str, role: Role) -> 
         .map(|(era, r)| Reward {
             era,
             role: role.as_str().to_string(),
-            validator: address(shown.prefix, &r.validator),
-            nominator: (role == Role::Nominator).then(|| address(shown.prefix, account)),
+            validator: shown.address(&r.validator),
+            nominator: (role == Role::Nominator).then(|| shown.address(account)),
             reward_amount: r.amount.parse().ok().and_then(|p| shown.tokens(p)),
             reward_amount_planck: r.amount,
             block_number: r.block,

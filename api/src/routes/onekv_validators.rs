@@ -67,6 +67,32 @@ pub(super) async fn sets(state: &AppState, asked: Option<String>) -> Result<(Str
     chain_state::<scoring::ValidatorSetsFold, _>(state, asked, |c| format!("no session of {c} has been seen yet")).await
 }
 
+/// What a request is about: the chain, and how addresses and amounts are shown there.
+pub(super) struct Shown {
+    pub(super) chain: String,
+    prefix: u16,
+    decimals: Option<u8>,
+}
+
+impl Shown {
+    pub(super) async fn new(state: &AppState, views: &ReadModel, network: Option<String>) -> Result<Self, ApiError> {
+        let chain = chain(state, network)?;
+        let prefix = prefix(state, views, &chain).await;
+        let decimals = state.decimals.get(&chain).copied();
+        Ok(Self { chain, prefix, decimals })
+    }
+
+    /// In tokens, when the network's decimals are configured.
+    pub(super) fn tokens(&self, planck: u128) -> Option<f64> {
+        self.decimals.map(|d| rules::validity::planck_to_tokens(planck, d))
+    }
+
+    /// A 0x account in the network's SS58 encoding.
+    pub(super) fn address(&self, hex_account: &str) -> String {
+        address(self.prefix, hex_account)
+    }
+}
+
 pub(super) fn address(prefix: u16, hex_stash: &str) -> String {
     hex::decode(hex_stash.trim_start_matches("0x"))
         .ok()
