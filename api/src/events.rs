@@ -267,7 +267,12 @@ impl Feed {
                     Some(("node", n.network, data))
                 } else {
                     let f = TelemetryFeedEvent::decode(payload).ok()?;
-                    let data = json!({"network": f.network, "up": f.kind == "up", "at_ms": f.at_ms, "reason": f.reason});
+                    let up = match f.kind.as_str() {
+                        "up" => true,
+                        "down" => false,
+                        _ => return None, // the scorer's round cuts
+                    };
+                    let data = json!({"network": f.network, "up": up, "at_ms": f.at_ms, "reason": f.reason});
                     Some(("feed", f.network, data))
                 }
             }

@@ -17,6 +17,14 @@ pub enum ScoringError {
     /// The state could not be (de)serialised.
     #[error("scoring state: {0}")]
     State(String),
+    /// A topic a round needs could not be read to where the round needs it in time.
+    #[error("{topic}: not read to the record a round needs within {wait:?} (a slow or absent broker)")]
+    Stalled {
+        /// The topic.
+        topic: &'static str,
+        /// How long the read waited.
+        wait: std::time::Duration,
+    },
     /// Another scorer holds the lease: this one stands by.
     #[error("another scorer holds the lease: {0}")]
     LeaseHeld(String),

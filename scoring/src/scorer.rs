@@ -1,5 +1,5 @@
 //! The scorer: one consumer over every chain topic the programme needs, the
-//! candidate lists, and (read from the store) uptime.
+//! candidate lists, releases, and telemetry (folded into each network's uptime).
 //!
 //! Order without transactions: ingest writes all of a block's outputs before
 //! the block's record, so once the blocks topic shows block N of a chain,
@@ -10,6 +10,7 @@
 //! its block's record (after all of the block's outputs). State, round rows
 //! and every moved position are saved in one store write; rounds are
 //! published before that write and deduplicated against the topics' tails.
+//! Telemetry is not tied to blocks: a round sees what [`telemetry`] cuts for it.
 
 mod attempt;
 mod certify;
@@ -18,6 +19,7 @@ mod network;
 pub mod publish;
 pub mod rounds;
 mod state;
+pub mod telemetry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -97,7 +99,8 @@ pub struct Scorer {
     /// This instance's id in the scorer's lease, and how long it lasts unrenewed.
     holder: String,
     lease_ttl: Duration,
-    /// The topics read: [`input_topics`], and releases when a programme has a source.
+    /// The topics read: [`input_topics`], releases when a programme has a
+    /// source, telemetry when a network collects it.
     topics: Vec<&'static str>,
 }
 
@@ -116,6 +119,9 @@ impl Scorer {
         let mut topics = input_topics();
         if networks.iter().any(|n| n.programme.releases.is_some()) {
             topics.push(topics::RELEASES);
+        }
+        if networks.iter().any(|n| n.telemetry) {
+            topics.push(topics::TELEMETRY_NODES);
         }
         Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30), topics }
     }

@@ -106,7 +106,9 @@ impl AppConfig {
                 net.ss58_prefix,
                 programme.clone(),
             )
-            .map_err(|e| anyhow::anyhow!("scoring.networks.{name}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("scoring.networks.{name}: {e}"))?
+            // Its rounds fold its telemetry when any is collected: feeds, or nodes reporting to /submit.
+            .with_telemetry(!net.telemetry.is_empty() || self.telemetry.submit_listen.is_some());
             out.push(scored);
         }
         Ok(out)

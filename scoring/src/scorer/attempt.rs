@@ -10,11 +10,13 @@ use bus::consumer::PartitionReader;
 use bus::{DeadLetter, Publisher, Record};
 use rules::chain_facts::ChainFacts;
 use rules::uptime::UptimeState;
+use schemas::TelemetryFeedEvent;
 use rules::{RoundInput, RoundSnapshot, evaluate_round};
 use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra, topics};
 use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
+use super::telemetry::{self, HeldTelemetry, Pending, Telemetry};
 use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, publish, rounds};
 use crate::{ScoringError, metrics};
 
@@ -45,6 +47,12 @@ pub(super) struct Attempt<'a> {
     stored: BTreeMap<(&'static str, i32), i64>,
     /// Read but not applied.
     held: Held,
+    /// Telemetry read but not applied, per network.
+    telemetry: HeldTelemetry,
+    /// Per telemetry partition, the time of the last record read.
+    telemetry_read_ms: BTreeMap<i32, i64>,
+    /// The newest block time read (of any chain): telemetry is read up to it.
+    horizon_ms: i64,
     publisher: Arc<Publisher>,
     /// The live scorer's lease: renewed with every save, checked before rounds are published.
     lease: Option<store::lease::Lease>,
@@ -69,7 +77,22 @@ impl<'a> Attempt<'a> {
             readers.insert(topic, PartitionReader::assign(&scorer.bus, SCORER, topic, &from).await?);
         }
         let publisher = Arc::new(Publisher::new(&scorer.bus)?);
-        Ok(Self { scorer, store, mode, state, readers, next, stored, held: Held::new(), publisher, lease: None })
+        let horizon_ms = state.chains.values().filter_map(|f| f.clock.map(|(_, t)| t)).max().unwrap_or(i64::MIN);
+        Ok(Self {
+            scorer,
+            store,
+            mode,
+            state,
+            readers,
+            next,
+            stored,
+            held: Held::new(),
+            telemetry: HeldTelemetry::default(),
+            telemetry_read_ms: BTreeMap::new(),
+            horizon_ms,
+            publisher,
+            lease: None,
+        })
     }
 
     /// Write and publish only under `lease`.
@@ -99,30 +122,40 @@ impl<'a> Attempt<'a> {
                 break;
             };
             self.next.insert((topics::BLOCKS, record.partition), record.offset + 1);
+            let at = record.payload.as_deref().and_then(|p| FinalizedBlock::decode(p).ok()).and_then(|b| b.timestamp_ms);
+            self.horizon_ms = self.horizon_ms.max(at.unwrap_or(i64::MIN));
             self.held.entry((topics::BLOCKS, record.partition)).or_default().push_back(record);
             blocks += 1;
         }
         let clock = certify::clock(&self.applied_clock(), &self.held);
         let mut complete = true;
         for topic in topics.into_iter().filter(|t| *t != topics::BLOCKS) {
-            let reader = &self.readers[topic];
             loop {
-                // A partition is done at its watermark, or once it holds a record the clock has not reached.
+                // A partition is done at its watermark, or once it holds a record the clock
+                // has not reached (telemetry: stamped after the newest block read).
                 let open = highs.iter().any(|(t, p, h)| {
                     t == topic && self.next.get(&(topic, *p)).copied().unwrap_or(0) < *h && {
-                        let newest = self.held.get(&(topic, *p)).and_then(|q| q.back());
-                        !newest.is_some_and(|r| certify::beyond_clock(r, chains, &clock))
+                        if topic == topics::TELEMETRY_NODES {
+                            self.telemetry_read_ms.get(p).is_none_or(|at| *at <= self.horizon_ms)
+                        } else {
+                            let newest = self.held.get(&(topic, *p)).and_then(|q| q.back());
+                            !newest.is_some_and(|r| certify::beyond_clock(r, chains, &clock))
+                        }
                     }
                 });
                 if !open {
                     break;
                 }
-                let Some(record) = reader.next_within(READ_WAIT).await? else {
+                let Some(record) = self.readers[topic].next_within(READ_WAIT).await? else {
                     // A slow broker: certify nothing new this pass, read on in the next.
                     ReadStalled { topic }.emit();
                     complete = false;
                     break;
                 };
+                if topic == topics::TELEMETRY_NODES {
+                    self.take_telemetry(record, None).await?;
+                    continue;
+                }
                 let p = record.partition;
                 self.next.insert((topic, p), record.offset + 1);
                 self.held.entry((topic, p)).or_default().push_back(record);
@@ -131,15 +164,84 @@ impl<'a> Attempt<'a> {
         Ok(complete)
     }
 
+    /// Hold a telemetry record for its network (records of networks without
+    /// telemetry here are passed over). Returns whether it is `watch`'s
+    /// network's and beyond its time.
+    async fn take_telemetry(&mut self, record: Record, watch: Option<(&str, i64)>) -> Result<bool, ScoringError> {
+        let p = record.partition;
+        self.next.insert((topics::TELEMETRY_NODES, p), record.offset + 1);
+        let decoded = match Telemetry::decode(record.payload.as_deref().unwrap_or_default()) {
+            Ok(t) => t,
+            Err(reason) => {
+                DeadLetter { consumer: SCORER, record: &record, reason: &reason }.emit(&self.publisher).await?;
+                return Ok(false);
+            }
+        };
+        self.telemetry_read_ms.insert(p, decoded.at_ms());
+        let network = decoded.network().to_string();
+        if !self.scorer.networks.iter().any(|n| n.telemetry && n.name == network) {
+            return Ok(false);
+        }
+        let hit = watch.is_some_and(|(n, t)| n == network && telemetry::beyond(&decoded, t));
+        let applied = self.state.telemetry_applied.get(&network).copied();
+        self.telemetry.push(Pending { partition: p, offset: record.offset, record: decoded }, applied);
+        Ok(hit)
+    }
+
+    /// Apply to `network`'s uptime what its round at `t_ms` sees: read its
+    /// partition until a record beyond `t_ms`; the live scorer writes the
+    /// cut when the topic has none (a rebuild reads to the end instead).
+    async fn cut_telemetry(&mut self, network: &str, round: u64, t_ms: i64) -> Result<usize, ScoringError> {
+        let topic = topics::TELEMETRY_NODES;
+        let partition = self.publisher.partition_for(topic, &topics::chain_key(network)).await?;
+        let mut found = self.telemetry.has_beyond(network, t_ms);
+        let mut written = false;
+        while !found {
+            let high = self.publisher.ends_of(&[(topic.to_string(), partition)]).await?[0];
+            let read = |s: &Self| s.next.get(&(topic, partition)).copied().unwrap_or(0);
+            if read(self) < high {
+                while !found && read(self) < high {
+                    let record = self.readers[topic].next_within(READ_WAIT).await?.ok_or(ScoringError::Stalled { topic, wait: READ_WAIT })?;
+                    found = self.take_telemetry(record, Some((network, t_ms))).await?;
+                }
+                continue;
+            }
+            if self.mode == Mode::Rebuild || written {
+                // A rebuild past the last cut the live scorer wrote: what the topic has now.
+                break;
+            }
+            let cut: TelemetryFeedEvent = telemetry::cut_record(network, t_ms, round);
+            let payload = cut.encode().map_err(ScoringError::Schema)?;
+            self.publisher.publish_keyed(topic, &topics::chain_key(network), &telemetry::cut_key(network), &payload, None).await?;
+            written = true;
+        }
+        Ok(self.fold_telemetry(network, t_ms))
+    }
+
+    /// Apply `network`'s held telemetry up to its first record beyond `t_ms`.
+    fn fold_telemetry(&mut self, network: &str, t_ms: i64) -> usize {
+        let uptime = self.state.uptime.entry(network.to_string()).or_default();
+        let mut applied = self.state.telemetry_applied.get(network).copied();
+        let n = self.telemetry.apply_until(network, t_ms, uptime, &mut applied, self.scorer.uptime_window_ms);
+        if let Some(a) = applied {
+            self.state.telemetry_applied.insert(network.to_string(), a);
+        }
+        n
+    }
+
     /// The blocks applied so far per chain.
     fn applied_clock(&self) -> Clock {
         self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect()
     }
 
     /// Whether every partition has been read up to `ends` (topic, partition, offset).
+    /// Telemetry stamped after the newest block counts as read: no round can see it yet.
     pub(super) fn has_read(&self, ends: &[(String, i32, i64)]) -> bool {
         ends.iter().all(|(t, p, h)| {
-            self.scorer.topics.iter().copied().find(|x| x == t).is_some_and(|t| self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h)
+            self.scorer.topics.iter().copied().find(|x| x == t).is_some_and(|t| {
+                self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h
+                    || (t == topics::TELEMETRY_NODES && self.telemetry_read_ms.get(p).is_some_and(|at| *at > self.horizon_ms))
+            })
         })
     }
 
@@ -170,7 +272,6 @@ impl<'a> Attempt<'a> {
         let (items, held_back) = certify::take_certified(&mut self.held, &self.scorer.chains, &clock, &self.scorer.topics);
 
         let mut rounds: Vec<RoundSnapshot> = Vec::new();
-        let mut uptime: Option<UptimeState> = None;
         for item in &items {
             applied += 1;
             let (chain, topic, record) = (item.place.chain.as_str(), item.topic, &item.record);
@@ -191,12 +292,21 @@ impl<'a> Attempt<'a> {
                 let due = self.state.pending.get(chain).copied().filter(|(_, b)| facts.and_then(|f| f.clock).is_some_and(|(n, _)| n >= *b));
                 if let Some((session, _)) = due {
                     self.state.pending.remove(chain);
-                    if uptime.is_none() {
-                        uptime = Some(crate::folds::load_uptime(self.store.as_ref()).await?);
+                    let at_ms = facts.and_then(|f| f.clock).map_or(0, |(_, t)| t);
+                    for net in self.scorer.networks.iter().filter(|n| n.relay == chain && n.telemetry) {
+                        if self.state.rounds.get(&net.name).is_none_or(|r| *r < session) {
+                            applied += self.cut_telemetry(&net.name, session, at_ms).await?;
+                        }
                     }
-                    let up = uptime.as_ref().map_or_else(UptimeState::default, Clone::clone);
-                    rounds.extend(self.evaluate(chain, session, &up));
+                    rounds.extend(self.evaluate(chain, session));
                 }
+            }
+        }
+        // Telemetry up to each network's clock (never past a coming round's cut).
+        for net in self.scorer.networks.iter().filter(|n| n.telemetry) {
+            let at_ms = self.state.chains.get(&net.relay).and_then(|f| f.clock).map(|(_, t)| t);
+            if let Some(t) = at_ms {
+                applied += self.fold_telemetry(&net.name, t);
             }
         }
 
@@ -250,7 +360,8 @@ impl<'a> Attempt<'a> {
     }
 
     /// Rounds of every network whose relay chain is `chain`.
-    fn evaluate(&mut self, chain: &str, session: u64, uptime: &UptimeState) -> Vec<RoundSnapshot> {
+    fn evaluate(&mut self, chain: &str, session: u64) -> Vec<RoundSnapshot> {
+        let no_telemetry = UptimeState::default();
         let mut out = Vec::new();
         for net in self.scorer.networks.iter().filter(|n| n.relay == chain) {
             if self.state.rounds.get(&net.name).is_some_and(|r| *r >= session) {
@@ -278,7 +389,7 @@ impl<'a> Attempt<'a> {
                 staking: self.state.chains.get(&net.staking).unwrap_or(&empty),
                 identity: self.state.chains.get(&net.identity).unwrap_or(&empty),
                 identity_chain: &net.identity,
-                uptime,
+                uptime: self.state.uptime.get(&net.name).unwrap_or(&no_telemetry),
                 uptime_window_ms: self.scorer.uptime_window_ms,
                 kusama: self.state.standings.get(kusama_net),
                 validity: &net.validity,
@@ -301,7 +412,8 @@ impl<'a> Attempt<'a> {
         let mut moved = Vec::new();
         for (key, next) in &self.next {
             // The position is the first record not applied.
-            let position = self.held.get(key).and_then(|q| q.front()).map_or(*next, |r| r.offset);
+            let held = if key.0 == topics::TELEMETRY_NODES { self.telemetry.first_held(key.1) } else { self.held.get(key).and_then(|q| q.front()).map(|r| r.offset) };
+            let position = held.unwrap_or(*next);
             let from = self.stored.get(key).copied();
             if from != Some(position) {
                 deltas.push(CheckpointDelta { topic: key.0.to_string(), partition: key.1, from, to: position });

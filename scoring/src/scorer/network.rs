@@ -27,6 +27,9 @@ pub struct ScoredNetwork {
     pub validity: ValidityConfig,
     /// The programme's nominators, 0x hex.
     pub own_nominators: BTreeSet<String>,
+    /// Whether telemetry of this network is collected (feeds or `/submit`):
+    /// the scorer then folds it into the network's uptime.
+    pub telemetry: bool,
 }
 
 impl ScoredNetwork {
@@ -54,7 +57,14 @@ impl ScoredNetwork {
             programme,
             validity,
             own_nominators,
+            telemetry: false,
         })
+    }
+
+    /// Fold this network's telemetry into its rounds (it has feeds or `/submit`).
+    pub fn with_telemetry(mut self, on: bool) -> Self {
+        self.telemetry = on;
+        self
     }
 }
 

@@ -37,6 +37,15 @@ pub struct ScorerState {
     /// Client releases per network, in the order seen (oldest first).
     #[serde(default)]
     pub releases: BTreeMap<String, Vec<schemas::Release>>,
+    /// Uptime per network with telemetry, folded from the telemetry topic up
+    /// to its clock (see [`super::telemetry`]).
+    #[serde(default)]
+    pub uptime: BTreeMap<String, rules::uptime::UptimeState>,
+    /// Per network, the offset of the last telemetry record applied (a
+    /// network's records share one partition): records read again after a
+    /// restart are not applied twice.
+    #[serde(default)]
+    pub telemetry_applied: BTreeMap<String, i64>,
 }
 
 impl ScorerState {

@@ -2,8 +2,11 @@
 //! extrinsics (commissions, self stakes, identities with judgements, a
 //! sub-identity) and telemetry nodes end with the expected verdicts, reasons
 //! and score order; rounds reach their topics exactly once across a scorer
-//! restart; a rebuild into a second namespace with another weight gives the
-//! same verdicts, and a swap makes the API serve it.
+//! restart; a node that leaves between rounds changes only the later round,
+//! and a rebuild with the same programme reproduces every live round byte
+//! for byte (the rounds fold telemetry up to cuts on the topic, not the
+//! uptime consumer's latest state); a rebuild into a second namespace with
+//! another weight gives the same verdicts, and a swap makes the API serve it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -77,7 +80,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         nominators: vec![ss58(d)],
         ..ProgrammeConfig::default()
     };
-    let scored = |p: ProgrammeConfig| ScoredNetwork::new(&net.name, (&net.name, &net.name, &net.name), 10, 42, p).unwrap();
+    let scored = |p: ProgrammeConfig| ScoredNetwork::new(&net.name, (&net.name, &net.name, &net.name), 10, 42, p).unwrap().with_telemetry(true);
     let source: CandidateSource = list_file.display().to_string().parse().unwrap();
     let watcher = CandidateWatcher::new(source.clone(), 42, Duration::from_millis(200));
     tokio::spawn(ingest::candidates::publish_lists(bus.clone(), net.name.clone(), source, watcher, token.clone()));
@@ -90,7 +93,15 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         node(3, "Eve", "Parity Polkadot", "12D3KooEve"),
         node(4, "Charlie", "Parity Polkadot", "12D3KooCharlie"),
     );
-    let url = feed_server(vec![(vec![snapshot], None)]).await;
+    // The feed drops after the first checked round and comes back without Charlie's node.
+    let without_charlie = format!(
+        "[13,\"{GENESIS}\",{},{},{}]",
+        node(1, "Ferdie", "Parity Polkadot", "12D3KooFerdie"),
+        node(2, "Bob", "Kagome Node", "12D3KooBob"),
+        node(3, "Eve", "Parity Polkadot", "12D3KooEve"),
+    );
+    let (drop_feed, feed_dropped) = tokio::sync::oneshot::channel();
+    let url = feed_server(vec![(vec![snapshot], Some(feed_dropped)), (vec![without_charlie], None)]).await;
     let tcfg = TelemetryConfig { settle: Duration::ZERO, ..TelemetryConfig::default() };
     tokio::spawn(FeedClient::new(net.name.clone(), GENESIS, url.parse().unwrap(), bus.clone(), tcfg).run(token.clone()));
     let uptime_cfg = scoring::UptimeConfig::default();
@@ -169,14 +180,29 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     let again = round.rescore(&round.weights);
     assert_eq!(again.iter().find(|s| s.stash == bs.stash).unwrap(), &bs);
 
+    let online = |r: &RoundSnapshot, name: &str| r.candidates.iter().find(|c| c.candidate.name == name).and_then(|c| c.facts.node.as_ref()?.value.online);
+    assert_eq!(online(&round, "Charlie"), Some(true));
+
     // The scorer is killed; rounds after a restart are still published once.
     scorer_token.cancel();
     scorer_task.await.unwrap().unwrap();
+    // Meanwhile Charlie's node leaves telemetry: the feed drops and its new snapshot lacks it.
+    let bootstrap = broker.bootstrap().to_string();
+    drop_feed.send(()).unwrap();
+    wait::until("the feed up again", Duration::from_secs(60), || {
+        let b = bootstrap.clone();
+        async move {
+            let records = tokio::task::spawn_blocking(move || read_topic(&b, topics::TELEMETRY_NODES)).await.unwrap();
+            let ups = records.iter().filter_map(|(_, _, p)| schemas::TelemetryFeedEvent::decode(p).ok()).filter(|f| f.kind == "up").count();
+            (ups >= 2).then_some(())
+        }
+    })
+    .await
+    .unwrap();
     devnet.force_session().await.unwrap();
     let next = devnet.session_index().await.unwrap();
     let scorer = Scorer::new(bus.clone(), namespaces.clone(), vec![scored(programme.clone())], uptime_cfg.window_ms());
     tokio::spawn(scorer.run(token.clone()));
-    let bootstrap = broker.bootstrap().to_string();
     let rounds_on_topic = wait::until("the next round on the topic", Duration::from_secs(120), || {
         let b = bootstrap.clone();
         async move {
@@ -196,9 +222,25 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         assert_eq!(of_round.len() as i64, r.candidates, "round {}: every candidate once", r.round);
         assert_eq!(of_round.iter().collect::<BTreeSet<_>>().len(), of_round.len());
     }
+    let after = scoring::scorer::stored_round(store.as_ref(), &net.name, u64::from(next)).await.unwrap().expect("the next round stored");
+    assert_eq!(online(&after, "Charlie"), Some(false), "the round after the node left sees it offline");
     let published = scores.iter().find(|s| s.round == round.round as i64 && s.name == "Eve").unwrap();
     assert_eq!(published.verdict, "invalid");
     assert!(published.checks.iter().any(|c| c.check == "commission" && c.verdict == "invalid"));
+
+    // A rebuild with the same programme reproduces every live round, byte for
+    // byte: the earlier rounds still see Charlie's node online.
+    let same = namespaces.open(Some("r1")).await.unwrap();
+    let rebuilder = Scorer::new(bus.clone(), namespaces.clone(), vec![scored(programme.clone())], uptime_cfg.window_ms());
+    rebuilder.rebuild(same.clone(), |_, _| {}).await.unwrap();
+    let live_rounds = scoring::scorer::round_numbers(store.as_ref(), &net.name).await.unwrap();
+    assert!(live_rounds.contains(&round.round) && live_rounds.contains(&u64::from(next)), "{live_rounds:?}");
+    for n in &live_rounds {
+        let row = scoring::scorer::round_row(&net.name, *n);
+        let live = store.load_state(scoring::scorer::SCORER, &row).await.unwrap().unwrap();
+        let rebuilt = same.load_state(scoring::scorer::SCORER, &row).await.unwrap();
+        assert!(rebuilt.as_ref() == Some(&live), "round {n} rebuilt differs from the live one:\nlive    {}\nrebuilt {}", String::from_utf8_lossy(&live), rebuilt.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default());
+    }
 
     // Rebuild with the client component off, into a second namespace.
     let rebuilt = namespaces.open(Some("r2")).await.unwrap();
