@@ -41,7 +41,9 @@ pub struct TelemetryConfig {
     pub submit_allow: Vec<std::net::IpAddr>,
     /// Most `/submit` connections at once (default 1000); more are closed at once.
     pub submit_max_connections: usize,
-    /// Largest `/submit` message, bytes (default 1 MiB); a larger one closes its connection.
+    /// Largest `/submit` message, bytes (default 64 KiB; a node's largest, `system.connected`,
+    /// is about 1 KiB); a larger one closes its connection. Memory for messages in
+    /// flight is at most `submit_max_connections` times this.
     pub submit_max_frame_bytes: usize,
     /// Most nodes one `/submit` connection may report (default 8).
     pub submit_max_nodes_per_connection: usize,
@@ -60,7 +62,7 @@ impl Default for TelemetryConfig {
             submit_tokens_file: None,
             submit_allow: Vec::new(),
             submit_max_connections: 1000,
-            submit_max_frame_bytes: 1 << 20,
+            submit_max_frame_bytes: 64 << 10,
             submit_max_nodes_per_connection: 8,
             submit_idle: Duration::from_secs(60),
         }

@@ -295,6 +295,9 @@ impl SubmitServer {
     }
 }
 
+/// Bytes read from a connection at a time (nodes send messages of about a kilobyte).
+const READ_BUFFER: usize = 8 << 10;
+
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -317,7 +320,12 @@ async fn serve_connection(
             }
         }
     };
-    let config = WebSocketConfig::default().max_message_size(Some(limits.max_frame_bytes)).max_frame_size(Some(limits.max_frame_bytes));
+    // A small read buffer: tungstenite's 128 KiB default, filled by a flooding
+    // client, would cost 128 MB at 1,000 connections before any limit applies.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(limits.max_frame_bytes))
+        .max_frame_size(Some(limits.max_frame_bytes));
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, admit, Some(config));
     let mut ws = tokio::time::timeout(limits.idle, handshake).await.map_err(|_| "no handshake in time".to_string())?.map_err(|e| e.to_string())?;
     let mut conn = Connection::with_max_nodes(limits.max_nodes);

@@ -16,4 +16,5 @@ mod restart;
 mod scoring_round;
 mod run_binary;
 mod slice;
+mod submit_load;
 mod telemetry;
