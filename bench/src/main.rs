@@ -105,6 +105,10 @@ enum Command {
         /// Nominators per era.
         #[arg(long, default_value_t = 20)]
         nominators: usize,
+        /// What each reader may fetch ahead, kB (librdkafka's queued.max.messages.kbytes;
+        /// default: stakeflow's; librdkafka's own is 65536), to compare memory and speed.
+        #[arg(long)]
+        read_ahead_kb: Option<u32>,
     },
 }
 
@@ -125,7 +129,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Resume { records } => resume::resume(records).await,
-            Command::Replay { eras, validators, nominators } => scoring::replay(eras, validators, nominators).await,
+            Command::Replay { eras, validators, nominators, read_ahead_kb } => scoring::replay(eras, validators, nominators, read_ahead_kb).await,
             Command::Api { candidates, connections, seconds } => serve::api(candidates, connections, seconds).await,
             Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }

@@ -95,6 +95,21 @@ pub fn check_position(topic: &str, pos: Position, partitions: i32, marks: Option
     }
 }
 
+/// The settings every reader shares: never commits by itself, waits briefly
+/// on an idle partition. librdkafka's read-ahead (`queued.max.messages.kbytes`,
+/// 64 MiB) stays: 4 MiB made the embedded broker's replay 4-5x slower
+/// (`stakeflow-bench replay --read-ahead-kb`) and did not lower its peak.
+fn reader_config(cfg: &BusConfig, group: &str) -> rdkafka::ClientConfig {
+    let mut c = cfg.client_config();
+    c.set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        // An idle partition must not hold up the busy ones for librdkafka's 500 ms default.
+        .set("fetch.wait.max.ms", "50");
+    c
+}
+
 /// A consumer assigned to explicit partitions and offsets.
 pub struct PartitionReader {
     /// `None` only while being dropped.
@@ -130,16 +145,9 @@ impl PartitionReader {
         for pos in from {
             check_position(topic, *pos, partitions, marks_of(pos.partition))?;
         }
-        let consumer: StreamConsumer = cfg
-            .client_config()
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let consumer: StreamConsumer = reader_config(cfg, group)
             // Never let librdkafka move a reader elsewhere on its own.
             .set("auto.offset.reset", "error")
-            .set("enable.partition.eof", "false")
-            // An idle partition must not hold up the busy ones for librdkafka's 500 ms default.
-            .set("fetch.wait.max.ms", "50")
             .create()
             .map_err(BusError::kafka("consumer", &brokers))?;
         let mut tpl = TopicPartitionList::new();
@@ -288,14 +296,8 @@ impl PartitionReader {
     /// A group-less reader of one partition from `offset`.
     pub async fn assign_one(cfg: &BusConfig, topic: &str, partition: i32, offset: i64) -> Result<Self, BusError> {
         let brokers = cfg.bootstrap().to_string();
-        let consumer: StreamConsumer = cfg
-            .client_config()
-            // librdkafka wants a group id even for assign-only reads; it never commits.
-            .set("group.id", "stakeflow-tail-reader")
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "50")
+        // librdkafka wants a group id even for assign-only reads; it never commits.
+        let consumer: StreamConsumer = reader_config(cfg, "stakeflow-tail-reader")
             .create()
             .map_err(BusError::kafka("consumer", &brokers))?;
         let mut tpl = TopicPartitionList::new();

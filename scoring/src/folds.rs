@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{BusConfig, DeadLetter, Publisher, Record};
-use schemas::{TelemetryFeedEvent, TelemetryNodeEvent, topics};
+use schemas::topics;
 use serde::{Deserialize, Serialize};
 use store::{CheckpointDelta, StateWrite, Store};
 use tokio_util::sync::CancellationToken;
@@ -167,13 +167,7 @@ impl Fold for UptimeFold {
     const TOPIC: &'static str = topics::TELEMETRY_NODES;
 
     fn apply(&self, state: &mut UptimeState, payload: &[u8]) -> Result<(), String> {
-        if let Ok(ev) = TelemetryNodeEvent::decode(payload) {
-            state.apply_node(&ev, self.window_ms);
-        } else if let Ok(ev) = TelemetryFeedEvent::decode(payload) {
-            state.apply_feed(&ev, self.window_ms);
-        } else {
-            return Err("neither a TelemetryNodeEvent nor a TelemetryFeedEvent".into());
-        }
+        crate::scorer::telemetry::Telemetry::decode(payload)?.apply(state, self.window_ms);
         Ok(())
     }
 }
@@ -412,6 +406,56 @@ impl FoldConsumer<ReleasesFold> {
     pub fn releases(bus: BusConfig, store: Arc<dyn Store>) -> Self {
         Self { bus, store, batch: 20, fold: ReleasesFold, namespaces: None }
     }
+}
+
+/// Any fold consumer, for code that runs or rebuilds them all alike.
+pub trait AnyFold: Send + Sync {
+    /// Consumer name.
+    fn name(&self) -> &'static str;
+    /// Topic read.
+    fn topic(&self) -> &'static str;
+    /// [`FoldConsumer::catch_up`].
+    fn catch_up(&self, store: Arc<dyn Store>) -> futures::future::BoxFuture<'_, Result<usize, ScoringError>>;
+    /// [`FoldConsumer::run`].
+    fn run(self: Box<Self>, shutdown: CancellationToken) -> futures::future::BoxFuture<'static, Result<(), ScoringError>>;
+}
+
+impl<F: Fold> AnyFold for FoldConsumer<F> {
+    fn name(&self) -> &'static str {
+        F::NAME
+    }
+
+    fn topic(&self) -> &'static str {
+        F::TOPIC
+    }
+
+    fn catch_up(&self, store: Arc<dyn Store>) -> futures::future::BoxFuture<'_, Result<usize, ScoringError>> {
+        Box::pin(FoldConsumer::catch_up(self, store))
+    }
+
+    fn run(self: Box<Self>, shutdown: CancellationToken) -> futures::future::BoxFuture<'static, Result<(), ScoringError>> {
+        Box::pin(FoldConsumer::run(*self, shutdown))
+    }
+}
+
+/// Every folding consumer (the names in [`FOLD_CONSUMERS`]), keeping its
+/// state in `store`, or in the live namespace when `namespaces` is given.
+pub fn all_folds(bus: &BusConfig, store: Arc<dyn Store>, uptime: &UptimeConfig, namespaces: Option<Arc<store::Namespaces>>) -> Vec<Box<dyn AnyFold>> {
+    fn boxed<F: Fold>(fold: FoldConsumer<F>, namespaces: &Option<Arc<store::Namespaces>>) -> Box<dyn AnyFold> {
+        Box::new(match namespaces {
+            Some(ns) => fold.following(ns.clone()),
+            None => fold,
+        })
+    }
+    vec![
+        boxed(UptimeConsumer::new(bus.clone(), store.clone(), uptime.clone()), &namespaces),
+        boxed(FoldConsumer::session_keys(bus.clone(), store.clone()), &namespaces),
+        boxed(FoldConsumer::validator_sets(bus.clone(), store.clone()), &namespaces),
+        boxed(FoldConsumer::era_points(bus.clone(), store.clone()), &namespaces),
+        boxed(FoldConsumer::nominator_stake(bus.clone(), store.clone()), &namespaces),
+        boxed(FoldConsumer::rewards(bus.clone(), store.clone()), &namespaces),
+        boxed(FoldConsumer::releases(bus.clone(), store), &namespaces),
+    ]
 }
 
 /// Folds a topic into a state saved with its position.

@@ -19,7 +19,7 @@ pub mod shell;
 
 pub use error::ScoringError;
 pub use folds::{
-    ERA_POINTS_CONSUMER, EraPointsFold, FOLD_CONSUMERS, FoldConsumer, NOMINATOR_STAKE_CONSUMER, NominatorStakeFold, RELEASES_CONSUMER, REWARDS_CONSUMER, ReleasesFold, RewardRow, RewardsFold, Rows, SESSION_KEYS_CONSUMER, SessionKeys, SessionKeysFold, UPTIME_CONSUMER, VALIDATOR_SETS_CONSUMER, ValidatorSetsFold, UptimeConfig, UptimeConsumer, load_state,
+    AnyFold, ERA_POINTS_CONSUMER, EraPointsFold, FOLD_CONSUMERS, all_folds, FoldConsumer, NOMINATOR_STAKE_CONSUMER, NominatorStakeFold, RELEASES_CONSUMER, REWARDS_CONSUMER, ReleasesFold, RewardRow, RewardsFold, Rows, SESSION_KEYS_CONSUMER, SessionKeys, SessionKeysFold, UPTIME_CONSUMER, VALIDATOR_SETS_CONSUMER, ValidatorSetsFold, UptimeConfig, UptimeConsumer, load_state,
     load_uptime,
 };
 pub use heads::{HEADS_CONSUMER, HeadsConsumer};

@@ -73,8 +73,22 @@ pub fn input_topics() -> Vec<&'static str> {
     t
 }
 
-/// Most block records certified per pass (bounds memory and the size of one store write).
+/// Most block records certified per pass (bounds the size of one store write).
 const MAX_BLOCKS_PER_PASS: usize = 2_000;
+
+/// Record bytes a pass should hold at most: what bounds a rebuild's memory
+/// is bytes, not blocks (an era snapshot of 20,000 nominators is 25 MB in
+/// one block; a 2,000-block pass of a replay held every era at once).
+const HELD_BUDGET: usize = 64 << 20;
+
+/// Blocks the next pass reads, from the record bytes `current` blocks held:
+/// as many as fit [`HELD_BUDGET`] at that size, at
+/// most four times as many as before (a run of small blocks cannot hide a
+/// large one for long), at least one.
+fn next_pass_blocks(current: usize, held_bytes: usize) -> usize {
+    let fit = if held_bytes == 0 { usize::MAX } else { (HELD_BUDGET as u128 * current as u128 / held_bytes as u128) as usize };
+    fit.min(current.saturating_mul(4)).clamp(1, MAX_BLOCKS_PER_PASS)
+}
 
 /// How the scorer's output is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,3 +196,21 @@ impl Scorer {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_grow_while_within_the_byte_budget_and_shrink_past_it() {
+        let mut blocks = 1;
+        for _ in 0..20 {
+            blocks = next_pass_blocks(blocks, 1 << 20);
+        }
+        assert_eq!(blocks, MAX_BLOCKS_PER_PASS, "small blocks: as many as a store write takes");
+        // Era blocks of 25 MB each: at once as many as fit the budget, and there it stays.
+        blocks = next_pass_blocks(blocks, blocks * (25 << 20));
+        assert_eq!(blocks, 2);
+        assert_eq!(next_pass_blocks(blocks, blocks * (25 << 20)), 2);
+        assert_eq!(next_pass_blocks(1, usize::MAX), 1, "one block is always read, however large");
+    }
+}

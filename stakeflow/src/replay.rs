@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::config::AppConfig;
 
-/// Rebuild uptime, session keys and every round into namespace `into`.
+/// Rebuild every fold and every round into namespace `into`.
 pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         cfg.kafka.brokers.is_some(),
@@ -28,27 +28,10 @@ pub async fn rescore(cfg: AppConfig, into: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     println!("rescore: rebuilding into {into} ({ns_cfg:?}); live namespace stays {}", live.as_deref().unwrap_or("base"));
 
-    let uptime = scoring::UptimeConsumer::new(cfg.kafka.clone(), store.clone(), cfg.uptime.clone());
-    let n = uptime.catch_up(store.clone()).await.context("rebuilding uptime")?;
-    println!("rescore: uptime rebuilt from {n} telemetry records");
-    let keys = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), store.clone());
-    let n = keys.catch_up(store.clone()).await.context("rebuilding session keys")?;
-    println!("rescore: session keys rebuilt from {n} session snapshots");
-    let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), store.clone());
-    let n = sets.catch_up(store.clone()).await.context("rebuilding validator sets")?;
-    println!("rescore: validator sets rebuilt from {n} session snapshots");
-    let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), store.clone());
-    let n = points.catch_up(store.clone()).await.context("rebuilding era points")?;
-    println!("rescore: era points rebuilt from {n} era records");
-    let stake = scoring::FoldConsumer::nominator_stake(cfg.kafka.clone(), store.clone());
-    let n = stake.catch_up(store.clone()).await.context("rebuilding nominator stake")?;
-    println!("rescore: nominator stake rebuilt from {n} nominator records");
-    let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), store.clone());
-    let n = rewards.catch_up(store.clone()).await.context("rebuilding rewards")?;
-    println!("rescore: rewards rebuilt from {n} staking events");
-    let releases = scoring::FoldConsumer::releases(cfg.kafka.clone(), store.clone());
-    let n = releases.catch_up(store.clone()).await.context("rebuilding releases")?;
-    println!("rescore: releases rebuilt from {n} release records");
+    for fold in scoring::all_folds(&cfg.kafka, store.clone(), &cfg.uptime, None) {
+        let n = fold.catch_up(store.clone()).await.with_context(|| format!("rebuilding {}", fold.name()))?;
+        println!("rescore: {} rebuilt from {n} records of {}", fold.name(), fold.topic());
+    }
 
     let namespaces = std::sync::Arc::new(store::Namespaces::new(ns_cfg, store.clone()));
     let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), namespaces, scored, cfg.uptime.window_ms()).with_idle(cfg.scoring.idle);

@@ -226,20 +226,9 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let cfg = s.cfg;
     let heads = HeadsConsumer::new(cfg.kafka.clone(), s.store.clone());
     tasks.spawn("heads", |t| heads.run(t));
-    let uptime = scoring::UptimeConsumer::new(cfg.kafka.clone(), s.store.clone(), cfg.uptime.clone()).following(s.namespaces.clone());
-    tasks.spawn("uptime", |t| uptime.run(t));
-    let keys = scoring::FoldConsumer::session_keys(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("session-keys", |t| keys.run(t));
-    let sets = scoring::FoldConsumer::validator_sets(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("validator-sets", |t| sets.run(t));
-    let points = scoring::FoldConsumer::era_points(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("era-points", |t| points.run(t));
-    let stake = scoring::FoldConsumer::nominator_stake(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("nominator-stake", |t| stake.run(t));
-    let rewards = scoring::FoldConsumer::rewards(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("rewards", |t| rewards.run(t));
-    let releases = scoring::FoldConsumer::releases(cfg.kafka.clone(), s.store.clone()).following(s.namespaces.clone());
-    tasks.spawn("releases", |t| releases.run(t));
+    for fold in scoring::all_folds(&cfg.kafka, s.store.clone(), &cfg.uptime, Some(s.namespaces.clone())) {
+        tasks.spawn(fold.name(), |t| fold.run(t));
+    }
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
         let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())

@@ -17,7 +17,7 @@ use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
 use super::telemetry::{self, HeldTelemetry, Pending, Telemetry};
-use super::{MAX_BLOCKS_PER_PASS, Mode, SCORER, STATE_KEY, ScorerState, Scorer, publish, rounds};
+use super::{Mode, SCORER, STATE_KEY, ScorerState, Scorer, next_pass_blocks, publish, rounds};
 use crate::{ScoringError, metrics};
 
 /// How long one read may wait before the pass goes on without it.
@@ -53,6 +53,8 @@ pub(super) struct Attempt<'a> {
     telemetry_read_ms: BTreeMap<i32, i64>,
     /// The newest block time read (of any chain): telemetry is read up to it.
     horizon_ms: i64,
+    /// Block records the next pass reads (see [`next_pass_blocks`]).
+    pass_blocks: usize,
     publisher: Arc<Publisher>,
     /// The live scorer's lease: renewed with every save, checked before rounds are published.
     lease: Option<store::lease::Lease>,
@@ -77,6 +79,7 @@ impl<'a> Attempt<'a> {
             readers.insert(topic, PartitionReader::assign(&scorer.bus, SCORER, topic, &from).await?);
         }
         let publisher = Arc::new(Publisher::new(&scorer.bus)?);
+
         let horizon_ms = state.chains.values().filter_map(|f| f.clock.map(|(_, t)| t)).max().unwrap_or(i64::MIN);
         Ok(Self {
             scorer,
@@ -90,6 +93,7 @@ impl<'a> Attempt<'a> {
             telemetry: HeldTelemetry::default(),
             telemetry_read_ms: BTreeMap::new(),
             horizon_ms,
+            pass_blocks: 1,
             publisher,
             lease: None,
         })
@@ -101,7 +105,7 @@ impl<'a> Attempt<'a> {
         self
     }
 
-    /// Read into `held`: up to [`MAX_BLOCKS_PER_PASS`] block records, then
+    /// Read into `held`: up to `pass_blocks` block records, then
     /// every other topic until each partition is at its high watermark (as
     /// of now) or holds a record beyond its chain's clock. A pass is thus
     /// bounded by the blocks it certifies, however long the backlog.
@@ -116,7 +120,7 @@ impl<'a> Attempt<'a> {
             highs.iter().any(|(t, p, h)| t == topic && next.get(&(topic, *p)).copied().unwrap_or(0) < *h)
         };
         let held_blocks: usize = self.held.iter().filter(|((t, _), _)| *t == topics::BLOCKS).map(|(_, q)| q.len()).sum();
-        while held_blocks + blocks < MAX_BLOCKS_PER_PASS && pending(&self.next, topics::BLOCKS) {
+        while held_blocks + blocks < self.pass_blocks && pending(&self.next, topics::BLOCKS) {
             let Some(record) = reader.next_within(READ_WAIT).await? else {
                 ReadStalled { topic: topics::BLOCKS }.emit();
                 break;
@@ -161,6 +165,8 @@ impl<'a> Attempt<'a> {
                 self.held.entry((topic, p)).or_default().push_back(record);
             }
         }
+        let held_bytes = self.held.values().flatten().map(|r| r.payload.as_ref().map_or(0, Vec::len)).sum();
+        self.pass_blocks = next_pass_blocks(self.pass_blocks, held_bytes);
         Ok(complete)
     }
 
@@ -434,8 +440,13 @@ impl<'a> Attempt<'a> {
                 value: serde_json::to_vec(&self.applied_clock()).map_err(|e| ScoringError::State(e.to_string()))?,
             },
         ];
-        for r in rounds {
-            writes.extend(rounds::round_writes(r)?);
+        for (i, r) in rounds.iter().enumerate() {
+            let [round, stamp, latest] = rounds::round_writes(r)?;
+            writes.push(round);
+            // A network's latest round and its stamp once per write, not once per round.
+            if !rounds[i + 1..].iter().any(|later| later.network == r.network) {
+                writes.extend([stamp, latest]);
+            }
         }
         // The renewal rides in the same write: a fenced-off scorer's state is never saved.
         if let Some(lease) = &self.lease {

@@ -62,7 +62,8 @@ impl Telemetry {
         matches!(self, Self::Feed(e) if e.kind == CUT)
     }
 
-    fn apply(&self, uptime: &mut UptimeState, window_ms: i64) {
+    /// Fold it into `uptime` (a cut changes nothing).
+    pub fn apply(&self, uptime: &mut UptimeState, window_ms: i64) {
         match self {
             Self::Node(e) => uptime.apply_node(e, window_ms),
             Self::Feed(e) => uptime.apply_feed(e, window_ms),
