@@ -132,3 +132,61 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     assert_exactly_once(&blocks, &devnet, last).await;
     run.child.kill().await.unwrap();
 }
+
+/// The only endpoint goes silent (a TCP black hole: the connection stays
+/// open and carries nothing) while the chain moves on: `/ready` answers 503
+/// saying the chain is not heard from, within its bound, and 200 at the new
+/// head once the node answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_answers_503_while_the_chain_is_silent_and_200_after() {
+    testkit::init_tracing();
+    let devnet = Devnet::start().await.unwrap();
+    let target: std::net::SocketAddr = devnet.ws_url().trim_start_matches("ws://").parse().unwrap();
+    let proxy = testkit::TcpProxy::start(target).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let network_file = dir.path().join("devnet.toml");
+    std::fs::write(
+        &network_file,
+        format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", proxy.ws_url()),
+    )
+    .unwrap();
+    let (stall_after, stall_probe, max_silence) = (3, 2, 10);
+    let config = dir.path().join("stakeflow.toml");
+    std::fs::write(
+        &config,
+        format!("[ingest]\nstall_after = \"{stall_after}s\"\nstall_probe = \"{stall_probe}s\"\n\n[api]\nready_max_silence = \"{max_silence}s\"\n"),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let mut run = start_with(Some(&config), &network_file, &dir.path().join("data")).await;
+    let h0 = devnet.finalized_number().await.unwrap();
+    wait_ready_at(&http, &run.api, h0).await;
+
+    proxy.black_hole(true);
+    devnet.new_blocks(1).await.unwrap();
+    // The bound: the silence limit after the last word heard, one stall check
+    // and its probe, and room for a loaded machine.
+    let bound = Duration::from_secs(max_silence + stall_after + stall_probe + 45);
+    let api = run.api.clone();
+    let why = wait::until("/ready to answer 503 for the silent chain", bound, || {
+        let (http, api) = (http.clone(), api.clone());
+        async move {
+            let resp = http.get(format!("http://{api}/ready")).send().await.ok()?;
+            if resp.status().as_u16() != 503 {
+                return None;
+            }
+            let body: serde_json::Value = resp.json().await.ok()?;
+            body["chains"][0]["why"].as_str().map(str::to_string)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(why.contains("not heard from the chain"), "{why}");
+
+    proxy.black_hole(false);
+    devnet.new_blocks(1).await.unwrap();
+    let head = devnet.finalized_number().await.unwrap();
+    assert_eq!(head, h0 + 2);
+    wait_ready_at(&http, &run.api, head).await;
+    run.child.kill().await.unwrap();
+}
