@@ -39,7 +39,8 @@ pub const IDENTITIES: &str = "stakeflow.identity.accounts";
 /// `<network>/<source>`), on one topic so a consumer sees them in order.
 pub const TELEMETRY_NODES: &str = "stakeflow.telemetry.nodes";
 
-/// The programme's candidate list per network, keyed by network (compacted).
+/// The programme's candidate list per network, keyed by network; every version is kept
+/// (a rebuild judges each round with the list in force then).
 pub const CANDIDATES: &str = "stakeflow.programme.candidates";
 /// The newest client release per network, keyed by network, each time it changes.
 pub const RELEASES: &str = "stakeflow.programme.releases";
