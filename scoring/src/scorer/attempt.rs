@@ -10,7 +10,6 @@ use bus::consumer::PartitionReader;
 use bus::{DeadLetter, Publisher, Record};
 use rules::chain_facts::ChainFacts;
 use rules::uptime::UptimeState;
-use schemas::TelemetryFeedEvent;
 use rules::{RoundInput, RoundSnapshot, evaluate_round};
 use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra, topics};
 use store::{CheckpointDelta, StateWrite, Store};
@@ -140,7 +139,7 @@ impl<'a> Attempt<'a> {
                 let open = highs.iter().any(|(t, p, h)| {
                     t == topic && self.next.get(&(topic, *p)).copied().unwrap_or(0) < *h && {
                         if topic == topics::TELEMETRY_NODES {
-                            self.telemetry_read_ms.get(p).is_none_or(|at| *at <= self.horizon_ms)
+                            !self.telemetry_ahead(*p)
                         } else {
                             let newest = self.held.get(&(topic, *p)).and_then(|q| q.back());
                             !newest.is_some_and(|r| certify::beyond_clock(r, chains, &clock))
@@ -216,7 +215,7 @@ impl<'a> Attempt<'a> {
                 // A rebuild past the last cut the live scorer wrote: what the topic has now.
                 break;
             }
-            let cut: TelemetryFeedEvent = telemetry::cut_record(network, t_ms, round);
+            let cut = telemetry::cut_record(network, t_ms, round);
             let payload = cut.encode().map_err(ScoringError::Schema)?;
             self.publisher.publish_keyed(topic, &topics::chain_key(network), &telemetry::cut_key(network), &payload, None).await?;
             written = true;
@@ -235,6 +234,12 @@ impl<'a> Attempt<'a> {
         n
     }
 
+    /// Whether telemetry partition `p` has been read to a record stamped after
+    /// the newest block read: reading it further can give no round anything yet.
+    fn telemetry_ahead(&self, p: i32) -> bool {
+        self.telemetry_read_ms.get(&p).is_some_and(|at| *at > self.horizon_ms)
+    }
+
     /// The blocks applied so far per chain.
     fn applied_clock(&self) -> Clock {
         self.state.chains.iter().filter_map(|(c, f)| f.clock.map(|(b, _)| (c.clone(), b))).collect()
@@ -246,7 +251,7 @@ impl<'a> Attempt<'a> {
         ends.iter().all(|(t, p, h)| {
             self.scorer.topics.iter().copied().find(|x| x == t).is_some_and(|t| {
                 self.next.get(&(t, *p)).copied().unwrap_or(0) >= *h
-                    || (t == topics::TELEMETRY_NODES && self.telemetry_read_ms.get(p).is_some_and(|at| *at > self.horizon_ms))
+                    || (t == topics::TELEMETRY_NODES && self.telemetry_ahead(*p))
             })
         })
     }

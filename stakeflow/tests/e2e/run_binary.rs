@@ -65,6 +65,13 @@ pub(crate) async fn start_with(config: Option<&Path>, network_file: &Path, data_
     Running { child, api: api.unwrap(), kafka: kafka.unwrap() }
 }
 
+/// The devnet's network file in `dir`, its one endpoint `url`.
+fn network_file(dir: &Path, url: &str) -> std::path::PathBuf {
+    let file = dir.join("devnet.toml");
+    std::fs::write(&file, format!("name = \"paseo-devnet\"\nendpoints = [\"{url}\"]\nbackend = \"legacy\"\nstart_block = 0\n")).unwrap();
+    file
+}
+
 async fn applied_height(http: &reqwest::Client, api: &str) -> Option<(u16, u64)> {
     let resp = http.get(format!("http://{api}/ready")).send().await.ok()?;
     let status = resp.status().as_u16();
@@ -85,12 +92,7 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     testkit::init_tracing();
     let devnet = Devnet::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let network_file = dir.path().join("devnet.toml");
-    std::fs::write(
-        &network_file,
-        format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", devnet.ws_url()),
-    )
-    .unwrap();
+    let network_file = network_file(dir.path(), &devnet.ws_url());
     let data_dir = dir.path().join("data");
     let http = reqwest::Client::new();
 
@@ -144,12 +146,7 @@ async fn ready_answers_503_while_the_chain_is_silent_and_200_after() {
     let target: std::net::SocketAddr = devnet.ws_url().trim_start_matches("ws://").parse().unwrap();
     let proxy = testkit::TcpProxy::start(target).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let network_file = dir.path().join("devnet.toml");
-    std::fs::write(
-        &network_file,
-        format!("name = \"paseo-devnet\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = 0\n", proxy.ws_url()),
-    )
-    .unwrap();
+    let network_file = network_file(dir.path(), &proxy.ws_url());
     let (stall_after, stall_probe, max_silence) = (3, 2, 10);
     let config = dir.path().join("stakeflow.toml");
     std::fs::write(
