@@ -39,15 +39,85 @@ pub use state::{ListVersion, ScorerState};
 
 /// Consumer name (store key and Kafka group).
 pub const SCORER: &str = "stakeflow-scorer";
-/// Key of the scorer's folded state.
+/// Key of the folded state of a scorer serving every network (see [`Scope`]).
 pub const STATE_KEY: &str = "state";
-/// The scorer's row of blocks applied per chain (a small JSON map), saved with
-/// its state, for `/ready` to read without loading the state.
-pub const PROGRESS_KEY: &str = "progress";
 
-/// Blocks the scorer has applied per chain, as last saved.
-pub async fn progress(store: &dyn store::Store) -> Result<std::collections::BTreeMap<String, u64>, store::StoreError> {
-    Ok(store.load_state(SCORER, PROGRESS_KEY).await?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+/// A network's row of blocks applied per chain (its relay, staking and
+/// identity chains; a small JSON map), saved with the state of whichever
+/// scorer serves it, for `/ready` to read without loading that state.
+pub fn progress_row(network: &str) -> String {
+    format!("progress/{network}")
+}
+
+/// Blocks applied per chain for `networks`, as last saved: a chain several of
+/// them read counts its least. Empty while any of them has no row yet (a
+/// scorer that has not saved: every chain is then judged as not scored).
+pub async fn progress(store: &dyn store::Store, networks: &[String]) -> Result<BTreeMap<String, u64>, store::StoreError> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for network in networks {
+        let Some(row) = store.load_state(SCORER, &progress_row(network)).await? else {
+            return Ok(BTreeMap::new());
+        };
+        let row: BTreeMap<String, u64> = serde_json::from_slice(&row).unwrap_or_default();
+        for (chain, block) in row {
+            out.entry(chain).and_modify(|b| *b = (*b).min(block)).or_insert(block);
+        }
+    }
+    Ok(out)
+}
+
+/// The subject of the lease of `network`'s scoring: one scorer scores a
+/// network and publishes its rounds, whichever processes the networks are
+/// spread over (a process serving several takes each one's lease).
+pub fn lease_subject(network: &str) -> String {
+    format!("scorer/{network}")
+}
+
+/// Which networks a scorer instance serves, and so where its own rows live.
+///
+/// Rounds and progress are per network and shared by every scope (the API
+/// reads them wherever they were scored); a scope's folded state, its topic
+/// positions and its Kafka group are its own, so scorers of different
+/// networks never move each other's positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every configured network (the default).
+    All,
+    /// The named networks only (`--only-network`), held as their sorted names joined by `+`.
+    Only(String),
+}
+
+impl Scope {
+    /// The scope of a process told to serve only `networks`.
+    pub fn only<'a>(networks: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: BTreeSet<&str> = networks.into_iter().collect();
+        Scope::Only(names.into_iter().collect::<Vec<_>>().join("+"))
+    }
+
+    /// Key of this scope's folded state.
+    pub fn state_key(&self) -> String {
+        match self {
+            Scope::All => STATE_KEY.to_string(),
+            Scope::Only(set) => format!("{STATE_KEY}@{set}"),
+        }
+    }
+
+    /// Name under which this scope's position on `topic` is stored (`@` is
+    /// never in a Kafka topic name, so scopes cannot collide with a topic).
+    pub fn position_topic(&self, topic: &str) -> String {
+        match self {
+            Scope::All => topic.to_string(),
+            Scope::Only(set) => format!("{topic}@{set}"),
+        }
+    }
+
+    /// The Kafka group its readers commit advisory offsets under (lag monitoring).
+    pub fn group(&self) -> String {
+        match self {
+            Scope::All => SCORER.to_string(),
+            Scope::Only(set) => format!("{SCORER}@{set}"),
+        }
+    }
 }
 
 /// Topics whose records are applied in block order.
@@ -116,10 +186,9 @@ pub struct Scorer {
     /// The topics read: [`input_topics`], releases when a programme has a
     /// source, telemetry when a network collects it.
     topics: Vec<&'static str>,
+    /// The networks this instance serves, and so where its state and positions live.
+    scope: Scope,
 }
-
-/// The subject of the scorer's lease: one scorer writes the scoring state and publishes rounds.
-pub const LEASE: &str = "scorer";
 
 impl Scorer {
     /// A scorer of `networks`.
@@ -137,7 +206,14 @@ impl Scorer {
         if networks.iter().any(|n| n.telemetry) {
             topics.push(topics::TELEMETRY_NODES);
         }
-        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30), topics }
+        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30), topics, scope: Scope::All }
+    }
+
+    /// Serve only these networks beside other scorers (`--only-network`): the
+    /// state and positions are this scope's own (see [`Scope`]).
+    pub fn only_these(mut self) -> Self {
+        self.scope = Scope::only(self.networks.iter().map(|n| n.name.as_str()));
+        self
     }
 
     /// How long to wait after a pass that found nothing new (`[scoring] idle`).
@@ -160,9 +236,26 @@ impl Scorer {
         crate::shell::run_with_retries(SCORER, shutdown.clone(), || async {
             let (name, store) = self.namespaces.live().await?;
             let ttl = self.lease_ttl.as_millis() as i64;
-            let lease = store::lease::Lease::acquire(store.as_ref(), SCORER, LEASE, &self.holder, ttl, crate::now_ms()).await?;
-            tracing::info!(consumer = SCORER, holder = %self.holder, token = lease.token(), "scorer lease taken");
-            let mut attempt = Attempt::open(&self, store, Mode::Live).await?.with_lease(lease);
+            // One lease per network, taken in name order (two scorers of
+            // overlapping sets cannot each hold half of the other's).
+            let mut leases: Vec<store::lease::Lease> = Vec::new();
+            let names: BTreeSet<&str> = self.networks.iter().map(|n| n.name.as_str()).collect();
+            for network in names {
+                let lease = match store::lease::Lease::acquire(store.as_ref(), SCORER, &lease_subject(network), &self.holder, ttl, crate::now_ms()).await {
+                    Ok(lease) => lease,
+                    Err(e) => {
+                        // All or none: leases held while standing by would keep
+                        // their networks' own scorer from coming back.
+                        for lease in leases {
+                            let _ = lease.release(store.as_ref()).await;
+                        }
+                        return Err(e.into());
+                    }
+                };
+                tracing::info!(consumer = SCORER, network, holder = %self.holder, token = lease.token(), "scorer lease taken");
+                leases.push(lease);
+            }
+            let mut attempt = Attempt::open(&self, store, Mode::Live).await?.with_leases(leases);
             loop {
                 let pass = attempt.pass().await?;
                 if self.namespaces.live_name().await? != name {
@@ -199,6 +292,34 @@ impl Scorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scorers of different networks keep apart what they fold and where they
+    /// are; the default keeps the rows it always had.
+    #[test]
+    fn a_scope_names_its_state_positions_and_group_after_its_sorted_networks() {
+        let scope = Scope::only(["polkadot", "kusama", "polkadot"]);
+        assert_eq!(scope, Scope::Only("kusama+polkadot".into()));
+        assert_eq!(scope.state_key(), "state@kusama+polkadot");
+        assert_eq!(scope.position_topic(topics::BLOCKS), format!("{}@kusama+polkadot", topics::BLOCKS));
+        assert_ne!(scope.group(), Scope::only(["westend"]).group());
+        assert_eq!((Scope::All.state_key(), Scope::All.position_topic(topics::BLOCKS), Scope::All.group()), (STATE_KEY.to_string(), topics::BLOCKS.to_string(), SCORER.to_string()));
+    }
+
+    /// `/ready` judges a chain by the least any of its networks' scorers
+    /// applied, and every chain while one of them has not saved yet.
+    #[tokio::test]
+    async fn progress_counts_a_shared_chain_at_its_slowest_network_and_none_until_each_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap();
+        let nets = ["a".to_string(), "b".to_string()];
+        let row = |m: serde_json::Value| serde_json::to_vec(&m).unwrap();
+        store.put_state(SCORER, &progress_row("a"), &row(serde_json::json!({"relay": 10, "hub": 7}))).await.unwrap();
+        assert!(progress(&store, &nets).await.unwrap().is_empty(), "b has not saved");
+        store.put_state(SCORER, &progress_row("b"), &row(serde_json::json!({"relay": 4}))).await.unwrap();
+        let p = progress(&store, &nets).await.unwrap();
+        assert_eq!(p, BTreeMap::from([("relay".to_string(), 4), ("hub".to_string(), 7)]));
+        assert_eq!(progress(&store, &nets[..1]).await.unwrap()["relay"], 10, "a alone");
+    }
 
     #[test]
     fn passes_grow_while_within_the_byte_budget_and_shrink_past_it() {

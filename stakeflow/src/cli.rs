@@ -22,6 +22,13 @@ pub struct Cli {
     #[arg(long = "network", short = 'n', global = true)]
     pub networks: Vec<PathBuf>,
 
+    /// Serve only this network here (repeat, or separate with commas; default:
+    /// every configured network). Spreads networks over processes: each
+    /// scores, nominates, ingests and serves only its own, with its scorer's
+    /// state and positions apart from other processes'.
+    #[arg(long = "only-network", global = true, value_delimiter = ',', env = "STAKEFLOW_ONLY_NETWORKS")]
+    pub only_networks: Vec<String>,
+
     /// Kafka bootstrap servers of an external cluster; without it `run` starts an embedded broker.
     #[arg(long, global = true, env = "STAKEFLOW_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,

@@ -51,6 +51,10 @@ pub struct AppConfig {
     /// The config file it was loaded from (a running nominator reads its section again).
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+    /// The networks this process serves when told (`--only-network`); the
+    /// rest of the configuration is then narrowed to them.
+    #[serde(skip)]
+    pub only_networks: Option<Vec<String>>,
 }
 
 impl Default for AppConfig {
@@ -70,6 +74,7 @@ impl Default for AppConfig {
             networks: Vec::new(),
             embedded_kafka_port: 9092,
             config_file: None,
+            only_networks: None,
         }
     }
 }
@@ -144,6 +149,34 @@ impl AppConfig {
     pub fn network_names(&self) -> Vec<String> {
         self.networks.iter().map(|n| n.name.clone()).collect()
     }
+
+    /// Serve only `names` (`--only-network`): the networks, their programmes,
+    /// nominator accounts and telemetry feeds; the others are another
+    /// process's. Refused for a name no section configures, and for a
+    /// programme whose `kusama_rank` check reads a network scored elsewhere
+    /// (its rounds are judged with that network's latest standings, which
+    /// only a scorer of both has).
+    pub fn only_networks(&mut self, names: &[String]) -> anyhow::Result<()> {
+        let known: std::collections::BTreeSet<&String> =
+            self.networks.iter().map(|n| &n.name).chain(self.scoring.networks.keys()).chain(self.nominator.networks.keys()).collect();
+        for name in names {
+            anyhow::ensure!(known.contains(name), "--only-network {name}: no network of that name is configured (known: {known:?})");
+        }
+        for (name, programme) in self.scoring.networks.iter().filter(|(n, _)| names.contains(n)) {
+            let Ok(validity) = programme.validity_for(name) else { continue }; // reported by validation
+            let reads = &validity.kusama_rank.network;
+            if !validity.kusama_rank.skip && self.scoring.networks.contains_key(reads) && !names.contains(reads) {
+                anyhow::bail!(
+                    "--only-network {name}: its kusama_rank check reads the standings of network {reads}, which would be scored elsewhere; serve {reads} in the same process (--only-network {reads})"
+                );
+            }
+        }
+        self.networks.retain(|n| names.contains(&n.name));
+        self.scoring.networks.retain(|n, _| names.contains(n));
+        self.nominator.networks.retain(|n, _| names.contains(n));
+        self.only_networks = Some(names.to_vec());
+        Ok(())
+    }
 }
 
 /// Layer defaults, the config file, network files, environment and flags; validate.
@@ -172,6 +205,9 @@ pub fn load(cli: &Cli) -> anyhow::Result<AppConfig> {
     let files: Vec<PathBuf> = cli.networks.iter().chain(cfg.network_files.iter()).cloned().collect();
     for file in files {
         cfg.networks.push(load_network(&file)?);
+    }
+    if !cli.only_networks.is_empty() {
+        cfg.only_networks(&cli.only_networks)?;
     }
     let needs_networks = !matches!(cli.command, Command::Score | Command::Nominate | Command::Swap(_));
     let problems = problems(&cfg, needs_networks);
@@ -285,6 +321,38 @@ mod tests {
             assert_eq!(cfg.api.listen.port(), 9999);
             assert_eq!(cfg.networks[0].endpoints[0].as_str(), "ws://10.1.2.3:9944/");
             assert!(matches!(cfg.store_config(), StoreConfig::Scylla { ref uri, .. } if uri == "scylla-1:9042"));
+            Ok(())
+        });
+    }
+
+    /// `--only-network` narrows every per-network section, and refuses what
+    /// another process could not score the same: an unknown name, and a
+    /// programme whose kusama_rank reads a network left to another process.
+    #[test]
+    fn only_network_narrows_the_configuration_and_refuses_a_split_it_cannot_score() {
+        use clap::Parser;
+        figment::Jail::expect_with(|jail| {
+            for n in ["kusama", "polkadot", "westend"] {
+                jail.create_file(format!("{n}.toml"), &format!("name = \"{n}\"\nendpoints = [\"ws://127.0.0.1:1\"]\n"))?;
+            }
+            // Polkadot's profile reads Kusama's standings (kusama_rank on).
+            let programme = |n: &str| format!("[scoring.networks.{n}]\ncandidates = \"c.json\"\n");
+            jail.create_file("app.toml", &["kusama", "polkadot", "westend"].map(programme).concat())?;
+            let parse = |only: &str| {
+                let mut args = vec!["stakeflow", "--config", "app.toml", "-n", "kusama.toml", "-n", "polkadot.toml", "-n", "westend.toml"];
+                args.extend(["--only-network", only, "validate"]);
+                load(&Cli::parse_from(args)).map_err(|e| e.to_string())
+            };
+            let cfg = parse("westend")?;
+            assert_eq!(cfg.network_names(), ["westend"]);
+            assert_eq!(cfg.scoring.networks.keys().collect::<Vec<_>>(), ["westend"]);
+            assert_eq!(cfg.only_networks.as_deref(), Some(&["westend".to_string()][..]));
+            let both = parse("polkadot,kusama")?;
+            assert_eq!(both.scoring.networks.len(), 2, "a comma-separated list");
+            let split = parse("polkadot").unwrap_err();
+            assert!(split.contains("kusama_rank") && split.contains("--only-network kusama"), "{split}");
+            let unknown = parse("rococo").unwrap_err();
+            assert!(unknown.contains("rococo") && unknown.contains("westend"), "{unknown}");
             Ok(())
         });
     }

@@ -47,6 +47,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Validate => {
             println!("configuration is valid: {} network(s): {}", cfg.networks.len(), cfg.network_names().join(", "));
+            if let Some(only) = &cfg.only_networks {
+                println!("  this process serves only: {} (--only-network)", only.join(", "));
+            }
             for net in cfg.scored_networks()? {
                 let skipped: Vec<&str> =
                     rules::validity::CheckKind::ALL.iter().filter(|k| k.skipped(&net.validity)).map(|k| k.key()).collect();
@@ -81,6 +84,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Score => services::run_one(cfg, services::Service::Score).await,
         Command::Api => services::run_one(cfg, services::Service::Api).await,
         Command::Nominate => services::run_one(cfg, services::Service::Nominate).await,
+        // A namespace holds every network's rounds, and a swap moves them all.
+        Command::Rescore(_) | Command::Swap(_) if cfg.only_networks.is_some() => {
+            anyhow::bail!("rescore and swap work on every network at once: run them without --only-network")
+        }
         Command::Rescore(a) => replay::rescore(cfg, &a.into).await,
         Command::Swap(a) => replay::swap(cfg, if a.base { None } else { a.name.as_deref() }).await,
         Command::Broker(a) => services::run_broker(&cfg.data_dir, a.port).await,

@@ -231,9 +231,12 @@ fn start_score(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     }
     let scored = cfg.scored_networks()?;
     if !scored.is_empty() {
-        let scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())
+        let mut scorer = scoring::scorer::Scorer::new(cfg.kafka.clone(), s.namespaces.clone(), scored, cfg.uptime.window_ms())
             .with_idle(cfg.scoring.idle)
             .with_lease(format!("{}/scorer", store::lease::this_process()), cfg.scoring.lease_ttl);
+        if cfg.only_networks.is_some() {
+            scorer = scorer.only_these();
+        }
         tasks.spawn("scorer", |t| scorer.run(t));
     }
     Ok(())

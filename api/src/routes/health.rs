@@ -33,7 +33,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     let applied = state.store.chain_heads(state.consumer).await?;
     let scoring_store = state.scoring_store().await?;
     // Where a programme is scored, the scorer must keep up too.
-    let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(scoring_store.as_ref()).await?) };
+    let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(scoring_store.as_ref(), &state.scored_networks).await?) };
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let bounds = crate::ready::Bounds { max_lag: state.ready_max_lag, max_silence_ms: state.ready_max_silence_ms, max_behind: state.ready_max_behind, now_ms };
     // Where a nominator runs, it must keep passing (judged from its first pass on).

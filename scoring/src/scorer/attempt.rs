@@ -16,7 +16,7 @@ use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
 use super::telemetry::{self, HeldTelemetry, Pending, Telemetry};
-use super::{Mode, SCORER, STATE_KEY, ScorerState, Scorer, next_pass_blocks, publish, rounds};
+use super::{Mode, SCORER, ScorerState, Scorer, next_pass_blocks, publish, rounds};
 use crate::{ScoringError, metrics};
 
 /// How long one read may wait before the pass goes on without it.
@@ -55,27 +55,28 @@ pub(super) struct Attempt<'a> {
     /// Block records the next pass reads (see [`next_pass_blocks`]).
     pass_blocks: usize,
     publisher: Arc<Publisher>,
-    /// The live scorer's lease: renewed with every save, checked before rounds are published.
-    lease: Option<store::lease::Lease>,
+    /// The live scorer's leases, one per network: renewed with every save,
+    /// checked before rounds are published.
+    leases: Vec<store::lease::Lease>,
 }
 
 impl<'a> Attempt<'a> {
     pub(super) async fn open(scorer: &'a Scorer, store: Arc<dyn Store>, mode: Mode) -> Result<Self, ScoringError> {
-        let state = match store.load_state(SCORER, STATE_KEY).await? {
+        let state = match store.load_state(SCORER, &scorer.scope.state_key()).await? {
             Some(b) => serde_json::from_slice(&b).map_err(|e| ScoringError::State(e.to_string()))?,
             None => ScorerState::default(),
         };
         let mut readers = BTreeMap::new();
         let (mut next, mut stored) = (BTreeMap::new(), BTreeMap::new());
         for &topic in &scorer.topics {
-            let positions = store.positions(SCORER, topic).await?;
+            let positions = store.positions(SCORER, &scorer.scope.position_topic(topic)).await?;
             let from: Vec<bus::Position> =
                 positions.iter().map(|c| bus::Position { partition: c.partition, next_offset: c.next_offset }).collect();
             for c in &positions {
                 next.insert((topic, c.partition), c.next_offset);
                 stored.insert((topic, c.partition), c.next_offset);
             }
-            readers.insert(topic, PartitionReader::assign(&scorer.bus, SCORER, topic, &from).await?);
+            readers.insert(topic, PartitionReader::assign(&scorer.bus, &scorer.scope.group(), topic, &from).await?);
         }
         let publisher = Arc::new(Publisher::new(&scorer.bus)?);
 
@@ -94,13 +95,13 @@ impl<'a> Attempt<'a> {
             horizon_ms,
             pass_blocks: 1,
             publisher,
-            lease: None,
+            leases: Vec::new(),
         })
     }
 
-    /// Write and publish only under `lease`.
-    pub(super) fn with_lease(mut self, lease: store::lease::Lease) -> Self {
-        self.lease = Some(lease);
+    /// Write and publish only under `leases`.
+    pub(super) fn with_leases(mut self, leases: Vec<store::lease::Lease>) -> Self {
+        self.leases = leases;
         self
     }
 
@@ -323,10 +324,10 @@ impl<'a> Attempt<'a> {
 
         if self.mode == Mode::Live {
             // Still ours, and for long enough to publish: a scorer that lost it publishes nothing.
-            if !rounds.is_empty()
-                && let Some(lease) = &mut self.lease
-            {
-                lease.renew(self.store.as_ref(), crate::now_ms()).await?;
+            if !rounds.is_empty() {
+                for lease in &mut self.leases {
+                    lease.renew(self.store.as_ref(), crate::now_ms()).await?;
+                }
             }
             for r in &rounds {
                 publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
@@ -427,24 +428,28 @@ impl<'a> Attempt<'a> {
             let position = held.unwrap_or(*next);
             let from = self.stored.get(key).copied();
             if from != Some(position) {
-                deltas.push(CheckpointDelta { topic: key.0.to_string(), partition: key.1, from, to: position });
+                deltas.push(CheckpointDelta { topic: self.scorer.scope.position_topic(key.0), partition: key.1, from, to: position });
                 moved.push((*key, position));
             }
         }
         let now = crate::now_ms();
         if deltas.is_empty() {
-            if let Some(lease) = self.lease.as_mut().filter(|l| l.wants_renewal(now)) {
+            for lease in self.leases.iter_mut().filter(|l| l.wants_renewal(now)) {
                 lease.renew(self.store.as_ref(), now).await?;
             }
             return Ok(());
         }
-        let mut writes = vec![
-            StateWrite { key: STATE_KEY.to_string(), value: serde_json::to_vec(&self.state).map_err(|e| ScoringError::State(e.to_string()))? },
-            StateWrite {
-                key: super::PROGRESS_KEY.to_string(),
-                value: serde_json::to_vec(&self.applied_clock()).map_err(|e| ScoringError::State(e.to_string()))?,
-            },
-        ];
+        let mut writes = vec![StateWrite {
+            key: self.scorer.scope.state_key(),
+            value: serde_json::to_vec(&self.state).map_err(|e| ScoringError::State(e.to_string()))?,
+        }];
+        let clock = self.applied_clock();
+        for net in &self.scorer.networks {
+            let own: BTreeMap<&String, &u64> =
+                clock.iter().filter(|(c, _)| [&net.relay, &net.staking, &net.identity].contains(c)).collect();
+            let value = serde_json::to_vec(&own).map_err(|e| ScoringError::State(e.to_string()))?;
+            writes.push(StateWrite { key: super::progress_row(&net.name), value });
+        }
         for (i, r) in rounds.iter().enumerate() {
             let [round, stamp, latest] = rounds::round_writes(r)?;
             writes.push(round);
@@ -454,13 +459,13 @@ impl<'a> Attempt<'a> {
             }
         }
         // The renewal rides in the same write: a fenced-off scorer's state is never saved.
-        if let Some(lease) = &self.lease {
+        for lease in &self.leases {
             let (row, delta) = lease.guard(now);
             writes.push(row);
             deltas.push(delta);
         }
         self.store.commit_states(SCORER, &writes, &deltas).await?;
-        if let Some(lease) = &mut self.lease {
+        for lease in &mut self.leases {
             lease.renewed(now);
         }
         for (key, position) in moved {

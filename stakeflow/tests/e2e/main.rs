@@ -15,6 +15,7 @@ mod programme_topics;
 mod restart;
 mod scoring_round;
 mod run_binary;
+mod scale_out;
 mod slice;
 mod submit_load;
 mod telemetry;

@@ -98,7 +98,7 @@ async fn of_two_scorers_only_the_lease_holder_publishes_rounds() {
     let mut unique = rounds.clone();
     unique.dedup();
     assert_eq!(rounds, unique, "each round once, in order: {rounds:?}");
-    let h = holder(pipeline.store.as_ref(), SCORER, scoring::scorer::LEASE).await.expect("a holder");
+    let h = holder(pipeline.store.as_ref(), SCORER, &scoring::scorer::lease_subject("paseo-devnet")).await.expect("a holder");
     assert!(h == "one" || h == "two", "{h}");
     token.cancel();
 }
