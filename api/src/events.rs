@@ -21,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use bus::consumer::{PartitionReader, Position, Record};
 use futures::Stream;
-use schemas::{CandidateScore, FinalizedBlock, NominatorEvent, Round, TelemetryFeedEvent, TelemetryNodeEvent, topics};
+use schemas::{CandidateScore, FinalizedBlock, NominatorEvent, Round, TelemetryRecord, topics};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -256,24 +256,26 @@ impl Feed {
                 Some(("nomination", n.network, data))
             }
             _ => {
-                if let Ok(n) = TelemetryNodeEvent::decode(payload) {
-                    let online = match n.kind.as_str() {
-                        "added" => true,
-                        "removed" => false,
-                        _ => return None,
-                    };
-                    let data = json!({"network": n.network, "peer_id": n.peer_id, "name": n.name, "online": online, "at_ms": n.at_ms,
-                        "version": n.version, "implementation": n.implementation});
-                    Some(("node", n.network, data))
-                } else {
-                    let f = TelemetryFeedEvent::decode(payload).ok()?;
-                    let up = match f.kind.as_str() {
-                        "up" => true,
-                        "down" => false,
-                        _ => return None, // the scorer's round cuts
-                    };
-                    let data = json!({"network": f.network, "up": up, "at_ms": f.at_ms, "reason": f.reason});
-                    Some(("feed", f.network, data))
+                match TelemetryRecord::decode(payload).ok()? {
+                    TelemetryRecord::Node(n) => {
+                        let online = match n.kind.as_str() {
+                            "added" => true,
+                            "removed" => false,
+                            _ => return None,
+                        };
+                        let data = json!({"network": n.network, "peer_id": n.peer_id, "name": n.name, "online": online, "at_ms": n.at_ms,
+                            "version": n.version, "implementation": n.implementation});
+                        Some(("node", n.network, data))
+                    }
+                    TelemetryRecord::Feed(f) => {
+                        let up = match f.kind.as_str() {
+                            "up" => true,
+                            "down" => false,
+                            _ => return None, // the scorer's round cuts
+                        };
+                        let data = json!({"network": f.network, "up": up, "at_ms": f.at_ms, "reason": f.reason});
+                        Some(("feed", f.network, data))
+                    }
                 }
             }
         }

@@ -16,5 +16,5 @@ pub mod topics;
 pub use error::SchemaError;
 pub use records::{
     Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, NominatorEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, Release, Round, ScoreRecord, SessionSnapshot, SessionValidator,
-    TelemetryFeedEvent, TelemetryNodeEvent, TypedEvent, ValidatorEra, ValidatorPoints,
+    FEED_CUT, TelemetryFeedEvent, TelemetryNodeEvent, TelemetryRecord, TypedEvent, ValidatorEra, ValidatorPoints,
 };

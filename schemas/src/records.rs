@@ -37,7 +37,7 @@ pub use programme::{CandidateEntry, CandidateList, CandidateScore, CheckRecord, 
 pub use snapshot::{
     Backer, EraPoints, Identity, Judgement, NominatorEra, SessionSnapshot, SessionValidator, ValidatorEra, ValidatorPoints,
 };
-pub use telemetry::{TelemetryFeedEvent, TelemetryNodeEvent};
+pub use telemetry::{FEED_CUT, TelemetryFeedEvent, TelemetryNodeEvent, TelemetryRecord};
 pub use typed::TypedEvent;
 
 use crate::codec::{frame, unframe};

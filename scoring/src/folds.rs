@@ -167,7 +167,7 @@ impl Fold for UptimeFold {
     const TOPIC: &'static str = topics::TELEMETRY_NODES;
 
     fn apply(&self, state: &mut UptimeState, payload: &[u8]) -> Result<(), String> {
-        crate::scorer::telemetry::Telemetry::decode(payload)?.apply(state, self.window_ms);
+        crate::scorer::telemetry::apply(&schemas::TelemetryRecord::decode(payload)?, state, self.window_ms);
         Ok(())
     }
 }

@@ -226,10 +226,8 @@ impl FeedClient {
         let prefix = topics::sub_key(&self.network, "");
         let newest = bus::consumer::last_matching(&self.bus, topics::TELEMETRY_NODES, partition, |k| k.starts_with(&prefix)).await?;
         let last_seen = newest
-            .and_then(|r| {
-                let p = r.payload?;
-                TelemetryNodeEvent::decode(&p).map(|e| e.at_ms).or_else(|_| TelemetryFeedEvent::decode(&p).map(|e| e.at_ms)).ok()
-            })
+            .and_then(|r| schemas::TelemetryRecord::decode(&r.payload?).ok())
+            .map(|r| r.at_ms())
             .unwrap_or(up.at_ms)
             .max(up.at_ms);
         tracing::warn!(network = %self.network, feed = %self.url, last_seen, "the last session of this feed ended without a record (a crash?): recorded as our outage");

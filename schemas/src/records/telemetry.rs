@@ -70,6 +70,53 @@ pub struct TelemetryFeedEvent {
 
 codec!(TelemetryFeedEvent, TELEMETRY_FEED_ID, TELEMETRY_FEED_SUBJECT);
 
+/// `kind` of the record the scorer writes to close what a round sees of a
+/// network's telemetry (uptime folds and `/events` pass it over).
+pub const FEED_CUT: &str = "cut";
+
+/// A record of the telemetry topic, which carries two record types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TelemetryRecord {
+    /// A node seen or gone (boxed: five times a feed event's size).
+    Node(Box<TelemetryNodeEvent>),
+    /// A feed of ours up or down, or a cut.
+    Feed(TelemetryFeedEvent),
+}
+
+impl TelemetryRecord {
+    /// Either record type (the schema id says which).
+    pub fn decode(payload: &[u8]) -> Result<Self, String> {
+        if let Ok(ev) = TelemetryNodeEvent::decode(payload) {
+            Ok(Self::Node(Box::new(ev)))
+        } else if let Ok(ev) = TelemetryFeedEvent::decode(payload) {
+            Ok(Self::Feed(ev))
+        } else {
+            Err("neither a TelemetryNodeEvent nor a TelemetryFeedEvent".into())
+        }
+    }
+
+    /// The network it is about.
+    pub fn network(&self) -> &str {
+        match self {
+            Self::Node(e) => &e.network,
+            Self::Feed(e) => &e.network,
+        }
+    }
+
+    /// When it happened (a cut: the round time it closes).
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Self::Node(e) => e.at_ms,
+            Self::Feed(e) => e.at_ms,
+        }
+    }
+
+    /// Whether it is a scorer's cut.
+    pub fn is_cut(&self) -> bool {
+        matches!(self, Self::Feed(e) if e.kind == FEED_CUT)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

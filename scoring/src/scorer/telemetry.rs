@@ -14,60 +14,21 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use rules::uptime::UptimeState;
-use schemas::{TelemetryFeedEvent, TelemetryNodeEvent};
+use schemas::TelemetryFeedEvent;
 
 /// `kind` of a cut record (a [`TelemetryFeedEvent`], which uptime folds ignore).
-pub const CUT: &str = "cut";
+pub use schemas::FEED_CUT as CUT;
 /// `source` of the cut records the scorer writes.
 pub const CUT_SOURCE: &str = "stakeflow-scorer";
 
 /// One decoded telemetry record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Telemetry {
-    /// A node seen or gone (boxed: five times a feed event's size).
-    Node(Box<TelemetryNodeEvent>),
-    /// A feed of ours up or down, or a cut.
-    Feed(TelemetryFeedEvent),
-}
+pub use schemas::TelemetryRecord as Telemetry;
 
-impl Telemetry {
-    /// Either record type (the schema id says which).
-    pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        if let Ok(ev) = TelemetryNodeEvent::decode(payload) {
-            Ok(Self::Node(Box::new(ev)))
-        } else if let Ok(ev) = TelemetryFeedEvent::decode(payload) {
-            Ok(Self::Feed(ev))
-        } else {
-            Err("neither a TelemetryNodeEvent nor a TelemetryFeedEvent".into())
-        }
-    }
-
-    /// The network it is about.
-    pub fn network(&self) -> &str {
-        match self {
-            Self::Node(e) => &e.network,
-            Self::Feed(e) => &e.network,
-        }
-    }
-
-    /// When it happened (a cut: the round time it closes).
-    pub fn at_ms(&self) -> i64 {
-        match self {
-            Self::Node(e) => e.at_ms,
-            Self::Feed(e) => e.at_ms,
-        }
-    }
-
-    fn is_cut(&self) -> bool {
-        matches!(self, Self::Feed(e) if e.kind == CUT)
-    }
-
-    /// Fold it into `uptime` (a cut changes nothing).
-    pub fn apply(&self, uptime: &mut UptimeState, window_ms: i64) {
-        match self {
-            Self::Node(e) => uptime.apply_node(e, window_ms),
-            Self::Feed(e) => uptime.apply_feed(e, window_ms),
-        }
+/// Fold `record` into `uptime` (a cut changes nothing).
+pub fn apply(record: &Telemetry, uptime: &mut UptimeState, window_ms: i64) {
+    match record {
+        Telemetry::Node(e) => uptime.apply_node(e, window_ms),
+        Telemetry::Feed(e) => uptime.apply_feed(e, window_ms),
     }
 }
 
@@ -131,7 +92,7 @@ impl HeldTelemetry {
         let Some(queue) = self.queues.get_mut(network) else { return 0 };
         let mut n = 0;
         while let Some(p) = queue.front().filter(|p| !beyond(&p.record, t_ms)) {
-            p.record.apply(uptime, window_ms);
+            apply(&p.record, uptime, window_ms);
             *applied = Some(p.offset);
             queue.pop_front();
             n += 1;
@@ -149,6 +110,7 @@ impl HeldTelemetry {
 mod tests {
     use super::*;
     use rules::uptime::Presence;
+    use schemas::TelemetryNodeEvent;
 
     const WEEK: i64 = 7 * 24 * 3_600_000;
 
