@@ -109,6 +109,10 @@ enum Command {
         /// default: stakeflow's; librdkafka's own is 65536), to compare memory and speed.
         #[arg(long)]
         read_ahead_kb: Option<u32>,
+        /// How long a reader's fetch may wait on the broker for data, ms
+        /// (librdkafka's fetch.wait.max.ms; default: stakeflow's).
+        #[arg(long)]
+        fetch_wait_ms: Option<u32>,
     },
 }
 
@@ -129,7 +133,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Resume { records } => resume::resume(records).await,
-            Command::Replay { eras, validators, nominators, read_ahead_kb } => scoring::replay(eras, validators, nominators, read_ahead_kb).await,
+            Command::Replay { eras, validators, nominators, read_ahead_kb, fetch_wait_ms } => {
+                scoring::replay(eras, validators, nominators, read_ahead_kb, fetch_wait_ms).await
+            }
             Command::Api { candidates, connections, seconds } => serve::api(candidates, connections, seconds).await,
             Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }

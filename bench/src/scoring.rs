@@ -199,7 +199,7 @@ fn stock_read(bus: &bus::BusConfig) -> Result<(usize, f64), String> {
 }
 
 /// Rebuild from `eras` eras of history on the topics.
-pub async fn replay(eras: u64, validators: usize, nominators: usize, read_ahead_kb: Option<u32>) -> anyhow::Result<()> {
+pub async fn replay(eras: u64, validators: usize, nominators: usize, read_ahead_kb: Option<u32>, fetch_wait_ms: Option<u32>) -> anyhow::Result<()> {
     let broker = testkit::TestBroker::start().await?;
     let mut bus = broker.bus();
     // Records spread over 12 partitions by key: the embedded broker reads
@@ -207,6 +207,9 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize, read_ahead_
     bus.partitions = 12;
     if let Some(kb) = read_ahead_kb {
         bus.client.insert("queued.max.messages.kbytes".into(), kb.to_string());
+    }
+    if let Some(ms) = fetch_wait_ms {
+        bus.client.insert("fetch.wait.max.ms".into(), ms.to_string());
     }
     let provisioned = topics::provisioned();
     bus::admin::ensure_topics(&bus, &provisioned.iter().map(String::as_str).collect::<Vec<_>>()).await?;

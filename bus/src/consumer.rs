@@ -104,9 +104,12 @@ fn reader_config(cfg: &BusConfig, group: &str) -> rdkafka::ClientConfig {
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "false")
-        // An idle partition must not hold up the busy ones for librdkafka's 500 ms default.
-        .set("fetch.wait.max.ms", "50");
+        .set("enable.partition.eof", "false");
+    // An idle partition must not hold up the busy ones for librdkafka's 500 ms
+    // default (unless the operator said otherwise in `[kafka.client]`).
+    if !cfg.client.contains_key("fetch.wait.max.ms") {
+        c.set("fetch.wait.max.ms", "50");
+    }
     c
 }
 
@@ -115,6 +118,8 @@ pub struct PartitionReader {
     /// `None` only while being dropped.
     consumer: Option<StreamConsumer>,
     brokers: String,
+    /// Partitions not fetched now (see [`PartitionReader::fetch_only`]).
+    paused: std::sync::Mutex<std::collections::BTreeSet<i32>>,
 }
 
 impl Drop for PartitionReader {
@@ -164,7 +169,7 @@ impl PartitionReader {
             tpl.add_partition_offset(topic, p, offset).map_err(BusError::kafka("assign", &brokers))?;
         }
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
-        Ok(Self { consumer: Some(consumer), brokers })
+        Ok(Self { consumer: Some(consumer), brokers, paused: Default::default() })
     }
 
     fn consumer(&self) -> &StreamConsumer {
@@ -183,6 +188,31 @@ impl PartitionReader {
             Ok(r) => r.map(Some),
             Err(_) => Ok(None),
         }
+    }
+
+    /// Fetch only the partitions of `topic` marked `true`; pause the others
+    /// (a caller that knows a partition is read to its end). A paused
+    /// partition costs nothing, where an idle one is fetched again every
+    /// `fetch.wait.max.ms`: the embedded broker answered the scorer's idle
+    /// readers with more than half a core. Resumed, a partition goes on from
+    /// the last record handed out.
+    pub fn fetch_only(&self, topic: &str, partitions: impl IntoIterator<Item = (i32, bool)>) -> Result<(), BusError> {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut pause, mut resume) = (TopicPartitionList::new(), TopicPartitionList::new());
+        for (p, fetch) in partitions {
+            if fetch && paused.remove(&p) {
+                resume.add_partition(topic, p);
+            } else if !fetch && paused.insert(p) {
+                pause.add_partition(topic, p);
+            }
+        }
+        if pause.count() > 0 {
+            self.consumer().pause(&pause).map_err(BusError::kafka("pause", &self.brokers))?;
+        }
+        if resume.count() > 0 {
+            self.consumer().resume(&resume).map_err(BusError::kafka("resume", &self.brokers))?;
+        }
+        Ok(())
     }
 
     /// Tell Kafka how far this group got (advisory: positions live in our store).
@@ -304,7 +334,7 @@ impl PartitionReader {
         tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
             .map_err(BusError::kafka("assign", &brokers))?;
         consumer.assign(&tpl).map_err(BusError::kafka("assign", &brokers))?;
-        Ok(Self { consumer: Some(consumer), brokers })
+        Ok(Self { consumer: Some(consumer), brokers, paused: Default::default() })
     }
 }
 

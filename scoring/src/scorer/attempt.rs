@@ -113,6 +113,11 @@ impl<'a> Attempt<'a> {
         let chains = &self.scorer.chains;
         let topics = self.scorer.topics.clone();
         let highs = bus::admin::high_watermarks(&self.scorer.bus, &topics).await?;
+        // Fetch only what this pass may read (telemetry is read for rounds' cuts too: always).
+        for &topic in topics.iter().filter(|t| **t != topics::TELEMETRY_NODES) {
+            let open = highs.iter().filter(|(t, ..)| t == topic).map(|(_, p, h)| (*p, self.next.get(&(topic, *p)).copied().unwrap_or(0) < *h));
+            self.readers[topic].fetch_only(topic, open)?;
+        }
         // Blocks first: they set the clock.
         let mut blocks = 0;
         let reader = &self.readers[topics::BLOCKS];
