@@ -145,6 +145,19 @@ impl Lease {
         self.commit(store, Vec::new(), now_ms).await
     }
 
+    /// Renew several leases of one consumer in one write (a scorer holds one
+    /// per network), all or none: refused when any token moved.
+    pub async fn renew_all(store: &dyn Store, leases: &mut [Lease], now_ms: i64) -> Result<(), StoreError> {
+        let Some(consumer) = leases.first().map(|l| l.consumer.clone()) else { return Ok(()) };
+        debug_assert!(leases.iter().all(|l| l.consumer == consumer), "leases of one consumer");
+        let (writes, deltas): (Vec<_>, Vec<_>) = leases.iter().map(|l| l.guard(now_ms)).unzip();
+        store.commit_states(&consumer, &writes, &deltas).await?;
+        for lease in leases {
+            lease.renewed(now_ms);
+        }
+        Ok(())
+    }
+
     /// Give the lease up now (a clean shutdown), so a standby takes over at once.
     pub async fn release(mut self, store: &dyn Store) -> Result<(), StoreError> {
         self.ttl_ms = 0;
@@ -187,6 +200,24 @@ mod tests {
         assert_eq!(store.load_state(C, "x").await.unwrap().as_deref(), Some(&b"b"[..]));
         b.release(&store).await.unwrap();
         Lease::acquire(&store, C, "net", "a", 1_000, 1_900).await.expect("released: free at once");
+    }
+
+    /// Several leases renew in one write, and none when one was taken over.
+    #[tokio::test]
+    async fn leases_renewed_together_renew_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap();
+        let mut held = vec![
+            Lease::acquire(&store, C, "x", "a", 1_000, 0).await.unwrap(),
+            Lease::acquire(&store, C, "y", "a", 1_000, 0).await.unwrap(),
+        ];
+        Lease::renew_all(&store, &mut held, 600).await.unwrap();
+        assert!(held.iter().all(|l| !l.wants_renewal(1_000)), "both renewed to 1600");
+        assert!(matches!(Lease::acquire(&store, C, "y", "b", 1_000, 1_500).await, Err(LeaseError::Held { .. })));
+        // y lapses and b takes it: renewing both together is refused, x included.
+        Lease::acquire(&store, C, "y", "b", 1_000, 1_700).await.unwrap();
+        assert!(Lease::renew_all(&store, &mut held, 1_800).await.unwrap_err().is_stale());
+        Lease::acquire(&store, C, "x", "b", 1_000, 1_700).await.expect("x was not renewed at 1800");
     }
 
     #[tokio::test]

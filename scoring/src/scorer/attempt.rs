@@ -330,9 +330,7 @@ impl<'a> Attempt<'a> {
         if self.mode == Mode::Live {
             // Still ours, and for long enough to publish: a scorer that lost it publishes nothing.
             if !rounds.is_empty() {
-                for lease in &mut self.leases {
-                    lease.renew(self.store.as_ref(), crate::now_ms()).await?;
-                }
+                store::lease::Lease::renew_all(self.store.as_ref(), &mut self.leases, crate::now_ms()).await?;
             }
             for r in &rounds {
                 publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
@@ -439,8 +437,8 @@ impl<'a> Attempt<'a> {
         }
         let now = crate::now_ms();
         if deltas.is_empty() {
-            for lease in self.leases.iter_mut().filter(|l| l.wants_renewal(now)) {
-                lease.renew(self.store.as_ref(), now).await?;
+            if self.leases.iter().any(|l| l.wants_renewal(now)) {
+                store::lease::Lease::renew_all(self.store.as_ref(), &mut self.leases, now).await?;
             }
             return Ok(());
         }
