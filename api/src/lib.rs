@@ -9,6 +9,7 @@ mod limits;
 mod openapi;
 mod read_model;
 mod ready;
+mod process;
 mod routes;
 
 use std::net::SocketAddr;
@@ -21,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 pub use config::ApiConfig;
 pub use error::ApiError;
 pub use limits::apply as with_limits;
-pub use ready::{ChainReadiness, Readiness, readiness};
+pub use process::metrics_router;
+pub use ready::{BrokerReadiness, ChainReadiness, ProcessReadiness, Readiness, readiness};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -52,6 +54,8 @@ pub struct AppState {
     pub events: Option<bus::BusConfig>,
     /// Token decimals per network, for amounts in tokens (a network missing: planck only).
     pub decimals: Arc<std::collections::BTreeMap<String, u8>>,
+    /// This process's probe of the broker, judged by `/ready` (`None`: no broker here).
+    pub broker: Option<bus::BrokerHealth>,
 }
 
 impl AppState {
@@ -71,17 +75,6 @@ impl AppState {
 
 /// A function that renders metrics in Prometheus text format.
 pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
-
-/// A router serving only `/metrics`, for processes that run no API.
-pub fn metrics_router(render: MetricsRender) -> Router {
-    Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let render = render.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], render()) }
-        }),
-    )
-}
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {

@@ -63,6 +63,61 @@ pub struct Readiness {
     /// The folding consumers that have reported.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub consumers: Vec<ConsumerReadiness>,
+    /// Whether this process reaches the broker, where it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerReadiness>,
+}
+
+/// `/ready` of a process that runs no API: whether it reaches the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ProcessReadiness {
+    /// False while the broker is unreachable.
+    pub ready: bool,
+    /// The broker, where this process has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerReadiness>,
+}
+
+impl ProcessReadiness {
+    /// From the probe's last finding (`None`: no broker here), at `now_ms`.
+    pub fn judge(broker: Option<&bus::health::BrokerState>, now_ms: i64) -> Self {
+        let broker = broker.map(|s| BrokerReadiness::judge(s, now_ms));
+        Self { ready: broker.as_ref().is_none_or(|b| b.reachable), broker }
+    }
+}
+
+/// Now, ms since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+/// This process's view of the broker, from its probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BrokerReadiness {
+    /// Whether the broker answered the last probe.
+    pub reachable: bool,
+    /// Seconds since the first unanswered probe of an ongoing outage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_for_s: Option<u64>,
+    /// Why not, when not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl BrokerReadiness {
+    /// From the probe's last finding, at `now_ms`.
+    pub fn judge(state: &bus::health::BrokerState, now_ms: i64) -> Self {
+        use bus::health::BrokerState;
+        match state {
+            BrokerState::Up => Self { reachable: true, unreachable_for_s: None, why: None },
+            BrokerState::Unknown => Self { reachable: false, unreachable_for_s: None, why: Some("the broker has not been probed yet".into()) },
+            BrokerState::Down { since_ms, error } => {
+                let s = (now_ms.saturating_sub(*since_ms).max(0) / 1000) as u64;
+                let why = format!("the Kafka broker has not answered for {s} s ({error}); services retry and resume when it is back");
+                Self { reachable: false, unreachable_for_s: Some(s), why: Some(why) }
+            }
+        }
+    }
 }
 
 impl Readiness {
@@ -85,6 +140,13 @@ impl Readiness {
             })
             .collect();
         self.ready = self.ready && self.consumers.iter().all(|c| c.ready);
+        self
+    }
+
+    /// Judge the broker too, where this process has one: unreachable is not ready.
+    pub fn with_broker(mut self, broker: Option<BrokerReadiness>) -> Self {
+        self.ready = self.ready && broker.as_ref().is_none_or(|b| b.reachable);
+        self.broker = broker;
         self
     }
 }
@@ -170,6 +232,7 @@ pub fn readiness(
         max_silence_s: (bounds.max_silence_ms / 1000).max(0) as u64,
         chains,
         consumers: Vec::new(),
+        broker: None,
     }
 }
 
@@ -301,5 +364,33 @@ mod tests {
         assert!(readiness(&nets, &s, &a, Some(&close), &BTreeMap::new(), bounds(10)).ready);
         let elsewhere = BTreeMap::from([("kusama".to_string(), 1)]);
         assert!(readiness(&nets, &s, &a, Some(&elsewhere), &BTreeMap::new(), bounds(10)).ready, "a chain the scorer does not follow is not judged by it");
+    }
+
+    #[test]
+    fn an_unreachable_broker_makes_the_answer_503_with_how_long_and_why_and_a_reachable_one_does_not() {
+        use bus::health::BrokerState;
+        let nets = vec!["paseo".to_string()];
+        let fine = || readiness(&nets, &[seen("paseo", 5)], &[applied("paseo", 5)], None, &BTreeMap::new(), bounds(10));
+        let down = BrokerState::Down { since_ms: NOW - 61_500, error: "Local: Broker transport failure".into() };
+        let r = fine().with_broker(Some(BrokerReadiness::judge(&down, NOW)));
+        let b = r.broker.as_ref().unwrap();
+        assert!(!r.ready && !b.reachable, "{r:?}");
+        assert_eq!(b.unreachable_for_s, Some(61));
+        assert!(b.why.as_deref().unwrap().contains("has not answered for 61 s (Local: Broker transport failure)"), "{b:?}");
+        assert!(fine().with_broker(Some(BrokerReadiness::judge(&BrokerState::Up, NOW))).ready);
+        assert!(!fine().with_broker(Some(BrokerReadiness::judge(&BrokerState::Unknown, NOW))).ready, "not probed yet is not known to be reachable");
+        assert!(fine().with_broker(None).ready, "a process without a broker is not judged by one");
+        // A reachable broker does not make a lagging chain ready.
+        let lagging = readiness(&nets, &[seen("paseo", 50)], &[applied("paseo", 5)], None, &BTreeMap::new(), bounds(10));
+        assert!(!lagging.with_broker(Some(BrokerReadiness::judge(&BrokerState::Up, NOW))).ready);
+    }
+
+    #[test]
+    fn a_process_without_the_api_is_ready_while_it_reaches_the_broker() {
+        use bus::health::BrokerState;
+        assert!(ProcessReadiness::judge(Some(&BrokerState::Up), NOW).ready);
+        let r = ProcessReadiness::judge(Some(&BrokerState::Down { since_ms: NOW - 3_000, error: "timed out".into() }), NOW);
+        assert!(!r.ready && r.broker.unwrap().why.unwrap().contains("3 s (timed out)"));
+        assert!(ProcessReadiness::judge(None, NOW).ready);
     }
 }

@@ -3,7 +3,7 @@
 //! document as well: a route cannot exist undocumented.
 
 mod candidates;
-mod health;
+pub(crate) mod health;
 mod nodes;
 mod nominators;
 mod onekv;

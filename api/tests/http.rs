@@ -27,7 +27,7 @@ async fn health_and_ready_follow_the_store() {
         metrics: None,
         uptime_window_ms: 0,
         namespaces: None,
-        scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     let (status, body) = get(state.clone(), "/health").await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
@@ -71,7 +71,7 @@ async fn health_and_ready_follow_the_store() {
 async fn schema_registry_read_side_serves_our_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
-    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default() };
+    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None };
 
     let (status, subjects) = get(state.clone(), "/subjects").await;
     assert_eq!(status, StatusCode::OK);
@@ -107,7 +107,7 @@ async fn schema_registry_read_side_serves_our_schemas() {
 async fn registering_our_schemas_returns_their_ids_and_foreign_schemas_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("s.redb")).await.unwrap());
-    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default() };
+    let state = AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None };
     let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ready_max_lag: 0, ..Default::default() };
     let token = tokio_util::sync::CancellationToken::new();
     let (addr, server) = api::serve(&cfg, state.clone(), token.clone()).await.unwrap();
@@ -132,7 +132,7 @@ async fn registering_our_schemas_returns_their_ids_and_foreign_schemas_are_refus
 }
 
 fn empty_state(store: Arc<dyn Store>) -> AppState {
-    AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default() }
+    AppState { store, networks: Arc::new(vec![]), consumer: "c", ready_max_lag: 0, ready_max_silence_ms: i64::MAX, ready_max_behind: u64::MAX, metrics: None, uptime_window_ms: 0, namespaces: None, scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None }
 }
 
 /// Over a socket, as a client sees it: a body above the limit is refused with

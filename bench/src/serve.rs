@@ -178,7 +178,7 @@ pub async fn api(candidates: usize, connections: usize, seconds: u64) -> anyhow:
         // As `stakeflow run` has it: the live scoring namespace is looked up, not assumed.
         namespaces: Some(Arc::new(store::Namespaces::new(store_cfg, store.clone()))),
         scored_networks: Arc::new(vec![net]),
-        nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     // The API on a runtime of its own, as in its own process: the load generator must not lend it threads.
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(api_threads()).enable_all().build()?;

@@ -9,6 +9,7 @@ pub mod consumer;
 pub mod dead_letter;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
+pub mod health;
 mod error;
 pub mod metrics;
 pub mod partition;
@@ -19,4 +20,5 @@ pub use config::BusConfig;
 pub use dead_letter::DeadLetter;
 pub use consumer::{Position, Record};
 pub use error::BusError;
+pub use health::BrokerHealth;
 pub use producer::{Outgoing, Publisher};

@@ -27,6 +27,21 @@ pub struct Proc {
 }
 
 impl Spawn {
+    /// What the broker process prints once it listens.
+    pub const BROKER_READY: &'static str = "kafka: broker at ";
+
+    /// The broker process (`stakeflow broker`) on 127.0.0.1:`port`, its files
+    /// under `dir/broker`, its log `dir/broker.log`; start it again with the
+    /// same `Spawn` to bring the same broker back.
+    pub fn broker(bin: PathBuf, dir: &Path, port: u16) -> Spawn {
+        Spawn {
+            role: "broker".into(),
+            bin,
+            args: ["--data-dir", &dir.join("broker").display().to_string(), "broker", "--port", &port.to_string()].map(OsString::from).to_vec(),
+            log: dir.join("broker.log"),
+        }
+    }
+
     /// Start it; with `wait_for`, until its stdout prints a line starting so
     /// (returned).
     pub async fn start(&self, wait_for: Option<&str>) -> anyhow::Result<(Proc, Option<String>)> {

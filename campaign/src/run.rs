@@ -123,13 +123,8 @@ pub async fn run(plan: &Plan, say: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Rep
     std::fs::write(&config_file, config(&repo())?)?;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let broker_spawn = Spawn {
-        role: "broker".into(),
-        bin: plan.stakeflow.clone(),
-        args: ["--data-dir", &dir.join("broker").display().to_string(), "broker", "--port", &port.to_string()].map(OsString::from).to_vec(),
-        log: dir.join("broker.log"),
-    };
-    let (broker, _) = broker_spawn.start(Some("kafka: broker at ")).await?;
+    let broker_spawn = Spawn::broker(plan.stakeflow.clone(), &dir, port);
+    let (broker, _) = broker_spawn.start(Some(Spawn::BROKER_READY)).await?;
     let bootstrap = format!("127.0.0.1:{port}");
     let spawns = Role::ALL
         .iter()
@@ -283,7 +278,7 @@ impl World<'_> {
             b.kill9().await?;
         }
         tokio::time::sleep(d).await;
-        let (b, _) = self.broker_spawn.start(Some("kafka: broker at ")).await?;
+        let (b, _) = self.broker_spawn.start(Some(Spawn::BROKER_READY)).await?;
         self.broker = Some(b);
         let back = Instant::now();
         let head = self.devnet.finalized_number().await?;

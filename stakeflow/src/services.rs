@@ -110,6 +110,8 @@ struct Shared<'a> {
     /// Scoring tables live in the live namespace (see `stakeflow rescore` / `swap`).
     namespaces: Arc<Namespaces>,
     render: api::MetricsRender,
+    /// The broker probe's findings, where this process has a broker.
+    broker: Option<bus::BrokerHealth>,
 }
 
 /// A broker process of its own (the embedded tansu broker, SQLite engine):
@@ -166,8 +168,14 @@ async fn start(cfg: AppConfig, services: &[Service], store: Arc<dyn Store>) -> a
         let ids = bus::schema_registry::register_schemas(url).await.context("registering schemas")?;
         schemas::registry::use_registry_ids(ids).map_err(anyhow::Error::msg)?;
     }
-    let shared = Shared { cfg: &cfg, store, namespaces, render: metrics_render() };
     let mut tasks = Tasks { set: JoinSet::new(), token: CancellationToken::new() };
+    // Every process with a broker says whether it reaches it (logs, metrics, `/ready`).
+    let broker = cfg.kafka.brokers.is_some().then(bus::BrokerHealth::default);
+    if let Some(health) = broker.clone() {
+        let bus = cfg.kafka.clone();
+        tasks.spawn("broker-probe", |t| health.watch(bus, bus::health::PROBE_EVERY, t));
+    }
+    let shared = Shared { cfg: &cfg, store, namespaces, render: metrics_render(), broker };
     for service in services {
         match service {
             Service::Ingest => start_ingest(&shared, &mut tasks).await?,
@@ -177,7 +185,7 @@ async fn start(cfg: AppConfig, services: &[Service], store: Arc<dyn Store>) -> a
         }
     }
     if let Some(addr) = cfg.metrics_listen.filter(|_| !services.contains(&Service::Api)) {
-        start_metrics(addr, shared.render.clone(), &mut tasks).await?;
+        start_metrics(addr, shared.render.clone(), shared.broker.clone(), &mut tasks).await?;
     }
     wait(tasks).await
 }
@@ -278,6 +286,7 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
         events: Some(cfg.kafka.clone()),
         // Every chain of a network has the network's token.
         decimals: Arc::new(cfg.networks.iter().flat_map(|n| n.followed_chains().into_iter().map(move |c| (c.config.name, n.decimals))).collect()),
+        broker: s.broker.clone(),
     };
     let (addr, server) = api::serve(&cfg.api, state, tasks.token.child_token()).await?;
     println!("api: http://{addr}/health and http://{addr}/ready");
@@ -290,11 +299,11 @@ async fn start_api(s: &Shared<'_>, tasks: &mut Tasks) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `/metrics` alone, for processes that run no API.
-async fn start_metrics(addr: std::net::SocketAddr, render: api::MetricsRender, tasks: &mut Tasks) -> anyhow::Result<()> {
+/// `/metrics` and the process's own `/ready`, for processes that run no API.
+async fn start_metrics(addr: std::net::SocketAddr, render: api::MetricsRender, broker: Option<bus::BrokerHealth>, tasks: &mut Tasks) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("metrics listener on {addr}"))?;
-    println!("metrics: http://{}/metrics", listener.local_addr()?);
-    let app = api::metrics_router(render);
+    println!("metrics: http://{0}/metrics and http://{0}/ready", listener.local_addr()?);
+    let app = api::metrics_router(render, broker);
     tasks.spawn("metrics", |t| async move { axum::serve(listener, app).with_graceful_shutdown(async move { t.cancelled().await }).await });
     Ok(())
 }

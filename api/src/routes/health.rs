@@ -23,7 +23,8 @@ pub(crate) async fn health() -> Json<Health> {
 
 /// Per chain, last seen on chain, how long ago, last applied
 /// (and scored), lags, and why not; 503 while any chain lags beyond the bound,
-/// has gone silent (a stalled ingest) or has no data.
+/// has gone silent (a stalled ingest) or has no data, and while this
+/// process cannot reach the broker.
 #[utoipa::path(get, path = "/ready", tag = "health", responses(
     (status = 200, description = "Every chain and consumer within its bounds", body = Readiness),
     (status = 503, description = "Something lags, is silent or has no data; `why` says what", body = Readiness),
@@ -34,7 +35,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
     let scoring_store = state.scoring_store().await?;
     // Where a programme is scored, the scorer must keep up too.
     let scorer = if state.scored_networks.is_empty() { None } else { Some(scoring::scorer::progress(scoring_store.as_ref(), &state.scored_networks).await?) };
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let now_ms = crate::ready::now_ms();
     let bounds = crate::ready::Bounds { max_lag: state.ready_max_lag, max_silence_ms: state.ready_max_silence_ms, max_behind: state.ready_max_behind, now_ms };
     // Where a nominator runs, it must keep passing (judged from its first pass on).
     let mut passes = std::collections::BTreeMap::new();
@@ -52,7 +53,8 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<(StatusCode, 
             reports.push((name, p));
         }
     }
-    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds).with_consumers(&reports, bounds);
+    let broker = state.broker.as_ref().map(|b| crate::BrokerReadiness::judge(&b.state(), now_ms));
+    let r = readiness(&state.networks, &seen, &applied, scorer.as_ref(), &passes, bounds).with_consumers(&reports, bounds).with_broker(broker);
     let status = if r.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     Ok((status, Json(r)))
 }

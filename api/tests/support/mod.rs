@@ -40,6 +40,7 @@ pub fn state(store: Arc<dyn Store>) -> AppState {
         nominated_networks: Arc::new(vec![net.clone()]),
         events: None,
         decimals: Arc::new([(net, 10)].into()),
+        broker: None,
     }
 }
 

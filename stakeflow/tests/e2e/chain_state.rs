@@ -185,6 +185,7 @@ async fn sessions_eras_and_identities_reach_their_topics_as_the_chain_has_them()
         namespaces: None,
         scored_networks: Default::default(), nominated_networks: Default::default(), events: None,
         decimals: std::sync::Arc::new([(net.name.clone(), 10)].into()),
+        broker: None,
     };
     let get = |path: String| {
         let state = state.clone();

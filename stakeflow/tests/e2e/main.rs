@@ -4,6 +4,7 @@
 
 mod campaign;
 mod chain_state;
+mod broker_outage;
 mod common;
 mod dead_letter;
 mod delayed;
@@ -11,6 +12,7 @@ mod interrupted_window;
 mod network;
 mod nominator;
 mod one_writer;
+mod processes;
 mod programme_topics;
 mod restart;
 mod scoring_round;

@@ -219,7 +219,7 @@ pub(crate) async fn api_get(w: &World) -> impl Fn(&str) -> std::pin::Pin<Box<dyn
         metrics: None,
         uptime_window_ms: 1000,
         namespaces: Some(w.namespaces.clone()),
-        scored_networks: Arc::new(vec![w.net.name.clone()]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: Arc::new(vec![w.net.name.clone()]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     move |path: &str| {
         let (state, path) = (state.clone(), path.to_string());

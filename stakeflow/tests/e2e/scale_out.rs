@@ -10,116 +10,20 @@
 //! every network's rounds, and a third scorer of networks the others hold
 //! that stands by on their leases.
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use campaign::procs::{Proc, Spawn, tail};
 use schemas::topics;
 use testkit::{Devnet, wait};
 
+use crate::processes::{wait_rounds, world};
+
 const NETWORKS: [&str; 4] = ["n1", "n2", "n3", "n4"];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// The devnet's programme for each network (its candidates, the checks the
-/// devnet cannot pass left out), and the store when one is shared.
-fn config(store: Option<&str>) -> String {
-    let candidates = repo().join("config/candidates/devnet.json");
-    let mut out = String::from("[scoring]\nidle = \"200ms\"\nlease_ttl = \"10s\"\n\n");
-    if let Some(uri) = store {
-        let keyspace = format!("stakeflow_scale_out_{}", std::process::id());
-        out.push_str(&format!("[store]\nkind = \"scylla\"\nuri = \"{uri}\"\nkeyspace = \"{keyspace}\"\n\n"));
-    }
-    for n in NETWORKS {
-        out.push_str(&format!(
-            "[scoring.networks.{n}]\ncandidates = \"{}\"\nprofile = \"testnet\"\n\n[scoring.networks.{n}.validity]\n\
-             online = {{ skip = true }}\nconnection_time = {{ skip = true }}\nclient_version = {{ skip = true }}\n\
-             offline_time = {{ skip = true }}\nidentity = {{ skip = true }}\nbeefy_key = {{ skip = true }}\n\
-             nodes_per_identity = {{ skip = true }}\nkusama_rank = {{ skip = true }}\nsanctioned_geo = {{ skip = true }}\n\n",
-            candidates.display()
-        ));
-    }
-    out
-}
-
-/// Per network, the rounds on the rounds topic in topic order.
-async fn rounds_on_topic(bootstrap: &str) -> BTreeMap<String, Vec<i64>> {
-    let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for r in campaign::reader::read(bootstrap, topics::ROUNDS).await.expect("reading the rounds topic") {
-        let round = schemas::Round::decode(&r.payload).expect("a round record");
-        out.entry(round.network).or_default().push(round.round);
-    }
-    out
-}
-
-/// Wait until each of `networks` has round `session` on the topic.
-async fn wait_rounds(bootstrap: &str, networks: &[&str], session: u32, procs: &[(&str, &Path)]) -> BTreeMap<String, Vec<i64>> {
-    let found = wait::until(&format!("round {session} of {networks:?}"), Duration::from_secs(180), || async {
-        let rounds = rounds_on_topic(bootstrap).await;
-        networks.iter().all(|n| rounds.get(*n).is_some_and(|r| r.contains(&i64::from(session)))).then_some(rounds)
-    })
-    .await;
-    found.unwrap_or_else(|e| {
-        let logs: Vec<String> = procs.iter().map(|(role, log)| format!("--- {role}:\n{}", tail(log, 30))).collect();
-        panic!("{e:#}\n{}", logs.join("\n"))
-    })
-}
-
-struct World {
-    dir: tempfile::TempDir,
-    common: Vec<OsString>,
-    bootstrap: String,
-    _broker: Proc,
-}
-
-impl World {
-    fn spawn(&self, role: &str, args: &[&str]) -> Spawn {
-        let mut all = self.common.clone();
-        all.extend(["--kafka-brokers".into(), self.bootstrap.clone().into()]);
-        all.extend(["--data-dir".into(), self.dir.path().join(role).into()]);
-        all.extend(args.iter().map(OsString::from));
-        Spawn { role: role.into(), bin: env!("CARGO_BIN_EXE_stakeflow").into(), args: all, log: self.log(role) }
-    }
-
-    fn log(&self, role: &str) -> PathBuf {
-        self.dir.path().join(format!("{role}.log"))
-    }
-}
-
-async fn world(devnet: &Devnet, store: Option<&str>) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let head = devnet.finalized_number().await.unwrap();
-    let mut common: Vec<OsString> = vec!["--log-format".into(), "json".into()];
-    // Four networks on one devnet: each its own chain name, so its own
-    // topics' keys, ingest lease and rounds.
-    for n in NETWORKS {
-        let file = dir.path().join(format!("{n}.toml"));
-        std::fs::write(&file, format!("name = \"{n}\"\nendpoints = [\"{}\"]\nbackend = \"legacy\"\nstart_block = {head}\n", devnet.ws_url())).unwrap();
-        common.extend(["--network".into(), file.into()]);
-    }
-    let config = dir.path().join("stakeflow.toml");
-    std::fs::write(&config, self::config(store)).unwrap();
-    common.extend(["--config".into(), config.into()]);
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let broker = Spawn {
-        role: "broker".into(),
-        bin: env!("CARGO_BIN_EXE_stakeflow").into(),
-        args: ["--data-dir", &dir.path().join("broker").display().to_string(), "broker", "--port", &port.to_string()].map(OsString::from).to_vec(),
-        log: dir.path().join("broker.log"),
-    };
-    let (broker, _) = broker.start(Some("kafka: broker at ")).await.unwrap();
-    World { dir, common, bootstrap: format!("127.0.0.1:{port}"), _broker: broker }
-}
 
 async fn split_scorers_stop_and_resume_only_their_networks(store: Option<&str>) {
     testkit::init_tracing();
     let devnet = Devnet::start().await.unwrap();
-    let w = world(&devnet, store).await;
+    let w = world(&devnet, &NETWORKS, store).await;
     let logs: Vec<(&str, PathBuf)> = ["ingest", "a", "b", "api", "c"].iter().map(|r| (*r, w.log(r))).collect();
     let logs: Vec<(&str, &Path)> = logs.iter().map(|(r, p)| (*r, p.as_path())).collect();
 

@@ -267,7 +267,7 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
         metrics: None,
         uptime_window_ms: uptime_cfg.window_ms(),
         namespaces: Some(namespaces.clone()),
-        scored_networks: Arc::new(vec![net.name.clone()]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: Arc::new(vec![net.name.clone()]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     let get = |path: String| {
         let state = state.clone();

@@ -38,7 +38,7 @@ async fn block_flows_from_chain_to_topic_to_state_to_api() {
         metrics: None,
         uptime_window_ms: 0,
         namespaces: None,
-        scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     let (addr, server) = api::serve(&api_cfg, state, token.child_token()).await.unwrap();
     let url = format!("http://{addr}/ready");

@@ -252,7 +252,7 @@ async fn uptime_survives_consumer_kills_and_equals_an_uninterrupted_replay() {
         metrics: None,
         uptime_window_ms: UptimeConfig::default().window_ms(),
         namespaces: None,
-        scored_networks: std::sync::Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: std::sync::Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     use tower::ServiceExt;
     let resp = api::router(state.clone())
@@ -332,7 +332,7 @@ async fn nodes_are_tied_to_stashes_by_the_session_keys_they_report() {
         metrics: None,
         uptime_window_ms: 1000,
         namespaces: None,
-        scored_networks: std::sync::Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(),
+        scored_networks: std::sync::Arc::new(vec![]), nominated_networks: Default::default(), events: None, decimals: Default::default(), broker: None,
     };
     let body = wait::until("the node in /nodes", Duration::from_secs(60), || {
         let state = state.clone();
