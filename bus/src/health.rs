@@ -10,7 +10,7 @@ use std::time::Duration;
 use rdkafka::producer::{BaseProducer, Producer};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BusConfig, BusError, admin, metrics};
+use crate::{BusConfig, BusError, metrics};
 
 /// What the last probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,11 +86,10 @@ impl BrokerHealth {
         let mut reminded_at = 0i64;
         loop {
             let probing = client.clone();
-            let probe = admin::blocking(move || {
-                probing.client().fetch_metadata(None, PROBE_TIMEOUT).map(drop).map_err(BusError::kafka("metadata probe", ""))
-            })
-            .await
-            .map_err(|e| probe_error(&e));
+            // librdkafka's reason alone: the log line names the brokers once.
+            let probe = tokio::task::spawn_blocking(move || probing.client().fetch_metadata(None, PROBE_TIMEOUT).map(drop).map_err(|e| e.to_string()))
+                .await
+                .unwrap_or_else(|join| Err(join.to_string()));
             let now = now_ms();
             let (next, change) = observe(&self.state(), probe, now);
             match (&change, &next) {
@@ -122,15 +121,6 @@ impl BrokerHealth {
                 _ = tokio::time::sleep(every) => {}
             }
         }
-    }
-}
-
-/// librdkafka's reason without our wrapper's "against <brokers>" (the log
-/// line names the brokers once).
-fn probe_error(e: &BusError) -> String {
-    match e {
-        BusError::Kafka { source, .. } => source.to_string(),
-        other => other.to_string(),
     }
 }
 
