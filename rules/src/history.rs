@@ -30,20 +30,20 @@ pub struct History {
 
 /// The account holding `account`'s identity: its super's when it is a
 /// sub-identity, else itself; `None` when no identity record was read.
-pub fn identity_root(account: &str, identities: &ChainFacts) -> Option<String> {
+pub fn identity_root<'a>(account: &'a str, identities: &'a ChainFacts) -> Option<&'a str> {
     let own = identities.identities.get(account)?;
-    Some(own.super_account.clone().unwrap_or_else(|| account.to_string()))
+    Some(own.super_account.as_deref().unwrap_or(account))
 }
 
 /// The accounts of a candidate's identity: its root (the super identity,
 /// or itself), the root's sub-identities, and the stash itself.
-pub fn identity_addresses(stash: &str, identities: &ChainFacts) -> BTreeSet<String> {
-    let mut out = BTreeSet::from([stash.to_string()]);
+pub fn identity_addresses<'a>(stash: &'a str, identities: &'a ChainFacts) -> BTreeSet<&'a str> {
+    let mut out = BTreeSet::from([stash]);
     let (Some(own), Some(root)) = (identities.identities.get(stash), identity_root(stash, identities)) else { return out };
-    if let Some(r) = identities.identities.get(&root) {
-        out.extend(r.subs.iter().cloned());
+    if let Some(r) = identities.identities.get(root) {
+        out.extend(r.subs.iter().map(String::as_str));
     }
-    out.extend(own.subs.iter().cloned());
+    out.extend(own.subs.iter().map(String::as_str));
     out.insert(root);
     out
 }
@@ -56,8 +56,8 @@ pub fn share(set: Option<&EraSet>, era: u32, window: u32) -> f64 {
 }
 
 /// History of `stash` (0x hex) with identity `addresses`, at active era `era`.
-pub fn history(stash: &str, addresses: &BTreeSet<String>, staking: &ChainFacts, relay: &ChainFacts, era: Option<u32>) -> History {
-    let rank = EraSet::union_len(addresses.iter().filter_map(|a| staking.active.get(a)));
+pub fn history(stash: &str, addresses: &BTreeSet<&str>, staking: &ChainFacts, relay: &ChainFacts, era: Option<u32>) -> History {
+    let rank = EraSet::union_len(addresses.iter().filter_map(|a| staking.active.get(*a)));
     let pointed = staking.pointed.get(stash);
     let (inclusion, span_inclusion) = match era {
         Some(e) => (share(pointed, e, INCLUSION_ERAS), share(pointed, e, SPAN_INCLUSION_ERAS)),
@@ -72,13 +72,12 @@ pub fn history(stash: &str, addresses: &BTreeSet<String>, staking: &ChainFacts, 
     History { rank, inclusion, span_inclusion, nominated_at: pointed.and_then(EraSet::last), faults }
 }
 
-/// Per target, the sum over its nominators (newest era snapshot, the
-/// programme's own left out) of the square root of their bond in tokens:
-/// many small nominators count more than one whale.
-pub fn nominator_stakes(staking: &ChainFacts, decimals: u8) -> std::collections::BTreeMap<String, f64> {
+/// The sum over `target`'s nominators (newest era snapshot, the programme's
+/// own left out) of the square root of their bond in tokens: many small
+/// nominators count more than one whale. 0 without nominators.
+pub fn nominator_stake(staking: &ChainFacts, target: &str, decimals: u8) -> f64 {
     // sqrt(planck) = sqrt(tokens) * 10^(decimals / 2)
-    let scale = 10f64.powf(f64::from(decimals) / 2.0);
-    staking.nominator_stake.iter().map(|(t, s)| (t.clone(), s.sqrt_planck / scale)).collect()
+    staking.nominator_stake.get(target).map_or(0.0, |s| s.sqrt_planck / 10f64.powf(f64::from(decimals) / 2.0))
 }
 
 #[cfg(test)]
@@ -102,7 +101,7 @@ mod tests {
         ids.identities.insert("0xroot".into(), IdentityRecord { has_identity: true, subs: vec!["0xsub".into(), "0xstash".into()], ..Default::default() });
         ids.identities.insert("0xstash".into(), IdentityRecord { super_account: Some("0xroot".into()), ..Default::default() });
         let addrs = identity_addresses("0xstash", &ids);
-        assert_eq!(addrs.iter().map(String::as_str).collect::<Vec<_>>(), vec!["0xroot", "0xstash", "0xsub"]);
+        assert_eq!(addrs.iter().copied().collect::<Vec<_>>(), vec!["0xroot", "0xstash", "0xsub"]);
         let h = history("0xstash", &addrs, &staking, &ChainFacts::default(), Some(4));
         assert_eq!(h.rank, 4, "eras 1..=4, era 3 once");
         // Without an identity only the stash counts.
@@ -139,11 +138,11 @@ mod tests {
         staking.apply_nominator(&n("0xn1", 2, 100 * 10u128.pow(10), &["0xa", "0xb", "0xa"]), &ours);
         staking.apply_nominator(&n("0xn2", 2, 16 * 10u128.pow(10), &["0xa"]), &ours);
         staking.apply_nominator(&n("0xOURS", 2, 10_000 * 10u128.pow(10), &["0xa"]), &ours);
-        let all = nominator_stakes(&staking, 10);
+        let stake = |t: &str| nominator_stake(&staking, t, 10);
         // Era 1 is replaced; ours is left out; a target listed twice counts once.
-        assert!((all["0xa"] - 14.0).abs() < 1e-9, "{all:?}");
-        assert!((all["0xb"] - 10.0).abs() < 1e-9);
-        assert_eq!(all.get("0xc"), None);
+        assert!((stake("0xa") - 14.0).abs() < 1e-9, "{}", stake("0xa"));
+        assert!((stake("0xb") - 10.0).abs() < 1e-9);
+        assert_eq!(stake("0xc"), 0.0);
         assert_eq!(staking.nominator_stake["0xa"].nominators, 2);
         assert!(staking.own_nominators.contains_key("0xours"));
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use smol_str::{SmolStr, format_smolstr};
 
 use schemas::CandidateEntry as Candidate;
 use schemas::ss58::hex_account;
@@ -132,9 +133,9 @@ const RFC3339_MAX_MS: i64 = 253_402_300_799_999;
 
 /// A time for evidence; out-of-range input (a telemetry field far in the
 /// future, say) is clamped, never a panic.
-fn rfc3339(ms: i64) -> String {
+fn rfc3339(ms: i64) -> humantime::Rfc3339Timestamp {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.clamp(0, RFC3339_MAX_MS) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    humantime::format_rfc3339_seconds(t)
 }
 
 /// The telemetry nodes of a network by the stash they belong to, and how
@@ -176,7 +177,7 @@ fn node_facts(nodes: &[(&NodeUptime, MatchedBy)], input: &RoundInput<'_>) -> Opt
         Presence::Unknown => 1,
         Presence::Offline => 2,
     };
-    let (best, how) = nodes.iter().min_by_key(|(n, _)| (rank(n), n.discovered_at_ms, n.peer_id.clone()))?;
+    let (best, how) = nodes.iter().min_by_key(|&&(n, _)| (rank(n), n.discovered_at_ms, n.peer_id.as_str()))?;
     let online = match best.presence {
         Presence::Online => Some(true),
         Presence::Offline => Some(false),
@@ -190,9 +191,9 @@ fn node_facts(nodes: &[(&NodeUptime, MatchedBy)], input: &RoundInput<'_>) -> Opt
         window_ms: input.uptime_window_ms,
         implementation: best.implementation.clone(),
         version: best.version.clone(),
-        matched_by: how.as_str().to_string(),
+        matched_by: SmolStr::new_static(how.as_str()),
     };
-    let at = format!("node {} last seen {}", best.name, rfc3339(best.last_seen_ms));
+    let at = format_smolstr!("node {} last seen {}", best.name, rfc3339(best.last_seen_ms));
     let place = best.coordinates.and_then(|(lat, lon)| crate::geo::locate(lat, lon));
     let location = (best.city.is_some() || place.is_some()).then(|| LocationFacts {
         city: best.city.clone(),
@@ -216,7 +217,7 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
 
     // Identity roots first: nodes per identity counts candidates sharing one.
     let accounts: Vec<Option<String>> = input.candidates.par_iter().map(|c| hex_account(&c.stash)).collect();
-    let mut per_root: BTreeMap<String, u32> = BTreeMap::new();
+    let mut per_root: BTreeMap<&str, u32> = BTreeMap::new();
     for account in accounts.iter().flatten() {
         if let Some(root) = history::identity_root(account, input.identity) {
             *per_root.entry(root).or_default() += 1;
@@ -240,17 +241,16 @@ pub fn evaluate_round(input: &RoundInput<'_>) -> RoundSnapshot {
         .collect();
 
     // Only valid candidates are scored, against statistics of the valid set.
-    let stakes = history::nominator_stakes(input.staking, input.decimals);
-    for row in rows.iter_mut().filter(|r| r.validity.valid) {
-        let stake = stakes.get(&row.account).copied().unwrap_or_default();
-        row.inputs = Some(score_inputs(input, row, stake));
-    }
+    let inputs: Vec<ScoreInputs> = rows
+        .par_iter()
+        .filter(|r| r.validity.valid)
+        .map(|row| score_inputs(input, row, history::nominator_stake(input.staking, &row.account, input.decimals)))
+        .collect();
     let seed = RoundSeed::derive(input.network, input.round);
-    let inputs: Vec<ScoreInputs> = rows.iter().filter_map(|r| r.inputs.clone()).collect();
     let (scores, stats) = score::score_round(&inputs, input.weights, &seed);
-    let mut by_stash: BTreeMap<String, Score> = scores.into_iter().map(|s| (s.stash.clone(), s)).collect();
-    for row in rows.iter_mut() {
-        row.score = by_stash.remove(&row.account);
+    // Scores come back in the order of the valid rows they were computed from.
+    for ((row, inputs), score) in rows.iter_mut().filter(|r| r.validity.valid).zip(inputs).zip(scores) {
+        (row.inputs, row.score) = (Some(inputs), Some(score));
     }
 
     RoundSnapshot {
@@ -275,15 +275,15 @@ fn candidate_facts(
     node: Option<Fact<NodeFacts>>,
     location: Option<LocationFacts>,
     telemetry_up: bool,
-    per_root: &BTreeMap<String, u32>,
+    per_root: &BTreeMap<&str, u32>,
 ) -> CandidateFacts {
     let staking = input.staking;
-    let era_at = |e: u32, b: u64| format!("era {e} (block {b})");
+    let era_at = |e: u32, b: u64| format_smolstr!("era {e} (block {b})");
     // A snapshot older than the era the sessions report is stale: judge nothing on it.
     let current = input.relay.session.as_ref().and_then(|s| s.active_era);
     let fresh = staking.validators_era.filter(|e| current.is_none_or(|c| *e >= c));
     let intends = fresh.map(|e| {
-        let at = staking.validators.values().next().map_or_else(|| format!("era {e}"), |v| era_at(e, v.block));
+        let at = staking.validators.values().next().map_or_else(|| format_smolstr!("era {e}"), |v| era_at(e, v.block));
         Fact::new(staking.validators.contains_key(account), sources::VALIDATORS, at)
     });
     let prefs = staking.validators.get(account).filter(|_| fresh.is_some()).map(|v| {
@@ -298,30 +298,30 @@ fn candidate_facts(
         )
     });
     let root = history::identity_root(account, input.identity);
-    let identity = input.identity.identities.get(account).zip(root.clone()).map(|(own, root)| {
-        let root_record = input.identity.identities.get(&root);
+    let identity = input.identity.identities.get(account).zip(root).map(|(own, root)| {
+        let root_record = input.identity.identities.get(root);
         // A sub-identity is judged by its super's identity, as in 1KV.
         let (has, display, judgements, block) = match (&own.super_account, root_record) {
             (Some(_), Some(r)) => (r.has_identity, r.display.clone(), r.judgements.clone(), r.block),
             (Some(_), None) => (true, None, Vec::new(), own.block),
             (None, _) => (own.has_identity, own.display.clone(), own.judgements.clone(), own.block),
         };
-        let facts = IdentityFacts { root, display, has_identity: has, judgements };
-        Fact::new(facts, sources::IDENTITIES, format!("block {block} of {}", input.identity_chain))
+        let facts = IdentityFacts { root: root.to_string(), display, has_identity: has, judgements };
+        Fact::new(facts, sources::IDENTITIES, format_smolstr!("block {block} of {}", input.identity_chain))
     });
     let nodes_of_identity = root.map(|root| {
-        let n = per_root.get(&root).copied().unwrap_or(1);
-        Fact::new(n, sources::IDENTITIES, format!("candidates sharing identity {root}"))
+        let n = per_root.get(root).copied().unwrap_or(1);
+        Fact::new(n, sources::IDENTITIES, format_smolstr!("candidates sharing identity {root}"))
     });
     let beefy_key = input.relay.session.as_ref().and_then(|s| {
         let key = s.keys.get(account)?.get("beefy")?;
-        Some(Fact::new(key.clone(), sources::SESSIONS, format!("session {}", s.index)))
+        Some(Fact::new(key.clone(), sources::SESSIONS, format_smolstr!("session {}", s.index)))
     });
     // City from telemetry, country and region from its coordinates; the provider needs an IP source.
-    let location = location.map(|l| Fact::new(l, sources::TELEMETRY, "telemetry location"));
+    let location = location.map(|l| Fact::new(l, sources::TELEMETRY, SmolStr::new_static("telemetry location")));
     let kusama = candidate.kusama_stash.as_deref().and_then(|k| {
         let standing = input.kusama?.get(&hex_account(k)?)?;
-        Some(Fact::new(KusamaStanding { rank: standing.0, valid: standing.1 }, sources::KUSAMA, "latest Kusama round"))
+        Some(Fact::new(KusamaStanding { rank: standing.0, valid: standing.1 }, sources::KUSAMA, SmolStr::new_static("latest Kusama round")))
     });
     CandidateFacts {
         stash: candidate.stash.clone(),
@@ -380,8 +380,8 @@ mod tests {
 
     #[test]
     fn out_of_range_times_are_clamped_not_a_panic() {
-        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
-        assert_eq!(rfc3339(i64::MIN), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX).to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MIN).to_string(), "1970-01-01T00:00:00Z");
     }
     use crate::validity::{CheckKind, Profile};
     use schemas::{TelemetryFeedEvent, TelemetryNodeEvent};

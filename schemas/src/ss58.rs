@@ -6,7 +6,10 @@ use blake2::{Blake2b512, Digest};
 /// Decode an SS58 address into its network prefix and 32-byte account id,
 /// checksum verified. `None` if it is not a valid SS58 account address.
 pub fn decode(address: &str) -> Option<(u16, [u8; 32])> {
-    let raw = bs58::decode(address).into_vec().ok()?;
+    // Into a buffer on the stack: a round decodes every candidate's and node's address.
+    let mut buf = [0u8; 64];
+    let len = bs58::decode(address).onto(&mut buf[..]).ok()?;
+    let raw = &buf[..len];
     let (prefix, prefix_len) = match *raw.first()? {
         b0 @ 0..=63 => (u16::from(b0), 1),
         b0 @ 64..=127 => {

@@ -214,7 +214,7 @@ fn validity(check: &CheckResult, at_ms: i64) -> Validity {
     Validity {
         valid,
         kind: legacy_type(check.check),
-        details: if valid { String::new() } else { check.reason.clone() },
+        details: if valid { String::new() } else { check.reason.to_string() },
         updated: at_ms,
         verdict: check.verdict,
     }

@@ -68,7 +68,7 @@ fn location_of(r: &RoundSnapshot, c: &rules::CandidateRound, loc: &rules::validi
         provider: loc.value.provider.clone(),
         session: r.round,
         updated: r.at_ms,
-        source: loc.source.clone(),
+        source: loc.source.to_string(),
     }
 }
 

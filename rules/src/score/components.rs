@@ -1,8 +1,10 @@
 //! The 15 score components of a candidate, 1KV's formulas: each is a weight
 //! times where the candidate lies in the valid set's distribution.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -94,17 +96,25 @@ pub struct ScoreStats {
 /// quarter of the weight. Named keys are lower-case, so this never collides.
 pub const MISSING_BUCKET: &str = "No Location";
 
-/// Bucket key: trimmed and case-insensitive; blank counts as missing.
-fn bucket_key(field: &Option<String>) -> Option<String> {
+/// Bucket key: trimmed and case-insensitive; blank counts as missing. Names
+/// already in lower case are borrowed (every candidate has four of them).
+fn bucket_key(field: &Option<String>) -> Option<Cow<'_, str>> {
     let name = field.as_deref()?.trim();
-    (!name.is_empty()).then(|| name.to_lowercase())
+    match name {
+        "" => None,
+        _ if name.chars().any(char::is_uppercase) => Some(Cow::Owned(name.to_lowercase())),
+        _ => Some(Cow::Borrowed(name)),
+    }
 }
 
 fn count_buckets(candidates: &[ScoreInputs], field: fn(&ScoreInputs) -> &Option<String>) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for c in candidates {
-        let key = bucket_key(field(c)).unwrap_or_else(|| MISSING_BUCKET.to_string());
-        *counts.entry(key).or_insert(0) += 1;
+        let key = bucket_key(field(c)).unwrap_or(Cow::Borrowed(MISSING_BUCKET));
+        match counts.get_mut(key.as_ref()) {
+            Some(n) => *n += 1,
+            None => _ = counts.insert(key.into_owned(), 1),
+        }
     }
     counts
 }
@@ -188,7 +198,7 @@ impl ScoreStats {
 /// returned in input order.
 pub fn score_round(candidates: &[ScoreInputs], weights: &Weights, seed: &RoundSeed) -> (Vec<Score>, ScoreStats) {
     let stats = ScoreStats::of(candidates);
-    let scores = candidates.iter().map(|c| score_normal(c, &stats, weights, seed)).collect();
+    let scores = candidates.par_iter().map(|c| score_normal(c, &stats, weights, seed)).collect();
     (scores, stats)
 }
 
@@ -213,7 +223,7 @@ fn spread(c: &ScoreInputs, field: &Option<String>, counts: &BTreeMap<String, u64
     match bucket_key(field) {
         None => 0.25 * w,
         // A bucket not in the set (replaying a foreign candidate) has no one in it.
-        Some(key) => less_is_better(stats.scale_normal(counts.get(&key).copied().unwrap_or(0) as f64, 0.0, 1.0), w),
+        Some(key) => less_is_better(stats.scale_normal(counts.get(key.as_ref()).copied().unwrap_or(0) as f64, 0.0, 1.0), w),
     }
 }
 

@@ -2,6 +2,7 @@
 //! verdict with its evidence out. A missing fact is "unknown", never "invalid".
 
 use serde::{Deserialize, Serialize};
+use smol_str::{SmolStr, ToSmolStr, format_smolstr};
 
 use super::config::ValidityConfig;
 use super::facts::{CandidateFacts, Fact};
@@ -121,13 +122,13 @@ impl CheckKind {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evidence {
     /// The value seen (`None` when there was none).
-    pub value: Option<String>,
+    pub value: Option<SmolStr>,
     /// The bound it was held against.
-    pub bound: Option<String>,
+    pub bound: Option<SmolStr>,
     /// Where the value came from.
-    pub source: String,
+    pub source: SmolStr,
     /// When it was true.
-    pub at: Option<String>,
+    pub at: Option<SmolStr>,
 }
 
 /// One check's result.
@@ -138,7 +139,7 @@ pub struct CheckResult {
     /// Its verdict.
     pub verdict: Verdict,
     /// One sentence for people.
-    pub reason: String,
+    pub reason: SmolStr,
     /// The value, bound, source and time.
     pub evidence: Evidence,
 }
@@ -154,38 +155,35 @@ pub struct CheckContext {
 
 /// Topics the checks' data comes from, named in evidence.
 pub mod sources {
+    use smol_str::SmolStr;
+
     /// Telemetry.
-    pub const TELEMETRY: &str = "stakeflow.telemetry.nodes";
+    pub const TELEMETRY: SmolStr = SmolStr::new_static("stakeflow.telemetry.nodes");
     /// Era snapshots of validators.
-    pub const VALIDATORS: &str = "stakeflow.staking.validators";
+    pub const VALIDATORS: SmolStr = SmolStr::new_static("stakeflow.staking.validators");
     /// Identities.
-    pub const IDENTITIES: &str = "stakeflow.identity.accounts";
+    pub const IDENTITIES: SmolStr = SmolStr::new_static("stakeflow.identity.accounts");
     /// Session snapshots.
-    pub const SESSIONS: &str = "stakeflow.session.snapshots";
+    pub const SESSIONS: SmolStr = SmolStr::new_static("stakeflow.session.snapshots");
     /// The candidates list.
-    pub const CANDIDATES: &str = "stakeflow.programme.candidates";
+    pub const CANDIDATES: SmolStr = SmolStr::new_static("stakeflow.programme.candidates");
     /// Location data.
-    pub const LOCATION: &str = "location";
+    pub const LOCATION: SmolStr = SmolStr::new_static("location");
     /// Claimed rewards.
-    pub const REWARDS: &str = "claimed rewards";
+    pub const REWARDS: SmolStr = SmolStr::new_static("claimed rewards");
     /// The Kusama network of this deployment.
-    pub const KUSAMA: &str = "kusama programme";
+    pub const KUSAMA: SmolStr = SmolStr::new_static("kusama programme");
 }
 
-fn result(check: CheckKind, verdict: Verdict, reason: String, evidence: Evidence) -> CheckResult {
+fn result(check: CheckKind, verdict: Verdict, reason: SmolStr, evidence: Evidence) -> CheckResult {
     CheckResult { check, verdict, reason, evidence }
 }
 
-fn unknown(check: CheckKind, source: &str, what: &str) -> CheckResult {
-    result(
-        check,
-        Verdict::Unknown,
-        format!("no {what} known yet"),
-        Evidence { source: source.to_string(), ..Evidence::default() },
-    )
+fn unknown(check: CheckKind, source: SmolStr, what: &str) -> CheckResult {
+    result(check, Verdict::Unknown, format_smolstr!("no {what} known yet"), Evidence { source, ..Evidence::default() })
 }
 
-fn evidence<T>(fact: &Fact<T>, value: impl Into<String>, bound: Option<String>) -> Evidence {
+fn evidence<T>(fact: &Fact<T>, value: impl Into<SmolStr>, bound: Option<SmolStr>) -> Evidence {
     Evidence { value: Some(value.into()), bound, source: fact.source.clone(), at: Some(fact.at.clone()) }
 }
 
@@ -222,14 +220,14 @@ fn online(c: &CandidateFacts) -> CheckResult {
             result(
                 k,
                 Verdict::Invalid,
-                "not seen in telemetry (check the node's telemetry URL and name)".into(),
-                Evidence { value: Some("not seen".into()), source: sources::TELEMETRY.into(), ..Evidence::default() },
+                SmolStr::new_static("not seen in telemetry (check the node's telemetry URL and name)"),
+                Evidence { value: Some(SmolStr::new_static("not seen")), source: sources::TELEMETRY.into(), ..Evidence::default() },
             )
         } else {
             result(
                 k,
                 Verdict::Unknown,
-                "no telemetry feed of the network is up".into(),
+                SmolStr::new_static("no telemetry feed of the network is up"),
                 Evidence { source: sources::TELEMETRY.into(), ..Evidence::default() },
             )
         };
@@ -238,11 +236,11 @@ fn online(c: &CandidateFacts) -> CheckResult {
         None => result(
             k,
             Verdict::Unknown,
-            "no telemetry feed of the network is up".into(),
+            SmolStr::new_static("no telemetry feed of the network is up"),
             evidence(node, "unknown", None),
         ),
-        Some(true) => result(k, Verdict::Valid, "online".into(), evidence(node, "online", None)),
-        Some(false) => result(k, Verdict::Invalid, "offline in telemetry".into(), evidence(node, "offline", None)),
+        Some(true) => result(k, Verdict::Valid, SmolStr::new_static("online"), evidence(node, "online", None)),
+        Some(false) => result(k, Verdict::Invalid, SmolStr::new_static("offline in telemetry"), evidence(node, "offline", None)),
     }
 }
 
@@ -250,9 +248,9 @@ fn validate_intention(c: &CandidateFacts) -> CheckResult {
     let k = CheckKind::ValidateIntention;
     let Some(f) = &c.intends_to_validate else { return unknown(k, sources::VALIDATORS, "era snapshot of validators") };
     if f.value {
-        result(k, Verdict::Valid, "intends to validate".into(), evidence(f, "in Staking.Validators", None))
+        result(k, Verdict::Valid, SmolStr::new_static("intends to validate"), evidence(f, "in Staking.Validators", None))
     } else {
-        result(k, Verdict::Invalid, "does not intend to validate (not in Staking.Validators)".into(), evidence(f, "absent", None))
+        result(k, Verdict::Invalid, SmolStr::new_static("does not intend to validate (not in Staking.Validators)"), evidence(f, "absent", None))
     }
 }
 
@@ -278,24 +276,24 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
 fn client_version(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let k = CheckKind::ClientVersion;
     let Some(node) = &c.node else { return unknown(k, sources::TELEMETRY, "node version") };
-    let bound = cfg.client_version.min_version.clone().unwrap_or_default();
+    let bound = SmolStr::new(cfg.client_version.min_version.as_deref().unwrap_or_default());
     if let Some(imp) = &node.value.implementation
         && cfg.client_version.exempt_implementations.iter().any(|e| e == imp)
     {
-        return result(k, Verdict::Valid, format!("{imp} is exempt"), evidence(node, imp.clone(), Some(bound)));
+        return result(k, Verdict::Valid, format_smolstr!("{imp} is exempt"), evidence(node, imp.as_str(), Some(bound)));
     }
     let Some(version) = &node.value.version else { return unknown(k, sources::TELEMETRY, "node version") };
     let (Some(have), Some(need)) = (parse_version(version), parse_version(&bound)) else {
         return result(
             k,
             Verdict::Invalid,
-            format!("version {version:?} cannot be read as a version"),
-            evidence(node, version.clone(), Some(bound)),
+            format_smolstr!("version {version:?} cannot be read as a version"),
+            evidence(node, version.as_str(), Some(bound)),
         );
     };
     let ok = have >= need;
-    let reason = if ok { format!("version {version} >= {bound}") } else { format!("version {version} is older than {bound}") };
-    result(k, judge(ok), reason, evidence(node, version.clone(), Some(bound)))
+    let reason = if ok { format_smolstr!("version {version} >= {bound}") } else { format_smolstr!("version {version} is older than {bound}") };
+    result(k, judge(ok), reason, evidence(node, version.as_str(), Some(bound)))
 }
 
 fn connection_time(c: &CandidateFacts, cfg: &ValidityConfig, ctx: CheckContext) -> CheckResult {
@@ -305,11 +303,11 @@ fn connection_time(c: &CandidateFacts, cfg: &ValidityConfig, ctx: CheckContext) 
     let age = ctx.now_ms.saturating_sub(node.value.discovered_at_ms);
     let ok = age >= min_ms;
     let reason = if ok {
-        "connected long enough".to_string()
+        SmolStr::new_static("connected long enough")
     } else {
-        format!("first seen {} ago, needs {}", human_ms(age), human_ms(min_ms))
+        format_smolstr!("first seen {} ago, needs {}", human_ms(age), human_ms(min_ms))
     };
-    result(k, judge(ok), reason, evidence(node, format!("first seen at {} ms", node.value.discovered_at_ms), Some(human_ms(min_ms))))
+    result(k, judge(ok), reason, evidence(node, format_smolstr!("first seen at {} ms", node.value.discovered_at_ms), Some(human_ms(min_ms))))
 }
 
 fn identity(c: &CandidateFacts) -> CheckResult {
@@ -317,12 +315,12 @@ fn identity(c: &CandidateFacts) -> CheckResult {
     let Some(id) = &c.identity else { return unknown(k, sources::IDENTITIES, "identity") };
     let v = &id.value;
     if !v.has_identity {
-        return result(k, Verdict::Invalid, "no identity set".into(), evidence(id, "none", Some("Reasonable or KnownGood".into())));
+        return result(k, Verdict::Invalid, SmolStr::new_static("no identity set"), evidence(id, "none", Some(SmolStr::new_static("Reasonable or KnownGood"))));
     }
-    let seen = if v.judgements.is_empty() { "no judgement".to_string() } else { v.judgements.join(", ") };
+    let seen = if v.judgements.is_empty() { SmolStr::new_static("no judgement") } else { v.judgements.join(", ").into() };
     let ok = v.verified();
-    let reason = if ok { "identity verified".to_string() } else { format!("identity has {seen}; needs Reasonable or KnownGood") };
-    result(k, judge(ok), reason, evidence(id, seen, Some("Reasonable or KnownGood".into())))
+    let reason = if ok { SmolStr::new_static("identity verified") } else { format_smolstr!("identity has {seen}; needs Reasonable or KnownGood") };
+    result(k, judge(ok), reason, evidence(id, seen, Some(SmolStr::new_static("Reasonable or KnownGood"))))
 }
 
 fn offline_time(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
@@ -332,9 +330,9 @@ fn offline_time(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let max_ms = (n.window_ms as f64 * cfg.offline_time.max_ratio) as i64;
     let ok = n.offline_ms <= max_ms;
     let reason = if ok {
-        format!("offline {} in the window", human_ms(n.offline_ms))
+        format_smolstr!("offline {} in the window", human_ms(n.offline_ms))
     } else {
-        format!("offline {} in the window, more than {}", human_ms(n.offline_ms), human_ms(max_ms))
+        format_smolstr!("offline {} in the window, more than {}", human_ms(n.offline_ms), human_ms(max_ms))
     };
     result(k, judge(ok), reason, evidence(node, human_ms(n.offline_ms), Some(human_ms(max_ms))))
 }
@@ -346,27 +344,27 @@ fn commission(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let have = u64::from(s.value.commission_perbill);
     let ok = have <= max;
     let (pct, bound) = (percent(have), percent(max));
-    let reason = if ok { format!("commission {pct}") } else { format!("commission {pct} is above {bound}") };
+    let reason = if ok { format_smolstr!("commission {pct}") } else { format_smolstr!("commission {pct} is above {bound}") };
     result(k, judge(ok), reason, evidence(s, pct, Some(bound)))
 }
 
 fn self_stake(c: &CandidateFacts, cfg: &ValidityConfig, ctx: CheckContext) -> CheckResult {
     let k = CheckKind::SelfStake;
-    let bound = format!("{} tokens", cfg.self_stake.min_tokens);
+    let bound = format_smolstr!("{} tokens", cfg.self_stake.min_tokens);
     if c.skip_self_stake {
         return result(
             k,
             Verdict::Valid,
-            "exempt (skipSelfStake in the candidates file)".into(),
-            Evidence { value: Some("skipSelfStake".into()), bound: Some(bound), source: sources::CANDIDATES.into(), at: None },
+            SmolStr::new_static("exempt (skipSelfStake in the candidates file)"),
+            Evidence { value: Some(SmolStr::new_static("skipSelfStake")), bound: Some(bound), source: sources::CANDIDATES.into(), at: None },
         );
     }
     let Some(s) = &c.staking else { return unknown(k, sources::VALIDATORS, "self stake at the latest era") };
     let min = tokens_to_planck(cfg.self_stake.min_tokens, ctx.decimals);
     let have = s.value.self_bonded;
     let ok = have >= min;
-    let shown = format!("{} tokens", planck_to_tokens(have, ctx.decimals));
-    let reason = if ok { format!("self stake {shown}") } else { format!("self stake {shown} is below {bound}") };
+    let shown = format_smolstr!("{} tokens", planck_to_tokens(have, ctx.decimals));
+    let reason = if ok { format_smolstr!("self stake {shown}") } else { format_smolstr!("self stake {shown} is below {bound}") };
     result(k, judge(ok), reason, evidence(s, shown, Some(bound)))
 }
 
@@ -379,16 +377,16 @@ fn unclaimed(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let oldest_allowed = i64::from(*active) - i64::from(threshold) - 1;
     let late: Vec<u32> = eras.iter().copied().filter(|e| i64::from(*e) <= oldest_allowed).collect();
     let ok = late.is_empty();
-    let reason = if ok { "no overdue rewards".to_string() } else { format!("rewards of eras {late:?} unclaimed") };
-    result(k, judge(ok), reason, evidence(f, format!("{eras:?}"), Some(format!("{threshold} eras"))))
+    let reason = if ok { SmolStr::new_static("no overdue rewards") } else { format_smolstr!("rewards of eras {late:?} unclaimed") };
+    result(k, judge(ok), reason, evidence(f, format_smolstr!("{eras:?}"), Some(format_smolstr!("{threshold} eras"))))
 }
 
 fn blocked(c: &CandidateFacts) -> CheckResult {
     let k = CheckKind::Blocked;
     let Some(s) = &c.staking else { return unknown(k, sources::VALIDATORS, "validator prefs at the latest era") };
     let ok = !s.value.blocked;
-    let reason = if ok { "accepts nominations".to_string() } else { "blocks external nominations".to_string() };
-    result(k, judge(ok), reason, evidence(s, s.value.blocked.to_string(), Some("false".into())))
+    let reason = if ok { SmolStr::new_static("accepts nominations") } else { SmolStr::new_static("blocks external nominations") };
+    result(k, judge(ok), reason, evidence(s, s.value.blocked.to_string(), Some(SmolStr::new_static("false"))))
 }
 
 fn kusama_rank(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
@@ -397,7 +395,7 @@ fn kusama_rank(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
         return result(
             k,
             Verdict::Valid,
-            "no Kusama stash listed".into(),
+            SmolStr::new_static("no Kusama stash listed"),
             Evidence { source: sources::CANDIDATES.into(), ..Evidence::default() },
         );
     }
@@ -405,24 +403,26 @@ fn kusama_rank(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let min = cfg.kusama_rank.min_rank;
     let ok = f.value.valid && f.value.rank >= min;
     let reason = match (f.value.valid, ok) {
-        (false, _) => "invalid in the Kusama programme".to_string(),
-        (true, false) => format!("Kusama rank {} is below {min}", f.value.rank),
-        (true, true) => format!("Kusama rank {}", f.value.rank),
+        (false, _) => SmolStr::new_static("invalid in the Kusama programme"),
+        (true, false) => format_smolstr!("Kusama rank {} is below {min}", f.value.rank),
+        (true, true) => format_smolstr!("Kusama rank {}", f.value.rank),
     };
-    result(k, judge(ok), reason, evidence(f, f.value.rank.to_string(), Some(min.to_string())))
+    result(k, judge(ok), reason, evidence(f, f.value.rank.to_smolstr(), Some(min.to_smolstr())))
 }
 
-fn normalise(s: &str) -> String {
-    s.trim().to_lowercase()
+/// Names compare trimmed and case-insensitively; char by char, so judging a
+/// candidate against a list allocates nothing (it runs for every candidate).
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.trim().chars().flat_map(char::to_lowercase).eq(b.trim().chars().flat_map(char::to_lowercase))
 }
 
 fn provider(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let k = CheckKind::Provider;
     let Some(loc) = &c.location else { return unknown(k, sources::LOCATION, "hosting provider") };
     let Some(p) = &loc.value.provider else { return unknown(k, sources::LOCATION, "hosting provider") };
-    let banned = cfg.provider.banned.iter().any(|b| normalise(b) == normalise(p));
-    let reason = if banned { format!("provider {p} is not accepted") } else { format!("provider {p}") };
-    result(k, judge(!banned), reason, evidence(loc, p.clone(), Some(format!("not one of {:?}", cfg.provider.banned))))
+    let banned = cfg.provider.banned.iter().any(|b| same_name(b, p));
+    let reason = if banned { format_smolstr!("provider {p} is not accepted") } else { format_smolstr!("provider {p}") };
+    result(k, judge(!banned), reason, evidence(loc, p.clone(), Some(format_smolstr!("not one of {:?}", cfg.provider.banned))))
 }
 
 /// The ASCII "beef" prefix of the dummy BEEFY key.
@@ -440,13 +440,13 @@ fn beefy_key(c: &CandidateFacts) -> CheckResult {
         return result(
             k,
             Verdict::Valid,
-            "no session keys known (not in the active set); only a dummy key fails".into(),
+            SmolStr::new_static("no session keys known (not in the active set); only a dummy key fails"),
             Evidence { source: sources::SESSIONS.into(), ..Evidence::default() },
         );
     };
     let dummy = is_dummy_beefy(&f.value);
-    let reason = if dummy { "BEEFY key is the dummy \"beef\" key".to_string() } else { "BEEFY key set".to_string() };
-    result(k, judge(!dummy), reason, evidence(f, f.value.clone(), Some(format!("not {DUMMY_BEEFY_PREFIX}…"))))
+    let reason = if dummy { SmolStr::new_static("BEEFY key is the dummy \"beef\" key") } else { SmolStr::new_static("BEEFY key set") };
+    result(k, judge(!dummy), reason, evidence(f, f.value.clone(), Some(format_smolstr!("not {DUMMY_BEEFY_PREFIX}…"))))
 }
 
 fn sanctioned_geo(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
@@ -457,11 +457,11 @@ fn sanctioned_geo(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     if country.is_none() && region.is_none() {
         return unknown(k, sources::LOCATION, "country or region");
     }
-    let hit = |v: &Option<String>, list: &[String]| v.as_ref().is_some_and(|v| list.iter().any(|x| normalise(x) == normalise(v)));
+    let hit = |v: &Option<String>, list: &[String]| v.as_ref().is_some_and(|v| list.iter().any(|x| same_name(x, v)));
     let sanctioned = hit(country, &g.countries) || hit(region, &g.regions);
-    let seen = format!("{} / {}", country.as_deref().unwrap_or("?"), region.as_deref().unwrap_or("?"));
-    let reason = if sanctioned { format!("located in a sanctioned area ({seen})") } else { format!("located in {seen}") };
-    result(k, judge(!sanctioned), reason, evidence(loc, seen, Some("not a sanctioned country or region".into())))
+    let seen = format_smolstr!("{} / {}", country.as_deref().unwrap_or("?"), region.as_deref().unwrap_or("?"));
+    let reason = if sanctioned { format_smolstr!("located in a sanctioned area ({seen})") } else { format_smolstr!("located in {seen}") };
+    result(k, judge(!sanctioned), reason, evidence(loc, seen, Some(SmolStr::new_static("not a sanctioned country or region"))))
 }
 
 fn nodes_per_identity(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
@@ -470,16 +470,16 @@ fn nodes_per_identity(c: &CandidateFacts, cfg: &ValidityConfig) -> CheckResult {
     let max = cfg.nodes_per_identity.max;
     let ok = f.value <= max;
     let reason = if ok {
-        format!("{} candidate(s) under this identity", f.value)
+        format_smolstr!("{} candidate(s) under this identity", f.value)
     } else {
-        format!("{} candidates under this identity (sub-identities included), at most {max}", f.value)
+        format_smolstr!("{} candidates under this identity (sub-identities included), at most {max}", f.value)
     };
-    result(k, judge(ok), reason, evidence(f, f.value.to_string(), Some(max.to_string())))
+    result(k, judge(ok), reason, evidence(f, f.value.to_smolstr(), Some(max.to_smolstr())))
 }
 
 /// Perbill as a percentage string.
-fn percent(perbill: u64) -> String {
-    format!("{}%", perbill as f64 / 10_000_000.0)
+fn percent(perbill: u64) -> SmolStr {
+    format_smolstr!("{}%", perbill as f64 / 10_000_000.0)
 }
 
 /// Whole tokens to planck.
@@ -495,6 +495,6 @@ pub fn planck_to_tokens(planck: u128, decimals: u8) -> f64 {
     planck as f64 / 10f64.powi(i32::from(decimals))
 }
 
-fn human_ms(ms: i64) -> String {
-    humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64 / 1000 * 1000)).to_string()
+fn human_ms(ms: i64) -> SmolStr {
+    humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64 / 1000 * 1000)).to_smolstr()
 }

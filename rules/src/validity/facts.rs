@@ -3,6 +3,7 @@
 //! nothing (or nothing fresh): the check that needs it answers "unknown".
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// A value with its provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10,14 +11,15 @@ pub struct Fact<T> {
     /// The value seen.
     pub value: T,
     /// Where it came from (a topic, or a config file).
-    pub source: String,
+    pub source: SmolStr,
     /// When it was true: `era 12`, `block polkadot#345`, an RFC 3339 time.
-    pub at: String,
+    /// Every check on this fact quotes it: a shared text, cloned without copying.
+    pub at: SmolStr,
 }
 
 impl<T> Fact<T> {
     /// A fact from `source` at `at`.
-    pub fn new(value: T, source: impl Into<String>, at: impl Into<String>) -> Self {
+    pub fn new(value: T, source: impl Into<SmolStr>, at: impl Into<SmolStr>) -> Self {
         Self { value, source: source.into(), at: at.into() }
     }
 }
@@ -40,7 +42,7 @@ pub struct NodeFacts {
     /// Node version, e.g. "1.15.2-4b6a2e7f".
     pub version: Option<String>,
     /// How the node was tied to the candidate: `session_key` or `name`.
-    pub matched_by: String,
+    pub matched_by: SmolStr,
 }
 
 /// Where the node runs.

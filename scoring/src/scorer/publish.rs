@@ -75,11 +75,11 @@ pub fn score_records(s: &RoundSnapshot) -> Vec<CandidateScore> {
                 .map(|r| CheckRecord {
                     check: r.check.key().to_string(),
                     verdict: verdict(r.verdict),
-                    reason: r.reason.clone(),
-                    value: r.evidence.value.clone(),
-                    bound: r.evidence.bound.clone(),
-                    source: r.evidence.source.clone(),
-                    at: r.evidence.at.clone(),
+                    reason: r.reason.to_string(),
+                    value: r.evidence.value.as_ref().map(ToString::to_string),
+                    bound: r.evidence.bound.as_ref().map(ToString::to_string),
+                    source: r.evidence.source.to_string(),
+                    at: r.evidence.at.as_ref().map(ToString::to_string),
                 })
                 .collect(),
             skipped: c.validity.skipped.iter().map(|k| k.key().to_string()).collect(),
