@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use store::{ChainHead, ObservedHead};
+pub(crate) use schemas::clock::now_ms;
 
 /// One chain's position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -84,11 +85,6 @@ impl ProcessReadiness {
         let broker = broker.map(|s| BrokerReadiness::judge(s, now_ms));
         Self { ready: broker.as_ref().is_none_or(|b| b.reachable), broker }
     }
-}
-
-/// Now, ms since the epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 /// This process's view of the broker, from its probe.

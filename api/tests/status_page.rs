@@ -94,9 +94,6 @@ fn head(chain: &str, n: u64) -> ChainHead {
     ChainHead { chain: chain.into(), number: n, hash: format!("0x{n:02x}"), parent_hash: "0x00".into(), timestamp_ms: None, spec_version: 1, applied_blocks: n }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_shows_the_json_numbers_and_follows_new_blocks() {
@@ -115,7 +112,7 @@ async fn the_status_page_shows_the_json_numbers_and_follows_new_blocks() {
     for r in [&first, &second] {
         support::save(store.as_ref(), r).await;
     }
-    store.record_observed(&ObservedHead { chain: net.clone(), number: 5, observed_at_ms: now_ms() }).await.unwrap();
+    store.record_observed(&ObservedHead { chain: net.clone(), number: 5, observed_at_ms: schemas::clock::now_ms() }).await.unwrap();
     store.commit_heads("c", &[head(&net, 5)], &CheckpointDelta { topic: "t".into(), partition: 0, from: None, to: 1 }).await.unwrap();
     let state = AppState { ready_max_lag: 10, events: Some(bus.clone()), ..support::state(store.clone()) };
     let cfg = api::ApiConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
@@ -145,7 +142,7 @@ async fn the_status_page_shows_the_json_numbers_and_follows_new_blocks() {
     }
 
     // A new block: applied by the store, then on the blocks topic; the page follows through the stream.
-    store.record_observed(&ObservedHead { chain: net.clone(), number: 6, observed_at_ms: now_ms() }).await.unwrap();
+    store.record_observed(&ObservedHead { chain: net.clone(), number: 6, observed_at_ms: schemas::clock::now_ms() }).await.unwrap();
     store.commit_heads("c", &[head(&net, 6)], &CheckpointDelta { topic: "t".into(), partition: 0, from: Some(1), to: 2 }).await.unwrap();
     let block = FinalizedBlock { chain: net.clone(), number: 6, hash: "0x06".into(), parent_hash: "0x05".into(), ..Default::default() };
     Publisher::new(&bus).unwrap().publish(topics::BLOCKS, net.as_bytes(), &block.encode().unwrap()).await.unwrap();

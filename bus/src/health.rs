@@ -11,6 +11,7 @@ use rdkafka::producer::{BaseProducer, Producer};
 use tokio_util::sync::CancellationToken;
 
 use crate::{BusConfig, BusError, metrics};
+use schemas::clock::now_ms;
 
 /// What the last probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +123,6 @@ impl BrokerHealth {
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::outputs::{BlockExtras, Output, block_outputs};
 use crate::position::{self, OutputPos, Resume};
 use crate::tails::{self, Marks};
 use crate::progress::{BackfillProgress, Progress};
+use schemas::clock::now_ms;
 
 /// Ingest's own rows in the store (where each chain's first window began, each chain's lease).
 pub const INGEST: &str = "stakeflow-ingest";
@@ -77,10 +78,6 @@ fn retry_delay(current: Duration, ran_for: Duration, max: Duration) -> Duration 
 }
 
 const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
 
 /// Publish a window of consecutive blocks' outputs: every record but the
 /// block records at once, then the block records once all of those are

@@ -93,7 +93,7 @@ pub async fn publish_releases(
                 let latest = bus::consumer::last_with_key(&bus, topics::RELEASES, partition, network.as_bytes()).await?;
                 let on_topic = latest.and_then(|r| r.payload).and_then(|p| Release::decode(&p).ok()).map(|r| r.tag);
                 if on_topic.as_ref() != Some(&found.tag) {
-                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+                    let now = schemas::clock::now_ms();
                     let record = Release {
                         network: network.clone(),
                         tag: found.tag.clone(),

@@ -38,6 +38,7 @@ use crate::reload::{LiveSettings, Refresh, SettingsSource};
 use crate::{NominatorError, metrics};
 
 use delayed::Clock;
+use schemas::clock::now_ms;
 
 /// One network as the nominator runs it.
 #[derive(Debug, Clone)]
@@ -77,10 +78,6 @@ pub struct Nominator {
     networks: Vec<NetworkSetup>,
     settings: Settings,
     source: Option<Arc<dyn SettingsSource>>,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 fn hex0x(b: &[u8]) -> String {

@@ -5,6 +5,7 @@
 //! crate alone to decode our topics.
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod codec;
 mod error;
 pub mod position;

@@ -24,7 +24,4 @@ pub use folds::{
 };
 pub use heads::{HEADS_CONSUMER, HeadsConsumer};
 
-/// Now, ms since the epoch (0 before 1970).
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
+pub(crate) use schemas::clock::now_ms;

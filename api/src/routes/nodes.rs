@@ -64,7 +64,7 @@ pub(crate) async fn list(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let empty = std::collections::BTreeMap::new();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let now = schemas::clock::now_ms();
     let window = state.uptime_window_ms;
     let nodes = uptime
         .nodes

@@ -173,7 +173,7 @@ pub(crate) async fn history(State(state): State<AppState>, query: QueryResult<Hi
 ))]
 pub(crate) async fn proxy_txs(State(state): State<AppState>, query: QueryResult<NetworkQuery>) -> Result<Json<ProxyTxList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadQuery(e.body_text()))?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+    let now = schemas::clock::now_ms();
     let mut out = Vec::new();
     for (net, book) in nominator::read::books(state.store.as_ref()).await? {
         if q.network.as_deref().is_some_and(|n| n != net) {

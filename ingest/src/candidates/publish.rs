@@ -46,7 +46,7 @@ pub async fn publish_lists(
             tracing::info!(%network, candidates = list.candidates.len(), "candidate list unchanged since last published");
             continue;
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+        let now = schemas::clock::now_ms();
         let record = list_record(&network, &source, &list, now).encode()?;
         publisher.publish(topics::CANDIDATES, network.as_bytes(), &record).await?;
         tracing::info!(%network, candidates = list.candidates.len(), digest = %list.digest, "candidate list published");

@@ -15,6 +15,7 @@ use url::Url;
 use super::nodes::NodeTable;
 use super::protocol::{FeedMessage, parse_frame};
 use crate::IngestError;
+use schemas::clock::now_ms;
 
 /// The `[telemetry]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,10 +75,6 @@ pub const UNRECORDED: &str = "the previous session ended without a record (the p
 
 /// How long stopping waits to record the feed down (the broker may be gone).
 const STOP_RECORD_WAIT: Duration = Duration::from_secs(5);
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
 
 /// The delay before reconnect attempt `attempt` (from 0): doubling from
 /// `min`, capped at `max`, with up to 20% jitter so many clients do not

@@ -24,13 +24,10 @@ use tokio_util::sync::CancellationToken;
 use super::TelemetryConfig;
 use super::access::Access;
 use crate::IngestError;
+use schemas::clock::now_ms;
 
 /// The `source` of events from the submit endpoint.
 pub const SOURCE: &str = "submit";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
 
 /// A node reporting on one connection.
 #[derive(Debug, Clone, Default, PartialEq)]

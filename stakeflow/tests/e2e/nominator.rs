@@ -268,7 +268,7 @@ async fn nominations_are_batched_confirmed_and_recover_from_refused_targets() {
     let statuses = b.statuses;
     assert!(statuses.values().all(|s| s.state == State::Nominated), "{statuses:#?}");
     // Each pass is stamped, for `/ready` to find a nominator that stopped passing.
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now_ms = schemas::clock::now_ms();
     assert!(b.passed_at_ms.is_some_and(|at| now_ms - at < 60_000), "{:?}", b.passed_at_ms);
     assert_eq!(alice_nonce(&w).await, nonce_before + 1, "one transaction for both accounts, whoever held the lease");
     live.cancel();

@@ -150,7 +150,7 @@ async fn on_one_store_scorers_of_different_networks_keep_apart_and_an_overlappin
         let key = format!("lease/{}", lease_subject(network));
         async move {
             let row: LeaseRow = serde_json::from_slice(&store.load_state(SCORER, &key).await.ok()??).ok()?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+            let now = schemas::clock::now_ms();
             (row.expires_at_ms > now).then_some(row.holder)
         }
     };
