@@ -102,7 +102,8 @@ fn bucket_key(field: &Option<String>) -> Option<Cow<'_, str>> {
     let name = field.as_deref()?.trim();
     match name {
         "" => None,
-        _ if name.chars().any(char::is_uppercase) => Some(Cow::Owned(name.to_lowercase())),
+        // Any char lower-casing changes (capitals, and title-case letters such as 'ǅ').
+        _ if name.chars().any(|c| !c.to_lowercase().eq([c])) => Some(Cow::Owned(name.to_lowercase())),
         _ => Some(Cow::Borrowed(name)),
     }
 }
@@ -364,6 +365,18 @@ mod tests {
             ..plain("C")
         };
         vec![a, b, c]
+    }
+
+    #[test]
+    fn bucket_names_are_trimmed_and_lower_cased_whatever_their_letters() {
+        let key = |s: &str| bucket_key(&Some(s.to_string())).map(Cow::into_owned);
+        assert_eq!(key(" Berlin "), Some("berlin".into()));
+        assert_eq!(key("berlin"), Some("berlin".into()));
+        // A title-case letter is not upper case, yet lower-casing changes it.
+        assert_eq!(key("ǅakovo"), key("ǆakovo"));
+        assert_eq!(key("ÖSTERREICH"), Some("österreich".into()));
+        assert_eq!(key("  "), None);
+        assert_eq!(bucket_key(&None), None);
     }
 
     #[test]
