@@ -8,9 +8,11 @@
 //! stakeflow-bench rescore           # full rounds of 1,000 and 10,000 synthetic candidates (and their freeing)
 //! stakeflow-bench replay            # rebuild every scoring table from 1,000 eras on the topics
 //! stakeflow-bench api               # /candidates of a 1,000-candidate round vs nginx serving the same bytes
+//! stakeflow-bench latency           # finalized block starting a session -> its round on the topic, on the devnet
 //! ```
 
 mod fixture;
+mod latency;
 mod nominate;
 mod record;
 mod run;
@@ -51,6 +53,17 @@ enum Command {
         /// Blocks per publish window (default: ingest's default).
         #[arg(long)]
         window: Option<usize>,
+    },
+    /// From the finalized block that starts a session to its round on the
+    /// rounds topic, on the devnet (chopsticks), block ingest and scorer as
+    /// `stakeflow run` runs them.
+    Latency {
+        /// Candidates in the programme.
+        #[arg(long, default_value_t = 1000)]
+        candidates: usize,
+        /// Sessions timed (after one to warm up).
+        #[arg(long, default_value_t = 20)]
+        sessions: usize,
     },
     /// Full scoring rounds of synthetic programmes (pure, no I/O).
     Rescore {
@@ -132,6 +145,7 @@ fn main() -> anyhow::Result<()> {
                 scoring::rescore(&candidates, repeat.max(1));
                 Ok(())
             }
+            Command::Latency { candidates, sessions } => latency::latency(candidates, sessions.max(1)).await,
             Command::Resume { records } => resume::resume(records).await,
             Command::Replay { eras, validators, nominators, read_ahead_kb, fetch_wait_ms } => {
                 scoring::replay(eras, validators, nominators, read_ahead_kb, fetch_wait_ms).await

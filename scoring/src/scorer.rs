@@ -262,7 +262,7 @@ impl Scorer {
                     return Err(ScoringError::NamespaceSwapped);
                 }
                 if pass.applied == 0 {
-                    tokio::time::sleep(self.idle).await;
+                    attempt.await_block(self.idle).await?;
                 }
             }
         })

@@ -6,6 +6,8 @@
 //! sudo) submits `governance_fallback`. Measured in
 //! shared/research/chain-harness.md §7: about 15–23 s per era.
 
+use std::time::Instant;
+
 use anyhow::Context;
 use scale_value::{Composite, Value, ValueDef};
 use serde_json::json;
@@ -14,6 +16,17 @@ use subxt_signer::sr25519::dev;
 
 use crate::Devnet;
 use crate::accounts::{UNIT, account_id};
+
+/// The block that started a forced session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionBlock {
+    /// When the block was asked for.
+    pub requested: Instant,
+    /// When it was built and finalized.
+    pub built: Instant,
+    /// The session it started.
+    pub index: u32,
+}
 
 /// One BABE epoch in ms on Paseo (600 slots of 6 s).
 pub const EPOCH_MS: u64 = 600 * 6000;
@@ -47,13 +60,23 @@ impl Devnet {
     /// the clock forward without the jump: then the jump is made again, until
     /// the session index has moved.
     pub async fn force_session(&self) -> anyhow::Result<()> {
+        self.force_session_timed().await.map(|_| ())
+    }
+
+    /// [`Devnet::force_session`], saying when the block that started the
+    /// session was asked for and when it was built (chopsticks finalizes a
+    /// block as it builds it), and the new session's index.
+    pub async fn force_session_timed(&self) -> anyhow::Result<SessionBlock> {
         let before = self.session_index().await?;
         for _ in 0..5 {
             let now = self.storage_value("Timestamp", "Now").await?.and_then(|v| v.as_u128()).context("Timestamp.Now")? as u64;
             self.set_storage(json!({ "Timestamp": { "Now": now + EPOCH_MS } })).await?;
+            let requested = Instant::now();
             self.new_blocks(1).await?;
-            if self.session_index().await? > before {
-                return Ok(());
+            let built = Instant::now();
+            let index = self.session_index().await?;
+            if index > before {
+                return Ok(SessionBlock { requested, built, index });
             }
         }
         anyhow::bail!("the session did not change after 5 forced epochs (still {before})")
