@@ -68,6 +68,16 @@ fn reader(bootstrap: String, tx: mpsc::UnboundedSender<Seen>, stop: Arc<AtomicBo
     Ok(())
 }
 
+/// CPU time this process has used (user + system), from /proc (Linux).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th there.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // Clock ticks are 100 per second on Linux (USER_HZ).
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// Milliseconds at quantile `q` of `v` (nearest rank).
 fn quantile_ms(v: &[Duration], q: f64) -> f64 {
     let mut v = v.to_vec();
@@ -145,9 +155,14 @@ pub async fn latency(candidates: usize, sessions: usize) -> anyhow::Result<()> {
             to_block.push(at.saturating_duration_since(session.built));
         }
     }
-    token.cancel();
     stop.store(true, Ordering::Relaxed);
     let _ = reading.join();
+    // What waiting costs: this process (broker, store, ingest, scorer) with nothing to do.
+    let idle = Duration::from_secs(20);
+    let before = cpu_time();
+    tokio::time::sleep(idle).await;
+    let idle_cpu = cpu_time().zip(before).map(|(after, before)| (after - before).as_secs_f64() / idle.as_secs_f64());
+    token.cancel();
 
     println!("  block built -> round on the topic:        {}", summary(&to_round));
     println!("  block asked for -> round on the topic:    {}", summary(&from_request));
@@ -155,6 +170,10 @@ pub async fn latency(candidates: usize, sessions: usize) -> anyhow::Result<()> {
         println!("  reference, block built -> its block record: {} (ingest's hop alone)", summary(&to_block));
     }
     println!("  ({sessions} sessions: p99 of fewer than 100 samples is their maximum)");
+    match idle_cpu {
+        Some(share) => println!("  idle for {idle:?} after: {:.0} % of a core (broker, store, ingest and scorer in this process; chopsticks apart)", share * 100.0),
+        None => println!("  idle CPU not measured (no /proc/self/stat)"),
+    }
     devnet.stop().await;
     Ok(())
 }
