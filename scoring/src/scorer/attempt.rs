@@ -204,7 +204,7 @@ impl<'a> Attempt<'a> {
     /// Live, the topics of every session change are always fetched: librdkafka
     /// starts fetching a resumed partition only at its next fetch decision,
     /// a quarter to half a second later, and a round waited for each of them
-    /// in turn (`stakeflow-bench latency`: 2.2 s to 1.1 s at the median). An
+    /// in turn (`stakeflow-bench latency`: 2.2 s to 0.5 s at the median). An
     /// idle reader costs the broker a fetch per `fetch.wait.max.ms`; the
     /// other topics stay paused.
     fn fetch_only_behind(&self, topic: &'static str, highs: &[(String, i32, i64)]) -> Result<(), ScoringError> {
