@@ -72,3 +72,44 @@ async fn a_history_topic_that_deletes_old_records_is_refused() {
     bus::admin::ensure_topics(&bus, &[schemas::topics::BLOCKS]).await.unwrap();
     bus::admin::ensure_topics(&bus, &[schemas::topics::BLOCKS]).await.expect("its own topic, again");
 }
+
+/// The end offsets asked in one request per pass are each partition's high
+/// watermark as the broker gives it one partition at a time: empty partitions
+/// at 0, written ones past their last record, and again after more is written
+/// (the counts are kept, the offsets never are). A topic that is missing is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_offsets_of_many_topics_at_once_are_each_partitions_high_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = EmbeddedBroker::start(dir.path(), 0).await.unwrap();
+    let bus = BusConfig::for_brokers(broker.bootstrap());
+    let (a, b) = ("ends.a", "ends.b");
+    bus::admin::ensure_topics(&bus, &[a, b]).await.unwrap();
+    let publisher = Publisher::new(&bus).unwrap();
+    let one_by_one = || async {
+        let mut out = Vec::new();
+        for topic in [a, b] {
+            for p in 0..bus.partitions {
+                out.push((topic.to_string(), p, bus::admin::watermarks(&bus, topic, p).await.unwrap().1));
+            }
+        }
+        out
+    };
+    let ends = bus::admin::EndOffsets::new(&bus).unwrap();
+    let empty = ends.of(&[a, b]).await.unwrap();
+    assert_eq!(empty, one_by_one().await);
+    assert!(empty.iter().all(|(.., h)| *h == 0), "{empty:?}");
+
+    for i in 0..5u8 {
+        publisher.publish(a, &[i], &[i]).await.unwrap();
+    }
+    publisher.publish(b, b"k", b"v").await.unwrap();
+    let written = ends.of(&[a, b]).await.unwrap();
+    assert_eq!(written, one_by_one().await);
+    let total = |t: &str| written.iter().filter(|(x, ..)| x == t).map(|(.., h)| h).sum::<i64>();
+    assert_eq!((total(a), total(b)), (5, 1));
+
+    match ends.of(&[a, "ends.missing"]).await {
+        Err(BusError::MissingTopic { topic, .. }) => assert_eq!(topic, "ends.missing"),
+        other => panic!("a missing topic answered: {other:?}"),
+    }
+}

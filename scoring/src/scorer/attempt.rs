@@ -59,6 +59,8 @@ pub(super) struct Attempt<'a> {
     /// Block records the next pass reads (see [`next_pass_blocks`]).
     pass_blocks: usize,
     publisher: Arc<Publisher>,
+    /// Where the topics end, asked every pass through one client.
+    ends: bus::admin::EndOffsets,
     /// The live scorer's leases, one per network: renewed with every save,
     /// checked before rounds are published.
     leases: Vec<store::lease::Lease>,
@@ -83,6 +85,7 @@ impl<'a> Attempt<'a> {
             readers.insert(topic, PartitionReader::assign(&scorer.bus, &scorer.scope.group(), topic, &from).await?);
         }
         let publisher = Arc::new(Publisher::new(&scorer.bus)?);
+        let ends = bus::admin::EndOffsets::new(&scorer.bus)?;
 
         let horizon_ms = state.chains.values().filter_map(|f| f.clock.map(|(_, t)| t)).max().unwrap_or(i64::MIN);
         Ok(Self {
@@ -99,6 +102,7 @@ impl<'a> Attempt<'a> {
             horizon_ms,
             pass_blocks: 1,
             publisher,
+            ends,
             leases: Vec::new(),
         })
     }
@@ -117,7 +121,7 @@ impl<'a> Attempt<'a> {
         let chains = &self.scorer.chains;
         let topics = self.scorer.topics.clone();
         // Blocks first: they set the clock.
-        let block_highs = bus::admin::high_watermarks(&self.scorer.bus, &[topics::BLOCKS]).await?;
+        let block_highs = self.ends.of(&[topics::BLOCKS]).await?;
         self.fetch_only_behind(topics::BLOCKS, &block_highs)?;
         let mut blocks = 0;
         let behind = |next: &BTreeMap<(&'static str, i32), i64>| block_highs.iter().any(|(_, p, h)| next.get(&(topics::BLOCKS, *p)).copied().unwrap_or(0) < *h);
@@ -141,7 +145,7 @@ impl<'a> Attempt<'a> {
         // the snapshot, applied a pass later, left its round waiting for a block
         // that never came (a network's round lost, found by e2e scale_out under load).
         let others: Vec<&'static str> = topics.iter().copied().filter(|t| *t != topics::BLOCKS).collect();
-        let highs = bus::admin::high_watermarks(&self.scorer.bus, &others).await?;
+        let highs = self.ends.of(&others).await?;
         // Fetch only what this pass may read (telemetry is read for rounds' cuts too: always).
         for &topic in others.iter().filter(|t| **t != topics::TELEMETRY_NODES) {
             self.fetch_only_behind(topic, &highs)?;
