@@ -174,6 +174,10 @@ pub async fn latency(candidates: usize, sessions: usize) -> anyhow::Result<()> {
         Some(share) => println!("  idle for {idle:?} after: {:.0} % of a core (broker, store, ingest and scorer in this process; chopsticks apart)", share * 100.0),
         None => println!("  idle CPU not measured (no /proc/self/stat)"),
     }
+    match crate::scoring::memory() {
+        Some((now, peak)) => println!("  resident memory: {now:.0} MB at the end, {peak:.0} MB at the peak (the same process, live, as `stakeflow run` keeps it)"),
+        None => println!("  resident memory not measured (no /proc/self/status)"),
+    }
     devnet.stop().await;
     Ok(())
 }

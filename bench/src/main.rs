@@ -19,6 +19,7 @@ mod run;
 mod resume;
 mod scoring;
 mod serve;
+mod year;
 
 use std::path::PathBuf;
 
@@ -127,6 +128,18 @@ enum Command {
         #[arg(long)]
         fetch_wait_ms: Option<u32>,
     },
+    /// Scoring time of a long history without the broker: the scorer's fold, rounds and saves over synthetic eras.
+    Year {
+        /// Eras (a year of Kusama: 1,460 eras of 6 hours).
+        #[arg(long, default_value_t = 1460)]
+        eras: u64,
+        /// Candidates (validators) per era.
+        #[arg(long, default_value_t = 1000)]
+        validators: usize,
+        /// Nominators per era.
+        #[arg(long, default_value_t = 20_000)]
+        nominators: usize,
+    },
 }
 
 // mimalloc: a round allocates and frees a few hundred thousand small
@@ -150,6 +163,7 @@ fn main() -> anyhow::Result<()> {
             Command::Replay { eras, validators, nominators, read_ahead_kb, fetch_wait_ms } => {
                 scoring::replay(eras, validators, nominators, read_ahead_kb, fetch_wait_ms).await
             }
+            Command::Year { eras, validators, nominators } => year::year(eras, validators, nominators).await,
             Command::Api { candidates, connections, seconds } => serve::api(candidates, connections, seconds).await,
             Command::Nominate { candidates, accounts, targets, repeat } => nominate::nominate(candidates, accounts, targets, repeat).await,
         }

@@ -84,7 +84,28 @@ fn pos(block: u64, seq: u32) -> OwnedHeaders {
 /// `validators` candidates and `nominators` nominators.
 async fn publish_history(bus: &bus::BusConfig, eras: u64, validators: usize, nominators: usize) -> anyhow::Result<usize> {
     let publisher = Publisher::new(bus)?;
-    let list = CandidateList {
+    publisher.publish(topics::CANDIDATES, NET.as_bytes(), &candidate_list(validators).encode()?).await?;
+    let mut rng = Rng(7);
+    let mut count = 1;
+    for era in 1..=eras {
+        let (out, block) = era_records(era, validators, nominators, &mut rng)?;
+        let records: Vec<Outgoing> = out
+            .iter()
+            .enumerate()
+            // Spread over partitions by key: the scorer orders by (chain, block, seq) whatever the partitioning.
+            .map(|(seq, r)| Outgoing { topic: r.topic, partition_key: &r.key, key: &r.key, payload: &r.payload, headers: Some(pos(era, seq as u32)) })
+            .collect();
+        count += records.len() + 1;
+        publisher.publish_all(records).await?;
+        let last = Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &block, headers: Some(pos(era, out.len() as u32)) };
+        publisher.publish_all(vec![last]).await?;
+    }
+    Ok(count)
+}
+
+/// The programme: `validators` candidates, all with KYC.
+pub(crate) fn candidate_list(validators: usize) -> CandidateList {
+    CandidateList {
         network: NET.into(),
         source: "bench".into(),
         digest: "bench".into(),
@@ -92,71 +113,79 @@ async fn publish_history(bus: &bus::BusConfig, eras: u64, validators: usize, nom
         candidates: (0..validators)
             .map(|i| CandidateEntry { slot_id: i as i64, name: format!("node-{i}"), stash: ss58(key(i)), kyc: true, ..Default::default() })
             .collect(),
-    };
-    publisher.publish(topics::CANDIDATES, NET.as_bytes(), &list.encode()?).await?;
-    let mut rng = Rng(7);
-    let mut count = 1;
-    for era in 1..=eras {
-        let block = era;
-        let mut out: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
-        let snapshot = SessionSnapshot {
-            chain: NET.into(),
-            session_index: era as i64,
-            block_number: block as i64,
-            active_era: Some(era as i64),
-            validators: (0..validators.min(20)).map(|i| SessionValidator { stash: hex(key(i)), keys: BTreeMap::from([("beefy".to_string(), "0x02".to_string())]) }).collect(),
-            ..Default::default()
-        };
-        out.push((topics::SESSION_SNAPSHOTS, NET.as_bytes().to_vec(), snapshot.encode()?));
-        for i in 0..validators {
-            let v = ValidatorEra {
-                chain: NET.into(),
-                era: era as i64,
-                block_number: block as i64,
-                stash: hex(key(i)),
-                commission_perbill: (rng.below(10) * 10_000_000) as i64,
-                self_bonded: ((rng.below(100_000) + 10) as u128 * 10u128.pow(10)).to_string(),
-                elected: rng.below(3) > 0,
-                backers: vec![Backer { who: "0x01".into(), value: "1".into() }],
-                ..Default::default()
-            };
-            out.push((topics::VALIDATORS, format!("{NET}/{}", v.stash).into_bytes(), v.encode()?));
-        }
-        for j in 0..nominators {
-            let n = NominatorEra {
-                chain: NET.into(),
-                era: era as i64,
-                block_number: block as i64,
-                nominator: format!("0xn{j:08}"),
-                bonded: (rng.below(1_000_000) as u128 * 10u128.pow(10)).to_string(),
-                targets: (0..16).map(|_| hex(key(rng.below(validators as u64) as usize))).collect(),
-                ..Default::default()
-            };
-            out.push((topics::NOMINATORS, format!("{NET}/{}", n.nominator).into_bytes(), n.encode()?));
-        }
-        let points = EraPoints {
-            chain: NET.into(),
-            era: era as i64 - 1,
-            block_number: block as i64,
-            total: validators as i64,
-            points: (0..validators).filter(|_| rng.below(4) > 0).map(|i| ValidatorPoints { stash: hex(key(i)), points: 20 }).collect(),
-            ..Default::default()
-        };
-        out.push((topics::ERA_POINTS, format!("{NET}/{}", era - 1).into_bytes(), points.encode()?));
-        let records: Vec<Outgoing> = out
-            .iter()
-            .enumerate()
-            // Spread over partitions by key: the scorer orders by (chain, block, seq) whatever the partitioning.
-            .map(|(seq, (topic, key, payload))| Outgoing { topic, partition_key: key, key, payload, headers: Some(pos(block, seq as u32)) })
-            .collect();
-        count += records.len() + 1;
-        publisher.publish_all(records).await?;
-        let b = FinalizedBlock { chain: NET.into(), number: block as i64, timestamp_ms: Some(NOW + block as i64 * 6000), ..Default::default() };
-        let payload = b.encode()?;
-        let last = Outgoing { topic: topics::BLOCKS, partition_key: NET.as_bytes(), key: NET.as_bytes(), payload: &payload, headers: Some(pos(block, out.len() as u32)) };
-        publisher.publish_all(vec![last]).await?;
     }
-    Ok(count)
+}
+
+/// One record of an era, as ingest writes it.
+pub(crate) struct EraRecord {
+    pub topic: &'static str,
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+/// Era `era` (one block, one session and one era each) of `validators`
+/// candidates and `nominators` nominators, encoded: its records in the order
+/// ingest writes them, and its block record, written last.
+pub(crate) fn era_records(era: u64, validators: usize, nominators: usize, rng: &mut Rng) -> anyhow::Result<(Vec<EraRecord>, Vec<u8>)> {
+    let block = era;
+    let mut out = Vec::with_capacity(validators + nominators + 2);
+    let snapshot = SessionSnapshot {
+        chain: NET.into(),
+        session_index: era as i64,
+        block_number: block as i64,
+        active_era: Some(era as i64),
+        validators: (0..validators.min(20)).map(|i| SessionValidator { stash: hex(key(i)), keys: BTreeMap::from([("beefy".to_string(), "0x02".to_string())]) }).collect(),
+        ..Default::default()
+    };
+    out.push(EraRecord { topic: topics::SESSION_SNAPSHOTS, key: NET.as_bytes().to_vec(), payload: snapshot.encode()? });
+    for i in 0..validators {
+        let v = ValidatorEra {
+            chain: NET.into(),
+            era: era as i64,
+            block_number: block as i64,
+            stash: hex(key(i)),
+            commission_perbill: (rng.below(10) * 10_000_000) as i64,
+            self_bonded: ((rng.below(100_000) + 10) as u128 * 10u128.pow(10)).to_string(),
+            elected: rng.below(3) > 0,
+            backers: vec![Backer { who: "0x01".into(), value: "1".into() }],
+            ..Default::default()
+        };
+        out.push(EraRecord { topic: topics::VALIDATORS, key: format!("{NET}/{}", v.stash).into_bytes(), payload: v.encode()? });
+    }
+    for j in 0..nominators {
+        let n = NominatorEra {
+            chain: NET.into(),
+            era: era as i64,
+            block_number: block as i64,
+            nominator: format!("0xn{j:08}"),
+            bonded: (rng.below(1_000_000) as u128 * 10u128.pow(10)).to_string(),
+            targets: (0..16).map(|_| hex(key(rng.below(validators as u64) as usize))).collect(),
+            ..Default::default()
+        };
+        out.push(EraRecord { topic: topics::NOMINATORS, key: format!("{NET}/{}", n.nominator).into_bytes(), payload: n.encode()? });
+    }
+    let points = EraPoints {
+        chain: NET.into(),
+        era: era as i64 - 1,
+        block_number: block as i64,
+        total: validators as i64,
+        points: (0..validators).filter(|_| rng.below(4) > 0).map(|i| ValidatorPoints { stash: hex(key(i)), points: 20 }).collect(),
+        ..Default::default()
+    };
+    out.push(EraRecord { topic: topics::ERA_POINTS, key: format!("{NET}/{}", era - 1).into_bytes(), payload: points.encode()? });
+    let b = FinalizedBlock { chain: NET.into(), number: block as i64, timestamp_ms: Some(NOW + block as i64 * 6000), ..Default::default() };
+    Ok((out, b.encode()?))
+}
+
+/// The network the replays score: stake and preferences judged (the
+/// synthetic history has no telemetry or identities).
+pub(crate) fn replay_network() -> anyhow::Result<ScoredNetwork> {
+    let programme = ProgrammeConfig {
+        profile: Some(Profile::Testnet),
+        validity: serde_json::json!({"online": {"skip": true}, "offline_time": {"skip": true}, "identity": {"skip": true}, "nodes_per_identity": {"skip": true}}),
+        ..ProgrammeConfig::default()
+    };
+    ScoredNetwork::new(NET, (NET, NET, NET), 10, 42, programme).map_err(anyhow::Error::msg)
 }
 
 /// Read every input topic of the scorer to its end, decoding nothing.
@@ -241,14 +270,7 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize, read_ahead_
     let cfg = store::StoreConfig::Embedded { path: dir.path().join("state.redb") };
     let store = store::open(&cfg).await?;
     let namespaces = Arc::new(store::Namespaces::new(cfg, store.clone()));
-    let programme = ProgrammeConfig {
-        profile: Some(Profile::Testnet),
-        // No telemetry or identities in this history: judge stake and prefs.
-        validity: serde_json::json!({"online": {"skip": true}, "offline_time": {"skip": true}, "identity": {"skip": true}, "nodes_per_identity": {"skip": true}}),
-        ..ProgrammeConfig::default()
-    };
-    let net = ScoredNetwork::new(NET, (NET, NET, NET), 10, 42, programme).map_err(anyhow::Error::msg)?;
-    let scorer = Scorer::new(bus.clone(), namespaces, vec![net], 7 * DAY);
+    let scorer = Scorer::new(bus.clone(), namespaces, vec![replay_network()?], 7 * DAY);
     let t = Instant::now();
     let rounds = scorer.rebuild(store.clone(), |_, _| {}).await?;
     let rebuild = t.elapsed();
@@ -271,7 +293,7 @@ pub async fn replay(eras: u64, validators: usize, nominators: usize, read_ahead_
 }
 
 /// This process's resident memory now and at its peak, MB (Linux).
-fn memory() -> Option<(f64, f64)> {
+pub(crate) fn memory() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb = |field: &str| status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse::<f64>().ok();
     Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))

@@ -13,7 +13,9 @@
 //! Telemetry is not tied to blocks: a round sees what [`telemetry`] cuts for it.
 
 mod attempt;
+pub use attempt::REBUILD_STATE_EVERY;
 mod certify;
+pub mod chain_record;
 pub mod config;
 mod network;
 pub mod publish;
@@ -34,7 +36,8 @@ use crate::ScoringError;
 use attempt::Attempt;
 pub use config::{ProgrammeConfig, ScoringConfig};
 pub use network::ScoredNetwork;
-pub use rounds::{latest_round, latest_row, latest_stamp, round_numbers, round_row, round_writes, stamp, stored_round};
+pub use rounds::{latest_round, latest_row, latest_stamp, round_numbers, round_row, round_writes, rounds_writes, stamp, stored_round};
+pub use chain_record::ChainRecord;
 pub use state::{ListVersion, ScorerState};
 
 /// Consumer name (store key and Kafka group).
@@ -155,7 +158,7 @@ const HELD_BUDGET: usize = 64 << 20;
 /// as many as fit [`HELD_BUDGET`] at that size, at
 /// most four times as many as before (a run of small blocks cannot hide a
 /// large one for long), at least one.
-fn next_pass_blocks(current: usize, held_bytes: usize) -> usize {
+pub fn next_pass_blocks(current: usize, held_bytes: usize) -> usize {
     let fit = if held_bytes == 0 { usize::MAX } else { (HELD_BUDGET as u128 * current as u128 / held_bytes as u128) as usize };
     fit.min(current.saturating_mul(4)).clamp(1, MAX_BLOCKS_PER_PASS)
 }
@@ -188,6 +191,8 @@ pub struct Scorer {
     topics: Vec<&'static str>,
     /// The networks this instance serves, and so where its state and positions live.
     scope: Scope,
+    /// How often a rebuild with records left saves its state ([`REBUILD_STATE_EVERY`]).
+    rebuild_state_every: Duration,
 }
 
 impl Scorer {
@@ -206,7 +211,7 @@ impl Scorer {
         if networks.iter().any(|n| n.telemetry) {
             topics.push(topics::TELEMETRY_NODES);
         }
-        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30), topics, scope: Scope::All }
+        Self { bus, namespaces, networks, chains, own_nominators, uptime_window_ms, idle: config::DEFAULT_IDLE, holder, lease_ttl: Duration::from_secs(30), topics, scope: Scope::All, rebuild_state_every: REBUILD_STATE_EVERY }
     }
 
     /// Serve only these networks beside other scorers (`--only-network`): the
@@ -219,6 +224,13 @@ impl Scorer {
     /// How long to wait after a pass that found nothing new (`[scoring] idle`).
     pub fn with_idle(mut self, idle: Duration) -> Self {
         self.idle = idle;
+        self
+    }
+
+    /// How often a rebuild that still has records to apply saves its state
+    /// and positions (its rounds are written every pass); [`REBUILD_STATE_EVERY`] unless set.
+    pub fn with_rebuild_state_every(mut self, every: Duration) -> Self {
+        self.rebuild_state_every = every;
         self
     }
 

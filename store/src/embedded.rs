@@ -11,6 +11,12 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::{StateWrite, ChainHead, Checkpoint, CheckpointDelta, ObservedHead, Store, StoreError};
 
+/// redb's page cache. Its default (1 GiB) filled with every round written:
+/// `stakeflow-bench year` grew by 4 MB an era, 1.2 GB resident after 270 eras
+/// of 1,000 candidates. Reads past it go to the file, which the OS caches
+/// outside the process.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// (consumer, topic, partition) -> next offset.
 const CHECKPOINTS: TableDefinition<(&str, &str, i32), i64> = TableDefinition::new("checkpoints");
 /// (consumer, chain) -> ChainHead as JSON.
@@ -70,7 +76,10 @@ impl EmbeddedStore {
             let path = path.display().to_string();
             move |e: redb::Error| StoreError::Embedded { path, op, source: Box::new(e) }
         };
-        let db = Database::create(&path).map_err(|e| err("open database")(e.into()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| err("open database")(e.into()))?;
         let txn = db.begin_write().map_err(|e| err("begin")(e.into()))?;
         txn.open_table(CHECKPOINTS).map_err(|e| err("create tables")(e.into()))?;
         txn.open_table(HEADS).map_err(|e| err("create tables")(e.into()))?;

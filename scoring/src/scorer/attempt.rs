@@ -8,16 +8,20 @@ use std::time::Duration;
 
 use bus::consumer::PartitionReader;
 use bus::{DeadLetter, Publisher, Record};
-use rules::chain_facts::ChainFacts;
-use rules::uptime::UptimeState;
-use rules::{RoundInput, RoundSnapshot, evaluate_round};
-use schemas::{EraPoints, FinalizedBlock, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra, topics};
+use rules::RoundSnapshot;
+use schemas::{FinalizedBlock, topics};
 use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
+use super::chain_record::{ChainRecord, DECODE_CHUNK};
 use super::telemetry::{self, HeldTelemetry, Pending, Telemetry};
 use super::{Mode, SCORER, ScorerState, Scorer, next_pass_blocks, publish, rounds};
 use crate::{ScoringError, metrics};
+
+/// How often a rebuild that still has records to apply saves its state and
+/// positions (its rounds are written every pass). A Kusama year's state is
+/// 7 MB of JSON; saved every pass (two eras) it was a sixth of the rebuild.
+pub const REBUILD_STATE_EVERY: Duration = Duration::from_secs(5);
 
 /// How long one read may wait before the pass goes on without it.
 const READ_WAIT: Duration = Duration::from_secs(5);
@@ -64,6 +68,8 @@ pub(super) struct Attempt<'a> {
     /// The live scorer's leases, one per network: renewed with every save,
     /// checked before rounds are published.
     leases: Vec<store::lease::Lease>,
+    /// When the state was last saved.
+    state_saved: std::time::Instant,
 }
 
 impl<'a> Attempt<'a> {
@@ -104,6 +110,7 @@ impl<'a> Attempt<'a> {
             publisher,
             ends,
             leases: Vec::new(),
+            state_saved: std::time::Instant::now(),
         })
     }
 
@@ -333,33 +340,38 @@ impl<'a> Attempt<'a> {
         let (items, held_back) = certify::take_certified(&mut self.held, &self.scorer.chains, &clock, &self.scorer.topics);
 
         let mut rounds: Vec<RoundSnapshot> = Vec::new();
-        for item in &items {
-            applied += 1;
-            let (chain, topic, record) = (item.place.chain.as_str(), item.topic, &item.record);
-            if !self.scorer.chains.contains(chain) {
-                continue;
-            }
-            if !certify::first_time(&mut self.state.applied, topic, &item.place) {
-                tracing::warn!(consumer = SCORER, topic, offset = record.offset, block = item.place.block, seq = item.place.seq, "record already applied (a duplicate on the topic): dropped");
-                ::metrics::counter!(metrics::DUPLICATES, "topic" => topic).increment(1);
-                continue;
-            }
-            if let Err(reason) = self.apply(topic, chain, record) {
-                DeadLetter { consumer: SCORER, record, reason: &reason }.emit(&dlq).await?;
-                continue;
-            }
-            if topic == topics::BLOCKS {
-                let facts = self.state.chains.get(chain);
-                let due = self.state.pending.get(chain).copied().filter(|(_, b)| facts.and_then(|f| f.clock).is_some_and(|(n, _)| n >= *b));
-                if let Some((session, _)) = due {
-                    self.state.pending.remove(chain);
-                    let at_ms = facts.and_then(|f| f.clock).map_or(0, |(_, t)| t);
-                    for net in self.scorer.networks.iter().filter(|n| n.relay == chain && n.telemetry) {
-                        if self.state.rounds.get(&net.name).is_none_or(|r| *r < session) {
-                            applied += self.cut_telemetry(&net.name, session, at_ms).await?;
-                        }
+        let none = BTreeSet::new();
+        for chunk in items.chunks(DECODE_CHUNK) {
+            let payloads: Vec<(&str, &[u8])> = chunk.iter().map(|i| (i.topic, i.record.payload.as_deref().unwrap_or_default())).collect();
+            let decoded = ChainRecord::decode_all(&payloads);
+            for (item, decoded) in chunk.iter().zip(decoded) {
+                applied += 1;
+                let (chain, topic, record) = (item.place.chain.as_str(), item.topic, &item.record);
+                if !self.scorer.chains.contains(chain) {
+                    continue;
+                }
+                if !certify::first_time(&mut self.state.applied, topic, &item.place) {
+                    tracing::warn!(consumer = SCORER, topic, offset = record.offset, block = item.place.block, seq = item.place.seq, "record already applied (a duplicate on the topic): dropped");
+                    ::metrics::counter!(metrics::DUPLICATES, "topic" => topic).increment(1);
+                    continue;
+                }
+                let decoded = match decoded {
+                    Ok(d) => d,
+                    Err(reason) => {
+                        DeadLetter { consumer: SCORER, record, reason: &reason }.emit(&dlq).await?;
+                        continue;
                     }
-                    rounds.extend(self.evaluate(chain, session));
+                };
+                self.state.apply(chain, decoded, self.scorer.own_nominators.get(chain).unwrap_or(&none));
+                if topic == topics::BLOCKS {
+                    if let Some((session, at_ms)) = self.state.take_due(chain) {
+                        for net in self.scorer.networks.iter().filter(|n| n.relay == chain && n.telemetry) {
+                            if self.state.rounds.get(&net.name).is_none_or(|r| *r < session) {
+                                applied += self.cut_telemetry(&net.name, session, at_ms).await?;
+                            }
+                        }
+                        rounds.extend(self.state.evaluate(&self.scorer.networks, chain, session, self.scorer.uptime_window_ms));
+                    }
                 }
             }
         }
@@ -380,7 +392,7 @@ impl<'a> Attempt<'a> {
                 publish::publish_round(&self.scorer.bus, &self.publisher, r).await?;
             }
         }
-        self.save(&rounds).await?;
+        self.save(&rounds, applied > 0).await?;
         for r in &rounds {
             let (valid, invalid, unknown) = r.counts();
             tracing::info!(network = %r.network, round = r.round, era = ?r.era, valid, invalid, unknown, "round scored");
@@ -390,88 +402,19 @@ impl<'a> Attempt<'a> {
         Ok(Pass { applied, rounds: rounds.len(), held: held_back })
     }
 
-    fn apply(&mut self, topic: &str, chain: &str, record: &Record) -> Result<(), String> {
-        let payload = record.payload.as_deref().unwrap_or_default();
-        let facts = self.state.chains.entry(chain.to_string()).or_default();
-        let e = |e: schemas::SchemaError| e.to_string();
-        match topic {
-            t if t == topics::BLOCKS => {
-                let b = FinalizedBlock::decode(payload).map_err(e)?;
-                facts.apply_block(b.number.max(0) as u64, b.timestamp_ms);
+    /// State, rounds and every moved position in one write. A rebuild that
+    /// `applied` records this pass writes its rounds alone until
+    /// [`REBUILD_STATE_EVERY`] (or the scorer's own setting) has passed since its state was saved.
+    async fn save(&mut self, rounds: &[RoundSnapshot], applied: bool) -> Result<(), ScoringError> {
+        if self.mode == Mode::Rebuild && applied && self.state_saved.elapsed() < self.scorer.rebuild_state_every {
+            // A long history's state is megabytes, saved whole; a rebuild
+            // stopped before its next save reads on from the last one and
+            // scores these rounds again, to the same bytes.
+            if !rounds.is_empty() {
+                self.store.commit_states(SCORER, &rounds::rounds_writes(rounds)?, &[]).await?;
             }
-            t if t == topics::SESSION_SNAPSHOTS => {
-                let s = SessionSnapshot::decode(payload).map_err(e)?;
-                let block = s.block_number.max(0) as u64;
-                if facts.clock.is_some_and(|(n, _)| n >= block) {
-                    // Its block was certified without it: the round waits for a block past it.
-                    tracing::warn!(consumer = SCORER, chain, session = s.session_index, block, "session snapshot applied after its block");
-                }
-                facts.apply_session(&s);
-                self.state.pending.insert(chain.to_string(), (s.session_index.max(0) as u64, block));
-            }
-            t if t == topics::VALIDATORS => facts.apply_validator(&ValidatorEra::decode(payload).map_err(e)?),
-            t if t == topics::NOMINATORS => {
-                let none = BTreeSet::new();
-                let ours = self.scorer.own_nominators.get(chain).unwrap_or(&none);
-                facts.apply_nominator(&NominatorEra::decode(payload).map_err(e)?, ours);
-            }
-            t if t == topics::ERA_POINTS => facts.apply_points(&EraPoints::decode(payload).map_err(e)?),
-            t if t == topics::IDENTITIES => facts.apply_identity(&Identity::decode(payload).map_err(e)?),
-            t if t == topics::SESSION_EVENTS => facts.apply_session_event(&TypedEvent::decode(payload).map_err(e)?),
-            _ => {}
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// Rounds of every network whose relay chain is `chain`.
-    fn evaluate(&mut self, chain: &str, session: u64) -> Vec<RoundSnapshot> {
-        let no_telemetry = UptimeState::default();
-        let mut out = Vec::new();
-        for net in self.scorer.networks.iter().filter(|n| n.relay == chain) {
-            if self.state.rounds.get(&net.name).is_some_and(|r| *r >= session) {
-                continue; // already evaluated (a re-read snapshot)
-            }
-            let empty = ChainFacts::default();
-            let relay = self.state.chains.get(&net.relay).unwrap_or(&empty);
-            let (block, at_ms) = relay.clock.unwrap_or_default();
-            let candidates = self.state.list_at(&net.name, at_ms).map(|l| l.candidates.clone()).unwrap_or_default();
-            let release = self.state.release_at(&net.name, at_ms).map(|r| rules::validity::Release {
-                tag: r.tag.clone(),
-                version: r.version.clone(),
-                published_at_ms: r.published_at_ms,
-            });
-            let kusama_net = &net.validity.kusama_rank.network;
-            let input = RoundInput {
-                network: &net.name,
-                round: session,
-                chain,
-                block,
-                at_ms,
-                decimals: net.decimals,
-                candidates: &candidates,
-                relay,
-                staking: self.state.chains.get(&net.staking).unwrap_or(&empty),
-                identity: self.state.chains.get(&net.identity).unwrap_or(&empty),
-                identity_chain: &net.identity,
-                uptime: self.state.uptime.get(&net.name).unwrap_or(&no_telemetry),
-                uptime_window_ms: self.scorer.uptime_window_ms,
-                kusama: self.state.standings.get(kusama_net),
-                validity: &net.validity,
-                release: release.as_ref(),
-                weights: &net.programme.weights,
-            };
-            let snapshot = evaluate_round(&input);
-            self.state.prune_lists(&net.name, at_ms);
-            self.state.prune_releases(&net.name, at_ms);
-            self.state.rounds.insert(net.name.clone(), session);
-            self.state.standings.insert(net.name.clone(), snapshot.standings());
-            out.push(snapshot);
-        }
-        out
-    }
-
-    /// State, rounds and every moved position in one write.
-    async fn save(&mut self, rounds: &[RoundSnapshot]) -> Result<(), ScoringError> {
         let mut deltas = Vec::new();
         let mut moved = Vec::new();
         for (key, next) in &self.next {
@@ -502,14 +445,7 @@ impl<'a> Attempt<'a> {
             let value = serde_json::to_vec(&own).map_err(|e| ScoringError::State(e.to_string()))?;
             writes.push(StateWrite { key: super::progress_row(&net.name), value });
         }
-        for (i, r) in rounds.iter().enumerate() {
-            let [round, stamp, latest] = rounds::round_writes(r)?;
-            writes.push(round);
-            // A network's latest round and its stamp once per write, not once per round.
-            if !rounds[i + 1..].iter().any(|later| later.network == r.network) {
-                writes.extend([stamp, latest]);
-            }
-        }
+        writes.extend(rounds::rounds_writes(rounds)?);
         // The renewal rides in the same write: a fenced-off scorer's state is never saved.
         for lease in &self.leases {
             let (row, delta) = lease.guard(now);
@@ -517,6 +453,7 @@ impl<'a> Attempt<'a> {
             deltas.push(delta);
         }
         self.store.commit_states(SCORER, &writes, &deltas).await?;
+        self.state_saved = std::time::Instant::now();
         for lease in &mut self.leases {
             lease.renewed(now);
         }

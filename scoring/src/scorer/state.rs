@@ -1,10 +1,14 @@
 //! What the scorer folds from the topics, saved with its positions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use rules::Standings;
 use rules::chain_facts::ChainFacts;
+use rules::uptime::UptimeState;
+use rules::{RoundInput, RoundSnapshot, Standings, evaluate_round};
 use schemas::CandidateEntry;
+
+use super::ScoredNetwork;
+use super::chain_record::ChainRecord;
 use serde::{Deserialize, Serialize};
 
 /// One version of a network's candidate list.
@@ -49,13 +53,99 @@ pub struct ScorerState {
 }
 
 impl ScorerState {
+    /// Apply one decoded record from `chain`; `ours` are the programme's
+    /// nominators on that chain. A session snapshot leaves its round pending
+    /// on its block ([`Self::take_due`]).
+    pub fn apply(&mut self, chain: &str, record: ChainRecord, ours: &BTreeSet<String>) {
+        let facts = self.chains.entry(chain.to_string()).or_default();
+        match record {
+            ChainRecord::Block(b) => facts.apply_block(b.number.max(0) as u64, b.timestamp_ms),
+            ChainRecord::Session(s) => {
+                let block = s.block_number.max(0) as u64;
+                if facts.clock.is_some_and(|(n, _)| n >= block) {
+                    // Its block was certified without it: the round waits for a block past it.
+                    tracing::warn!(consumer = super::SCORER, chain, session = s.session_index, block, "session snapshot applied after its block");
+                }
+                facts.apply_session(&s);
+                self.pending.insert(chain.to_string(), (s.session_index.max(0) as u64, block));
+            }
+            ChainRecord::Validator(v) => facts.apply_validator(&v),
+            ChainRecord::Nominator(n) => facts.apply_nomination(n, ours),
+            ChainRecord::Points(p) => facts.apply_points(&p),
+            ChainRecord::Identity(i) => facts.apply_identity(&i),
+            ChainRecord::SessionEvent(ev) => facts.apply_session_event(&ev),
+            ChainRecord::Unread => {}
+        }
+    }
+
+    /// The session whose round `chain`'s clock has reached, if one is
+    /// pending, with the clock's time; it is pending no more.
+    pub fn take_due(&mut self, chain: &str) -> Option<(u64, i64)> {
+        let clock = self.chains.get(chain).and_then(|f| f.clock)?;
+        let (session, block) = self.pending.get(chain).copied()?;
+        if clock.0 < block {
+            return None;
+        }
+        self.pending.remove(chain);
+        Some((session, clock.1))
+    }
+
+    /// Rounds of every one of `networks` whose relay chain is `chain`, for
+    /// `session` (a network that has scored it already is passed over).
+    pub fn evaluate(&mut self, networks: &[ScoredNetwork], chain: &str, session: u64, uptime_window_ms: i64) -> Vec<RoundSnapshot> {
+        let no_telemetry = UptimeState::default();
+        let mut out = Vec::new();
+        for net in networks.iter().filter(|n| n.relay == chain) {
+            if self.rounds.get(&net.name).is_some_and(|r| *r >= session) {
+                continue; // already evaluated (a re-read snapshot)
+            }
+            let empty = ChainFacts::default();
+            let relay = self.chains.get(&net.relay).unwrap_or(&empty);
+            let (block, at_ms) = relay.clock.unwrap_or_default();
+            let candidates = self.list_at(&net.name, at_ms).map(|l| l.candidates.clone()).unwrap_or_default();
+            let release = self.release_at(&net.name, at_ms).map(|r| rules::validity::Release {
+                tag: r.tag.clone(),
+                version: r.version.clone(),
+                published_at_ms: r.published_at_ms,
+            });
+            let kusama_net = &net.validity.kusama_rank.network;
+            let input = RoundInput {
+                network: &net.name,
+                round: session,
+                chain,
+                block,
+                at_ms,
+                decimals: net.decimals,
+                candidates: &candidates,
+                relay,
+                staking: self.chains.get(&net.staking).unwrap_or(&empty),
+                identity: self.chains.get(&net.identity).unwrap_or(&empty),
+                identity_chain: &net.identity,
+                uptime: self.uptime.get(&net.name).unwrap_or(&no_telemetry),
+                uptime_window_ms,
+                kusama: self.standings.get(kusama_net),
+                validity: &net.validity,
+                release: release.as_ref(),
+                weights: &net.programme.weights,
+            };
+            let snapshot = evaluate_round(&input);
+            self.prune_lists(&net.name, at_ms);
+            self.prune_releases(&net.name, at_ms);
+            self.rounds.insert(net.name.clone(), session);
+            self.standings.insert(net.name.clone(), snapshot.standings());
+            out.push(snapshot);
+        }
+        out
+    }
+
     /// The list in force at `at_ms`: the newest loaded by then, else the oldest.
     pub fn list_at(&self, network: &str, at_ms: i64) -> Option<&ListVersion> {
         let versions = self.lists.get(network)?;
         versions.iter().rev().find(|v| v.loaded_at_ms <= at_ms).or_else(|| versions.first())
     }
 
-    pub(super) fn apply_list(&mut self, list: &schemas::CandidateList) {
+    /// A candidate list as published (the same list again is no new version).
+    pub fn apply_list(&mut self, list: &schemas::CandidateList) {
         let versions = self.lists.entry(list.network.clone()).or_default();
         if versions.last().is_some_and(|v| v.digest == list.digest) {
             return;

@@ -229,10 +229,35 @@ async fn candidates_end_with_the_expected_verdicts_reasons_and_order() {
     assert!(published.checks.iter().any(|c| c.check == "commission" && c.verdict == "invalid"));
 
     // A rebuild with the same programme reproduces every live round, byte for
-    // byte: the earlier rounds still see Charlie's node online.
+    // byte: the earlier rounds still see Charlie's node online. The first
+    // rebuild dies right after the first pass that scored a round: a rebuild
+    // writes its rounds every pass but its state only every few seconds, so
+    // that round is stored and the state is not; the second reads from the
+    // start again and writes the same bytes.
     let same = namespaces.open(Some("r1")).await.unwrap();
+    // Not the state before the end, however slow the machine.
+    let crashing = Scorer::new(bus.clone(), namespaces.clone(), vec![scored(programme.clone())], uptime_cfg.window_ms())
+        .with_rebuild_state_every(Duration::from_secs(3600));
+    let died = {
+        let same = same.clone();
+        tokio::spawn(async move {
+            crashing
+                .rebuild(same, |_, rounds| {
+                    if rounds > 0 {
+                        panic!("crash injected after the first pass that scored a round");
+                    }
+                })
+                .await
+        })
+        .await
+    };
+    assert!(died.is_err_and(|e| e.is_panic()), "the first rebuild died after a pass that scored a round");
+    let stored_rounds = scoring::scorer::round_numbers(same.as_ref(), &net.name).await.unwrap();
+    assert!(!stored_rounds.is_empty(), "the dead rebuild's rounds were written");
+    assert_eq!(same.load_state(scoring::scorer::SCORER, scoring::scorer::STATE_KEY).await.unwrap(), None, "its state was not saved yet");
     let rebuilder = Scorer::new(bus.clone(), namespaces.clone(), vec![scored(programme.clone())], uptime_cfg.window_ms());
     rebuilder.rebuild(same.clone(), |_, _| {}).await.unwrap();
+    assert!(same.load_state(scoring::scorer::SCORER, scoring::scorer::STATE_KEY).await.unwrap().is_some(), "a finished rebuild saves its state");
     let live_rounds = scoring::scorer::round_numbers(store.as_ref(), &net.name).await.unwrap();
     assert!(live_rounds.contains(&round.round) && live_rounds.contains(&u64::from(next)), "{live_rounds:?}");
     for n in &live_rounds {
