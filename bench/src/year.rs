@@ -1,6 +1,6 @@
 //! `year`: the scoring time of a long history without the broker. Eras of
 //! synthetic records, encoded as ingest writes them, go through the scorer's
-//! own decoding and fold ([`ChainRecord::decode_all`], [`ScorerState::apply`])
+//! own decoding and fold ([`ChunkDecoder`], [`ScorerState::apply`])
 //! and rounds ([`ScorerState::evaluate`]) in passes of the size a rebuild
 //! makes ([`next_pass_blocks`]), each pass writing its rounds, and the state
 //! every [`REBUILD_STATE_EVERY`], to the embedded store as a rebuild does.
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rules::synthetic::{NET, Rng};
 use schemas::topics;
-use scoring::scorer::chain_record::{ChainRecord, DECODE_CHUNK};
+use scoring::scorer::chain_record::ChunkDecoder;
 use scoring::scorer::{REBUILD_STATE_EVERY, SCORER, ScorerState, next_pass_blocks, rounds_writes};
 use store::Store;
 
@@ -21,7 +21,8 @@ use crate::scoring::{candidate_list, era_records, memory, replay_network};
 /// Time spent per step, summed over the history.
 #[derive(Default)]
 struct Spent {
-    /// Decoding and folding, the decoding (in parallel) within it.
+    /// Decoding and folding; within it, the fold waiting for a chunk's
+    /// decoding (the rest of decoding overlaps the fold).
     apply: Duration,
     decode: Duration,
     rounds: Duration,
@@ -59,21 +60,21 @@ pub async fn year(eras: u64, validators: usize, nominators: usize) -> anyhow::Re
         let (era_records, block) = era_records(era, validators, nominators, &mut rng)?;
         making += t.elapsed();
 
-        // As a pass: decoded a chunk at a time in parallel, folded in order.
+        records += era_records.len() + 1;
+        pass_bytes += era_records.iter().map(|r| r.payload.len()).sum::<usize>() + block.len();
+        // As a pass: decoded a chunk ahead on the pool, folded in order.
         let t = Instant::now();
-        let payloads: Vec<(&str, &[u8])> =
-            era_records.iter().map(|r| (r.topic, r.payload.as_slice())).chain([(topics::BLOCKS, block.as_slice())]).collect();
-        for chunk in payloads.chunks(DECODE_CHUNK) {
+        let items: Vec<(&'static str, Vec<u8>)> = era_records.into_iter().map(|r| (r.topic, r.payload)).chain([(topics::BLOCKS, block)]).collect();
+        let mut chunks = ChunkDecoder::new(items, |(t, p)| (*t, p.as_slice()));
+        loop {
             let t = Instant::now();
-            let decoded = ChainRecord::decode_all(chunk);
+            let Some((_, decoded)) = chunks.next().await else { break };
             spent.decode += t.elapsed();
             for record in decoded {
                 state.apply(NET, record.map_err(anyhow::Error::msg)?, &none);
             }
         }
         spent.apply += t.elapsed();
-        records += era_records.len() + 1;
-        pass_bytes += era_records.iter().map(|r| r.payload.len()).sum::<usize>() + block.len();
 
         let t = Instant::now();
         if let Some((session, _)) = state.take_due(NET) {
@@ -119,7 +120,7 @@ pub async fn year(eras: u64, validators: usize, nominators: usize) -> anyhow::Re
     }
     let scoring = spent.total();
     println!(
-        "year: {rounds_scored} rounds from {records} records in {:.1}s of scoring time ({:.0} records/s, {:.1} ms an era): decode and fold {:.1}s (decoding {:.1}s), rounds {:.1}s, saves {:.1}s ({passes} passes, the state in {state_saves} of them; the state as JSON {:.1}s, rounds as JSON {:.1}s, the rest the store's); last round {valid} valid",
+        "year: {rounds_scored} rounds from {records} records in {:.1}s of scoring time ({:.0} records/s, {:.1} ms an era): decode and fold {:.1}s (waiting for decoding {:.1}s), rounds {:.1}s, saves {:.1}s ({passes} passes, the state in {state_saves} of them; the state as JSON {:.1}s, rounds as JSON {:.1}s, the rest the store's); last round {valid} valid",
         scoring.as_secs_f64(),
         records as f64 / scoring.as_secs_f64(),
         scoring.as_secs_f64() * 1e3 / eras as f64,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::FixedState;
 
-use schemas::{EraPoints, Identity, NominatorEra, SessionSnapshot, TypedEvent, ValidatorEra};
+use schemas::{EraPoints, Identity, NominatorEra, NominatorEraView, SessionSnapshot, TypedEvent, ValidatorEra};
 use serde::{Deserialize, Serialize};
 
 use super::eras::EraSet;
@@ -74,26 +74,67 @@ pub struct Nomination {
     /// Square root of the bond in planck (0 when the bond does not parse).
     pub root: f64,
     /// Targets (0x hex, lower case), each once.
-    pub targets: Vec<String>,
+    pub targets: Targets,
 }
 
 impl Nomination {
-    /// Read `n`, keeping its strings where they are lower case already (as ingest writes them).
-    pub fn of(n: NominatorEra) -> Self {
-        let mut targets: Vec<String> = Vec::with_capacity(n.targets.len());
-        // A repeat is found on eight bytes of the key, whole keys compared
-        // only when those match: 16 targets a nominator, 20,000 a snapshot.
+    /// Read `n`; its strings are copied once, lower-cased only where they are not lower case already.
+    pub fn of(n: NominatorEraView<'_>) -> Self {
+        let mut targets = Targets::with_capacity(n.targets.len(), n.targets.iter().map(|t| t.len()).sum());
+        // A repeat is found on a hash of the whole key, keys compared only
+        // when hashes match: 16 targets a nominator, 20,000 a snapshot, and
+        // account keys may share any part (a prefix was tried: synthetic keys
+        // share their first bytes, and nearly every target was compared whole).
         let mut keys: Vec<u64> = Vec::with_capacity(n.targets.len());
         for t in n.targets {
             let t = lowered(t);
-            let key = prefix_key(&t);
-            if !keys.iter().zip(&targets).any(|(k, seen)| *k == key && *seen == t) {
+            let key = key_hash(&t);
+            if !keys.iter().zip(targets.iter()).any(|(k, seen)| *k == key && seen == t) {
                 keys.push(key);
-                targets.push(t);
+                targets.push(&t);
             }
         }
         let root = (n.bonded.parse::<u128>().unwrap_or_default() as f64).sqrt();
-        Self { era: era(n.era), who: lowered(n.nominator), bonded: n.bonded, root, targets }
+        Self { era: era(n.era), who: lowered(n.nominator).into_owned(), bonded: n.bonded.to_owned(), root, targets }
+    }
+}
+
+/// A nominator's targets in one string: one allocation where a string each
+/// was sixteen (made on a decoding thread, freed by the fold's).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Targets {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Targets {
+    fn with_capacity(n: usize, bytes: usize) -> Self {
+        Self { text: String::with_capacity(bytes), ends: Vec::with_capacity(n) }
+    }
+
+    fn push(&mut self, t: &str) {
+        self.text.push_str(t);
+        // A nominator names at most a few dozen targets of 66 bytes.
+        self.ends.push(u32::try_from(self.text.len()).expect("a nominator's targets fit 4 GB"));
+    }
+
+    /// The targets, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.ends.iter().scan(0usize, |start, &end| {
+            let t = &self.text[*start..end as usize];
+            *start = end as usize;
+            Some(t)
+        })
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// None at all.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 }
 
@@ -229,7 +270,7 @@ impl ChainFacts {
     /// One nominator of an era snapshot; a newer era replaces the sums.
     /// `excluded` (0x hex) are the programme's own nominators.
     pub fn apply_nominator(&mut self, n: &NominatorEra, excluded: &std::collections::BTreeSet<String>) {
-        self.apply_nomination(Nomination::of(n.clone()), excluded);
+        self.apply_nomination(Nomination::of(n.view()), excluded);
     }
 
     /// A nominator read by [`Nomination::of`]: only the sums are left to do,
@@ -246,13 +287,17 @@ impl ChainFacts {
         }
         self.nominators_era = Some(n.era);
         if excluded.contains(&n.who) {
-            let mut targets = n.targets;
+            let mut targets: Vec<String> = n.targets.iter().map(str::to_owned).collect();
             targets.sort_unstable();
             self.own_nominators.insert(n.who, NominatorFacts { era: n.era, bonded: n.bonded, targets });
             return;
         }
-        for t in n.targets {
-            let s = self.nominator_stake.entry(t).or_default();
+        for t in n.targets.iter() {
+            // Looked up borrowed: a key is copied only the first time it is named in an era.
+            let s = match self.nominator_stake.get_mut(t) {
+                Some(s) => s,
+                None => self.nominator_stake.entry(t.to_owned()).or_default(),
+            };
             s.sqrt_planck += n.root;
             s.nominators += 1;
         }
@@ -308,21 +353,16 @@ impl ChainFacts {
 
 /// `s` in lower case, copied only when that changes it (account hex as
 /// ingest writes it is lower case already).
-fn lowered(s: String) -> String {
+fn lowered(s: &str) -> std::borrow::Cow<'_, str> {
     // No early exit: a branch-free pass over 66 bytes is quicker than one that stops.
     let changes = s.bytes().fold(false, |any, b| any | b.is_ascii_uppercase() | !b.is_ascii());
-    if changes { s.to_lowercase() } else { s }
+    if changes { s.to_lowercase().into() } else { s.into() }
 }
 
-/// Eight bytes of an account key past its `0x` (big-endian, zero-padded):
-/// sorting on it orders most keys without comparing them whole.
-fn prefix_key(s: &str) -> u64 {
-    let b = s.as_bytes();
-    let b = b.get(2..).unwrap_or(b);
-    let mut k = [0u8; 8];
-    let n = b.len().min(8);
-    k[..n].copy_from_slice(&b[..n]);
-    u64::from_be_bytes(k)
+/// A hash of a whole account key, to find repeats among a nominator's targets.
+fn key_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(s)
 }
 
 #[cfg(test)]
@@ -369,11 +409,17 @@ mod tests {
         assert_eq!((f.nominator_stake["0xa"].nominators, f.nominator_stake["0xb"].nominators), (1, 2));
         assert_eq!(f.nominator_stake["0xb"].sqrt_planck, 40.0, "sqrt(400) from each of two nominators");
         assert_eq!(f.own_nominators["0xours"].targets, ["0xa", "0xc"]);
-        assert!(lowered("0xAB".into()) == "0xab" && lowered("ǅ".into()) == "ǆ");
-        let ab = String::from("0xab");
-        let at = ab.as_ptr();
-        let same = lowered(ab);
-        assert_eq!(same.as_ptr(), at, "lower case already: the same string, not a copy");
+        assert!(lowered("0xAB") == "0xab" && lowered("ǅ") == "ǆ");
+        assert!(matches!(lowered("0xab"), std::borrow::Cow::Borrowed("0xab")), "lower case already: borrowed, not a copy");
+    }
+
+    #[test]
+    fn targets_are_kept_in_order_in_one_string() {
+        let n = NominatorEra { era: 1, nominator: "0xN".into(), bonded: "16".into(), targets: ["0xB", "0xa", "", "0xb", "0xcc"].map(String::from).to_vec(), ..Default::default() };
+        let read = Nomination::of(n.view());
+        assert_eq!(read.targets.iter().collect::<Vec<_>>(), ["0xb", "0xa", "", "0xcc"], "first named first, each once, an empty key too");
+        assert_eq!((read.targets.len(), read.who.as_str(), read.root), (4, "0xn", 4.0));
+        assert!(Nomination::of(NominatorEra::default().view()).targets.is_empty());
     }
 
     #[test]
@@ -384,7 +430,6 @@ mod tests {
         f.apply_nominator(&NominatorEra { era: 1, nominator: "0xn".into(), bonded: "4".into(), targets, ..Default::default() }, &Default::default());
         let counts: BTreeMap<&str, u32> = f.nominator_stake.iter().map(|(k, s)| (k.as_str(), s.nominators)).collect();
         assert_eq!(counts, BTreeMap::from([(p, 1), (q, 1), ("0xb", 1)]));
-        assert_eq!(prefix_key(p), prefix_key(q), "the case the whole-key comparison is for");
     }
 
     #[test]

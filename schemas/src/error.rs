@@ -24,6 +24,15 @@ pub enum SchemaError {
         /// Subject of the expected schema.
         subject: &'static str,
     },
+    /// The Avro body does not decode as the schema it claims.
+    #[error("avro body does not decode as {subject}: {source}")]
+    Decode {
+        /// Subject of the schema used.
+        subject: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: serde_avro_fast::de::DeError,
+    },
     /// The Avro body does not match the schema.
     #[error("avro body does not decode as {subject}: {source}")]
     Avro {

@@ -16,6 +16,6 @@ pub mod topics;
 
 pub use error::SchemaError;
 pub use records::{
-    Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, NominatorEvent, EraPoints, FinalizedBlock, Identity, Judgement, NominatorEra, Release, Round, ScoreRecord, SessionSnapshot, SessionValidator,
+    Backer, CandidateEntry, CandidateList, CandidateScore, ChainEvent, CheckRecord, NominatorEvent, EraPoints, NominatorEraView, FinalizedBlock, Identity, Judgement, NominatorEra, Release, Round, ScoreRecord, SessionSnapshot, SessionValidator,
     FEED_CUT, TelemetryFeedEvent, TelemetryNodeEvent, TelemetryRecord, TypedEvent, ValidatorEra, ValidatorPoints,
 };

@@ -93,6 +93,52 @@ pub struct NominatorEra {
 }
 codec!(NominatorEra, NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT);
 
+/// A [`NominatorEra`] with its strings borrowed, from the payload itself
+/// when it was written with this schema version: a rebuild reads tens of
+/// millions, and a record's 17 strings were most of its decoding.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NominatorEraView<'a> {
+    /// Network name.
+    pub chain: &'a str,
+    /// The era that began.
+    pub era: i64,
+    /// Block it was read at.
+    pub block_number: i64,
+    /// Hash of that block.
+    pub block_hash: &'a str,
+    /// Nominator, 0x hex.
+    pub nominator: &'a str,
+    /// Active bonded stake, planck.
+    pub bonded: &'a str,
+    /// Targets, 0x hex.
+    pub targets: Vec<&'a str>,
+}
+
+impl NominatorEra {
+    /// This record, borrowed.
+    pub fn view(&self) -> NominatorEraView<'_> {
+        NominatorEraView {
+            chain: &self.chain,
+            era: self.era,
+            block_number: self.block_number,
+            block_hash: &self.block_hash,
+            nominator: &self.nominator,
+            bonded: &self.bonded,
+            targets: self.targets.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// Decode a Confluent-framed record and hand it to `f` borrowed: in
+    /// place when written with this version, through [`Self::decode`]'s
+    /// schema resolution when written with another.
+    pub fn read<R>(payload: &[u8], f: impl FnOnce(NominatorEraView<'_>) -> R) -> Result<R, crate::SchemaError> {
+        if let Some(view) = crate::records::decode_in_place(NOMINATOR_ERA_ID, NOMINATOR_ERA_SUBJECT, payload)? {
+            return Ok(f(view));
+        }
+        Ok(f(Self::decode(payload)?.view()))
+    }
+}
+
 /// Points of one validator.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ValidatorPoints {

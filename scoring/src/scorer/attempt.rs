@@ -13,7 +13,7 @@ use schemas::{FinalizedBlock, topics};
 use store::{CheckpointDelta, StateWrite, Store};
 
 use super::certify::{self, Clock, Held};
-use super::chain_record::{ChainRecord, DECODE_CHUNK};
+use super::chain_record::ChunkDecoder;
 use super::telemetry::{self, HeldTelemetry, Pending, Telemetry};
 use super::{Mode, SCORER, ScorerState, Scorer, next_pass_blocks, publish, rounds};
 use crate::{ScoringError, metrics};
@@ -341,10 +341,9 @@ impl<'a> Attempt<'a> {
 
         let mut rounds: Vec<RoundSnapshot> = Vec::new();
         let none = BTreeSet::new();
-        for chunk in items.chunks(DECODE_CHUNK) {
-            let payloads: Vec<(&str, &[u8])> = chunk.iter().map(|i| (i.topic, i.record.payload.as_deref().unwrap_or_default())).collect();
-            let decoded = ChainRecord::decode_all(&payloads);
-            for (item, decoded) in chunk.iter().zip(decoded) {
+        let mut chunks = ChunkDecoder::new(items, |i| (i.topic, i.record.payload.as_deref().unwrap_or_default()));
+        while let Some((range, decoded)) = chunks.next().await {
+            for (item, decoded) in chunks.items()[range].iter().zip(decoded) {
                 applied += 1;
                 let (chain, topic, record) = (item.place.chain.as_str(), item.topic, &item.record);
                 if !self.scorer.chains.contains(chain) {
