@@ -18,10 +18,13 @@ where
             Ok(None) => {}
             Err(_) => anyhow::bail!("timed out after {deadline:?} waiting for {what} (the last check did not answer)"),
         }
-        if tokio::time::Instant::now() >= end {
+        // Never start a check past the deadline: it could not answer in no
+        // time, and the failure would wrongly blame a check that hung.
+        let next = tokio::time::Instant::now() + Duration::from_millis(100);
+        if next >= end {
             anyhow::bail!("timed out after {deadline:?} waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep_until(next).await;
     }
 }
 
@@ -46,5 +49,17 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(v, 3);
+    }
+
+    #[tokio::test]
+    async fn a_check_that_answers_no_until_the_deadline_is_not_called_hung() {
+        // Each check takes a moment, as a request does.
+        let e = until("never", Duration::from_millis(250), || async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            None::<()>
+        })
+        .await
+        .unwrap_err();
+        assert!(!e.to_string().contains("did not answer"), "{e}");
     }
 }

@@ -17,6 +17,27 @@ pub(crate) struct Running {
     pub child: Child,
     pub api: String,
     pub kafka: String,
+    /// The service's stderr, kept outside the test's temporary directory so a
+    /// failure can show it.
+    pub log: std::path::PathBuf,
+}
+
+impl Running {
+    /// The last lines of the service's log, for a failure message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Running {
+    // Kept only for a failure to show.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
 }
 
 /// Start the binary and read the addresses it prints.
@@ -30,6 +51,10 @@ pub(crate) async fn start_with(config: Option<&Path>, network_file: &Path, data_
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
+    // Named by the process and a counter: several tests start the binary at once.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("stakeflow-run-{}-{n}.log", std::process::id()));
     let mut child = cmd
         .arg("--network")
         .arg(network_file)
@@ -38,8 +63,7 @@ pub(crate) async fn start_with(config: Option<&Path>, network_file: &Path, data_
         .args(["--api-listen", "127.0.0.1:0", "--log-format", "json", "run", "--kafka-port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        // The service's logs go to a file beside its data, read on failure.
-        .stderr(Stdio::from(std::fs::File::create(data_dir.with_extension(format!("{}.log", std::process::id()))).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .kill_on_drop(true)
         .spawn()
         .expect("spawn stakeflow");
@@ -62,7 +86,7 @@ pub(crate) async fn start_with(config: Option<&Path>, network_file: &Path, data_
     assert!(found.is_ok() && api.is_some() && kafka.is_some(), "stakeflow printed its addresses");
     // Keep draining stdout so the process never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running { child, api: api.unwrap(), kafka: kafka.unwrap() }
+    Running { child, api: api.unwrap(), kafka: kafka.unwrap(), log }
 }
 
 /// The devnet's network file in `dir`, its one endpoint `url`.
@@ -72,19 +96,37 @@ fn network_file(dir: &Path, url: &str) -> std::path::PathBuf {
     file
 }
 
-async fn applied_height(http: &reqwest::Client, api: &str) -> Option<(u16, u64)> {
-    let resp = http.get(format!("http://{api}/ready")).send().await.ok()?;
+/// `/ready`'s status and body, or why there was none.
+async fn ready_answer(http: &reqwest::Client, api: &str) -> Result<(u16, serde_json::Value), String> {
+    // Bounded per request: one that hangs is a finding to report, not a wait
+    // that swallows the whole deadline.
+    let resp = http.get(format!("http://{api}/ready")).timeout(Duration::from_secs(10)).send().await.map_err(|e| format!("request: {e}"))?;
     let status = resp.status().as_u16();
-    let body: serde_json::Value = resp.json().await.ok()?;
-    Some((status, body["chains"][0]["applied"].as_u64()?))
+    let body = resp.json().await.map_err(|e| format!("body: {e}"))?;
+    Ok((status, body))
 }
 
-async fn wait_ready_at(http: &reqwest::Client, api: &str, height: u64) {
-    wait::until(&format!("/ready to answer 200 at height {height}"), Duration::from_secs(120), || async {
-        applied_height(http, api).await.filter(|&(s, h)| s == 200 && h == height)
+async fn wait_ready_at(http: &reqwest::Client, run: &Running, devnet: &Devnet, height: u64) {
+    let last = std::sync::Mutex::new(String::from("no answer yet"));
+    let waited = wait::until(&format!("/ready to answer 200 at height {height}"), Duration::from_secs(120), || async {
+        let answer = ready_answer(http, &run.api).await;
+        *last.lock().unwrap() = match &answer {
+            Ok((s, b)) => format!("{s} {b}"),
+            Err(e) => e.clone(),
+        };
+        let (status, body) = answer.ok()?;
+        (status == 200 && body["chains"][0]["applied"].as_u64() == Some(height)).then_some(())
     })
-    .await
-    .unwrap();
+    .await;
+    if let Err(e) = waited {
+        let head = devnet.finalized_number().await.map_or_else(|e| format!("unknown ({e})"), |n| n.to_string());
+        panic!(
+            "{e}\nthe chain's finalized head: {head}\nthe last answer: {}\nthe service's log ({}):\n{}",
+            last.lock().unwrap(),
+            run.log.display(),
+            run.log_tail(60)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,9 +140,9 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
 
     let mut run = start(&network_file, &data_dir).await;
     let h0 = devnet.finalized_number().await.unwrap();
-    wait_ready_at(&http, &run.api, h0).await;
+    wait_ready_at(&http, &run, &devnet, h0).await;
     devnet.new_blocks(2).await.unwrap();
-    wait_ready_at(&http, &run.api, h0 + 2).await;
+    wait_ready_at(&http, &run, &devnet, h0 + 2).await;
 
     // kill -9 and start again on the same data directory.
     run.child.kill().await.unwrap();
@@ -109,7 +151,7 @@ async fn stakeflow_run_serves_an_advancing_height_and_survives_kill_9() {
     devnet.new_blocks(1).await.unwrap();
     let last = devnet.finalized_number().await.unwrap();
     assert_eq!(last, h0 + 4);
-    wait_ready_at(&http, &run.api, last).await;
+    wait_ready_at(&http, &run, &devnet, last).await;
 
     // Prometheus metrics: ingest's published height and the consumer's count.
     let metrics = http.get(format!("http://{}/metrics", run.api)).send().await.unwrap().text().await.unwrap();
@@ -157,7 +199,7 @@ async fn ready_answers_503_while_the_chain_is_silent_and_200_after() {
     let http = reqwest::Client::new();
     let mut run = start_with(Some(&config), &network_file, &dir.path().join("data")).await;
     let h0 = devnet.finalized_number().await.unwrap();
-    wait_ready_at(&http, &run.api, h0).await;
+    wait_ready_at(&http, &run, &devnet, h0).await;
 
     proxy.black_hole(true);
     devnet.new_blocks(1).await.unwrap();
@@ -184,6 +226,6 @@ async fn ready_answers_503_while_the_chain_is_silent_and_200_after() {
     devnet.new_blocks(1).await.unwrap();
     let head = devnet.finalized_number().await.unwrap();
     assert_eq!(head, h0 + 2);
-    wait_ready_at(&http, &run.api, head).await;
+    wait_ready_at(&http, &run, &devnet, head).await;
     run.child.kill().await.unwrap();
 }
