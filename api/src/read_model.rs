@@ -191,7 +191,7 @@ impl ReadModel {
         if let Some(view) = self.held(network, same) {
             return Ok(view);
         }
-        let Some(bytes) = store.load_state(scoring::scorer::SCORER, &scoring::scorer::latest_row(network)).await? else {
+        let Some(bytes) = scoring::scorer::latest_round_bytes(store.as_ref(), network).await.map_err(internal)? else {
             return Err(ApiError::NotFound(format!("no round of {network} has been scored yet")));
         };
         let round: RoundSnapshot = serde_json::from_slice(&bytes).map_err(|e| internal(format!("stored latest round of {network}: {e}")))?;

@@ -91,7 +91,8 @@ pub async fn year(eras: u64, validators: usize, nominators: usize) -> anyhow::Re
             // state once REBUILD_STATE_EVERY of scoring has passed since it was (and at the end).
             let t = Instant::now();
             let mut writes = Vec::new();
-            if spent.total() - state_saved_at >= REBUILD_STATE_EVERY || era == eras {
+            let with_state = spent.total() - state_saved_at >= REBUILD_STATE_EVERY || era == eras;
+            if with_state {
                 let state_json = serde_json::to_vec(&state)?;
                 state_bytes = state_json.len();
                 writes.push(store::StateWrite { key: scoring::scorer::STATE_KEY.into(), value: state_json });
@@ -101,9 +102,15 @@ pub async fn year(eras: u64, validators: usize, nominators: usize) -> anyhow::Re
             let t_rounds = Instant::now();
             writes.extend(rounds_writes(&rounds)?);
             spent.save_rounds += t_rounds.elapsed();
-            store.commit_states(SCORER, &writes, &[]).await?;
+            // As the scorer commits: the state (with positions, there) durably,
+            // rounds alone as writes a rebuild would redo.
+            if with_state {
+                store.commit_states(SCORER, &writes, &[]).await?;
+            } else {
+                store.commit_redoable(SCORER, writes).await?;
+            }
             spent.save += t.elapsed();
-            if writes.first().is_some_and(|w| w.key == scoring::scorer::STATE_KEY) {
+            if with_state {
                 state_saved_at = spent.total();
             }
             rounds_scored += rounds.len();

@@ -25,6 +25,7 @@ pub fn checks() -> Vec<(&'static str, fn(Opener) -> Pin<Box<dyn Future<Output = 
         ("several_states_and_positions_commit_together", |o| Box::pin(several_states_and_positions_commit_together(o))),
         ("scoring_rows_scan_by_prefix_in_key_order", |o| Box::pin(scoring_rows_scan_by_prefix_in_key_order(o))),
         ("unguarded_settings_overwrite", |o| Box::pin(unguarded_settings_overwrite(o))),
+        ("redoable_writes_read_back_and_a_later_commit_keeps_them", |o| Box::pin(redoable_writes_read_back_and_a_later_commit_keeps_them(o))),
     ]
 }
 
@@ -190,4 +191,21 @@ async fn unguarded_settings_overwrite(open: Opener) {
     }
     let store = open().await;
     assert_eq!(store.load_state("control", "scoring.live").await.unwrap().as_deref(), Some(&b"b"[..]));
+}
+
+async fn redoable_writes_read_back_and_a_later_commit_keeps_them(open: Opener) {
+    let w = |key: &str, value: &[u8]| StateWrite { key: key.to_string(), value: value.to_vec() };
+    {
+        let store = open().await;
+        store.commit_redoable("scoring", vec![w("round/a/1", b"one"), w("round/a/2", b"two")]).await.unwrap();
+        store.commit_redoable("scoring", vec![w("round/a/2", b"two again")]).await.unwrap();
+        assert_eq!(store.load_state("scoring", "round/a/1").await.unwrap().as_deref(), Some(&b"one"[..]));
+        assert_eq!(store.load_state("scoring", "round/a/2").await.unwrap().as_deref(), Some(&b"two again"[..]));
+        assert!(store.positions("scoring", "t").await.unwrap().is_empty(), "no position is written");
+        store.commit_states("scoring", &[w("state", b"s")], &[delta("t", 0, None, 3)]).await.unwrap();
+    }
+    let store = open().await;
+    assert_eq!(store.load_state("scoring", "round/a/1").await.unwrap().as_deref(), Some(&b"one"[..]));
+    assert_eq!(store.load_state("scoring", "round/a/2").await.unwrap().as_deref(), Some(&b"two again"[..]));
+    assert_eq!(store.load_state("scoring", "state").await.unwrap().as_deref(), Some(&b"s"[..]));
 }

@@ -228,6 +228,24 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn commit_redoable(&self, consumer: &str, writes: Vec<StateWrite>) -> Result<(), StoreError> {
+        let consumer = consumer.to_string();
+        self.blocking(move |s| {
+            let mut txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            // No fsync: a crash before the next durable commit loses these
+            // writes whole, which their writer redoes.
+            txn.set_durability(redb::Durability::None).map_err(|e| s.err("set durability")(e.into()))?;
+            {
+                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+                for w in &writes {
+                    table.insert((consumer.as_str(), w.key.as_str()), w.value.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
+                }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
     async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {
         let consumer = consumer.to_string();
         self.blocking(move |s| {

@@ -88,6 +88,20 @@ pub trait Store: Send + Sync + 'static {
     /// Save a state value that no position guards (settings such as which
     /// scoring namespace is live).
     async fn put_state(&self, consumer: &str, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Save state values that no position guards and that the caller would
+    /// write again, to the same bytes, if they were lost: a rebuild's rounds
+    /// between two saves of its state. They may be lost in a crash, never
+    /// torn (a value is whole or absent); a later [`Store::commit_states`]
+    /// makes them durable. Written in order, so a reader never finds a value
+    /// naming one written after it. The embedded store writes them without
+    /// waiting for the disk.
+    async fn commit_redoable(&self, consumer: &str, writes: Vec<StateWrite>) -> Result<(), StoreError> {
+        for w in &writes {
+            self.put_state(consumer, &w.key, &w.value).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Open the store the config names, creating tables on first use.

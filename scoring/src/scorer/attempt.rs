@@ -410,7 +410,7 @@ impl<'a> Attempt<'a> {
             // stopped before its next save reads on from the last one and
             // scores these rounds again, to the same bytes.
             if !rounds.is_empty() {
-                self.store.commit_states(SCORER, &rounds::rounds_writes(rounds)?, &[]).await?;
+                self.store.commit_redoable(SCORER, rounds::rounds_writes(rounds)?).await?;
             }
             return Ok(());
         }
