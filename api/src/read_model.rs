@@ -191,14 +191,13 @@ impl ReadModel {
         if let Some(view) = self.held(network, same) {
             return Ok(view);
         }
-        let Some(bytes) = scoring::scorer::latest_round_bytes(store.as_ref(), network).await.map_err(internal)? else {
+        let Some(bytes) = scoring::scorer::stamped_round_bytes(store.as_ref(), network, stamp.as_deref()).await.map_err(internal)? else {
             return Err(ApiError::NotFound(format!("no round of {network} has been scored yet")));
         };
         let round: RoundSnapshot = serde_json::from_slice(&bytes).map_err(|e| internal(format!("stored latest round of {network}: {e}")))?;
-        // Stamped from the bytes read, so a round saved since the stamp was read is never filed under the old stamp.
-        let read = stamp.map(|_| scoring::scorer::stamp(round.round, &bytes));
+        // The bytes are those of the round the stamp names, so they are held under it.
         let view = RoundView::new(round, Freshness::Latest);
-        let held = Held { namespace, stamp: read, view: view.clone(), checked: Instant::now() };
+        let held = Held { namespace, stamp, view: view.clone(), checked: Instant::now() };
         self.latest.write().unwrap_or_else(PoisonError::into_inner).insert(network.to_string(), held);
         Ok(view)
     }

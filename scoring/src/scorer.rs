@@ -36,7 +36,7 @@ use crate::ScoringError;
 use attempt::Attempt;
 pub use config::{ProgrammeConfig, ScoringConfig};
 pub use network::ScoredNetwork;
-pub use rounds::{latest_round, latest_round_bytes, latest_stamp, round_numbers, round_row, round_writes, rounds_writes, stamp, stored_round};
+pub use rounds::{latest_round, latest_stamp, round_numbers, round_row, round_writes, rounds_writes, stamped_round_bytes, stored_round};
 pub use chain_record::ChainRecord;
 pub use state::{ListVersion, ScorerState};
 

@@ -106,6 +106,34 @@ impl EmbeddedStore {
         Ok(())
     }
 
+    /// State values and positions in one transaction of `durability`.
+    async fn write_states(
+        &self,
+        consumer: &str,
+        writes: Vec<StateWrite>,
+        deltas: Vec<CheckpointDelta>,
+        durability: redb::Durability,
+    ) -> Result<(), StoreError> {
+        let consumer = consumer.to_string();
+        self.blocking(move |s| {
+            let mut txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
+            txn.set_durability(durability).map_err(|e| s.err("set durability")(e.into()))?;
+            {
+                for delta in &deltas {
+                    s.move_checkpoint(&txn, &consumer, delta)?;
+                }
+                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
+                for w in &writes {
+                    table
+                        .insert((consumer.as_str(), w.key.as_str()), w.value.as_slice())
+                        .map_err(|e| s.err("write state")(e.into()))?;
+                }
+            }
+            txn.commit().map_err(|e| s.err("commit")(e.into()))
+        })
+        .await
+    }
+
     /// Run blocking redb work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -182,23 +210,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn commit_states(&self, consumer: &str, writes: &[StateWrite], deltas: &[CheckpointDelta]) -> Result<(), StoreError> {
-        let (consumer, writes, deltas) = (consumer.to_string(), writes.to_vec(), deltas.to_vec());
-        self.blocking(move |s| {
-            let txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
-            {
-                for delta in &deltas {
-                    s.move_checkpoint(&txn, &consumer, delta)?;
-                }
-                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
-                for w in &writes {
-                    table
-                        .insert((consumer.as_str(), w.key.as_str()), w.value.as_slice())
-                        .map_err(|e| s.err("write state")(e.into()))?;
-                }
-            }
-            txn.commit().map_err(|e| s.err("commit")(e.into()))
-        })
-        .await
+        self.write_states(consumer, writes.to_vec(), deltas.to_vec(), redb::Durability::Immediate).await
     }
 
     async fn scan_states(&self, consumer: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
@@ -229,21 +241,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn commit_redoable(&self, consumer: &str, writes: Vec<StateWrite>) -> Result<(), StoreError> {
-        let consumer = consumer.to_string();
-        self.blocking(move |s| {
-            let mut txn = s.db.begin_write().map_err(|e| s.err("begin write")(e.into()))?;
-            // No fsync: a crash before the next durable commit loses these
-            // writes whole, which their writer redoes.
-            txn.set_durability(redb::Durability::None).map_err(|e| s.err("set durability")(e.into()))?;
-            {
-                let mut table = txn.open_table(STATES).map_err(|e| s.err("open states")(e.into()))?;
-                for w in &writes {
-                    table.insert((consumer.as_str(), w.key.as_str()), w.value.as_slice()).map_err(|e| s.err("write state")(e.into()))?;
-                }
-            }
-            txn.commit().map_err(|e| s.err("commit")(e.into()))
-        })
-        .await
+        // No fsync: a crash before the next durable commit loses these
+        // writes whole, which their writer redoes.
+        self.write_states(consumer, writes, Vec::new(), redb::Durability::None).await
     }
 
     async fn chain_heads(&self, consumer: &str) -> Result<Vec<ChainHead>, StoreError> {

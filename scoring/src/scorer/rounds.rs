@@ -78,10 +78,12 @@ pub async fn latest_stamp(store: &dyn Store, network: &str) -> Result<Option<Str
     Ok(store.load_state(SCORER, &latest_stamp_row(network)).await?.and_then(|b| String::from_utf8(b).ok()))
 }
 
-/// The latest round of a network as stored: the round its stamp names, or
-/// where no stamp is (a store written before them), the copy kept then.
-pub async fn latest_round_bytes(store: &dyn Store, network: &str) -> Result<Option<Vec<u8>>, ScoringError> {
-    let named = latest_stamp(store, network).await?.as_deref().and_then(stamped_round);
+/// The bytes of the latest round as `stamp` (read with [`latest_stamp`])
+/// has it: the round it names, or with no stamp (a store written before
+/// them), the copy kept then. A round's row changes only with its stamp, so
+/// these bytes are the ones the stamp was made of.
+pub async fn stamped_round_bytes(store: &dyn Store, network: &str, stamp: Option<&str>) -> Result<Option<Vec<u8>>, ScoringError> {
+    let named = stamp.and_then(stamped_round);
     let key = match named {
         Some(round) => round_row(network, round),
         None => legacy_latest_row(network),
@@ -95,7 +97,8 @@ pub async fn latest_round_bytes(store: &dyn Store, network: &str) -> Result<Opti
 
 /// The latest round of a network, as stored.
 pub async fn latest_round(store: &dyn Store, network: &str) -> Result<Option<RoundSnapshot>, ScoringError> {
-    match latest_round_bytes(store, network).await? {
+    let stamp = latest_stamp(store, network).await?;
+    match stamped_round_bytes(store, network, stamp.as_deref()).await? {
         Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| ScoringError::State(e.to_string())),
         None => Ok(None),
     }
